@@ -1,0 +1,52 @@
+# attngan — run `make help` for the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV ?= uv
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "attngan make targets:\n"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@test -x $(PY) || $(UV) venv --quiet $(VENV) --python python3
+	$(UV) pip install --python $(PY) -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv with uv and install attngan + dev tools (editable)
+
+train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU, ~20 min)
+	$(VENV)/bin/attngan-train experiment=shapes_damsm export_path=outputs/shapes/damsm.ckpt hydra.run.dir=outputs/shapes/damsm_run
+	$(VENV)/bin/attngan-train experiment=shapes_attngan model.damsm_checkpoint=outputs/shapes/damsm.ckpt export_path=outputs/shapes/attngan.ckpt hydra.run.dir=outputs/shapes/attngan_run
+	@$(PY) -m attngan.cli.summary outputs/shapes
+
+test: $(VENV)/.installed ## run the test suite (CPU, a few minutes)
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed ## unit tests only (skips the slow end-to-end tests)
+	$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff check + format check
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
+
+bench: $(VENV)/.installed ## benchmarks: every variant side by side, JSON lines (+ benchmarks/results/)
+	$(PY) benchmarks/run.py
+
+bench-quick: $(VENV)/.installed ## a small benchmark run (under 2 minutes on a 2-core CPU)
+	$(PY) benchmarks/run.py --quick
+
+wheel: $(VENV)/.installed ## build the wheel into dist/
+	$(VENV)/bin/python -m build --wheel --outdir dist .
+
+clean: ## remove build artefacts (keeps .venv and outputs/)
+	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache
+
+.PHONY: help install train test test-fast lint format bench bench-quick wheel clean

@@ -1,0 +1,128 @@
+"""``attngan-train``: DAMSM pre-training and AttnGAN training, composed by Hydra.
+
+Examples::
+
+    attngan-train experiment=shapes_damsm
+    attngan-train experiment=shapes_attngan
+    attngan-train experiment=cub_attngan2 data.root=/data/birds model.damsm_checkpoint=/ckpt/damsm.ckpt
+    attngan-train experiment=cub_attngan2 ckpt_path=outputs/cub_attngan2/<time>/checkpoints/last.ckpt
+    attngan-train -m experiment=cub_attngan1 model.lambda_damsm=0.1,1,5,10
+    attngan-train experiment=cub_attngan2 --cfg job      # print the composed config
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from attngan.cli.common import hydra_main
+from attngan.config import to_plain
+from attngan.errors import ConfigError
+
+log = logging.getLogger("attngan.train")
+
+
+def _instantiate_group(group: DictConfig | None) -> list[Any]:
+    from hydra.utils import instantiate
+
+    if not group:
+        return []
+    return [
+        instantiate(spec, _convert_="all")
+        for spec in group.values()
+        if isinstance(spec, DictConfig) and "_target_" in spec
+    ]
+
+
+def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
+    """The LightningModule named by ``cfg.model._target_``, built from the rest of ``cfg.model``."""
+    from hydra.utils import get_class
+
+    model_cfg = dict(to_plain(cfg.model))
+    target = model_cfg.pop("_target_", None)
+    if not target:
+        raise ConfigError("model._target_ is missing: pick a model config (model=damsm or model=attngan)")
+    module_cls = get_class(target)
+    accepted = inspect.signature(module_cls).parameters
+    unknown = sorted(k for k in model_cfg if k not in accepted)
+    if unknown:
+        raise ConfigError(f"{target} does not take model.{', model.'.join(unknown)}; remove or rename these keys")
+    extra: dict[str, Any] = {"vocab": vocab, "run_config": to_plain(cfg)}
+    if "seed" in accepted:
+        extra["seed"] = int(cfg.seed)
+    return module_cls(**model_cfg, **extra)
+
+
+def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> Any:
+    from hydra.utils import instantiate
+
+    from attngan.lit.callbacks import default_callbacks
+    from attngan.lit.checkpoint import AtomicCheckpointIO
+
+    callbacks = _instantiate_group(cfg.get("callbacks")) + default_callbacks() + list(extra_callbacks or [])
+    loggers = _instantiate_group(cfg.get("logger"))
+    return instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()], _convert_="all"
+    )
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint."""
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
+    from attngan.lit.checkpoint import safe_load_checkpoint
+
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    if cfg.get("ckpt_path"):
+        safe_load_checkpoint(cfg.ckpt_path)  # a clear error now rather than deep inside Lightning
+    datamodule = instantiate(cfg.data, _convert_="all")  # plain lists: checkpoints stay weights_only-safe
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    module = build_module(cfg, datamodule.vocab.to_list())
+    trainer = build_trainer(cfg)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SIGTERMException:
+        last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        print(
+            f"attngan-train: pre-empted (SIGTERM/SIGUSR1); resumable checkpoint: {last}\n"
+            f"resume with: attngan-train <same overrides> ckpt_path={last}",
+            file=sys.stderr,
+        )
+        sys.exit(PREEMPTED_EXIT_CODE)
+    run_dir = Path(trainer.default_root_dir)
+    result: dict[str, Any] = {"run_dir": str(run_dir), "checkpoint": str(run_dir / "checkpoints" / "last.ckpt")}
+    if cfg.get("export_path"):
+        export = Path(cfg.export_path)
+        trainer.save_checkpoint(export)
+        result["exported"] = str(export)
+    if trainer.is_global_zero:
+        print_run_summary(run_dir, result)
+    return result
+
+
+def print_run_summary(run_dir: Path, result: dict[str, Any]) -> None:
+    lines = [f"run directory:   {run_dir}", f"checkpoint:      {result['checkpoint']}"]
+    if "exported" in result:
+        lines.append(f"exported to:     {result['exported']}")
+    for name, label in (("samples", "samples:         "), ("attention", "attention maps:  ")):
+        if (run_dir / name).exists():
+            lines.append(f"{label}{run_dir / name}")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return hydra_main("train", "attngan-train", train, argv)
+
+
+if __name__ == "__main__":
+    main()

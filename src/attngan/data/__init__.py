@@ -1,0 +1,58 @@
+"""Datasets (shapes, folder, CUB, COCO), transforms, safe pickles, DataModules and the dataset checker.
+
+Names are imported lazily: ``attngan.data.pickles`` or the readers do not pull in torch or Lightning.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "CaptionDataModule": "attngan.data.datamodule",
+    "ShapesDataModule": "attngan.data.datamodule",
+    "FolderDataModule": "attngan.data.datamodule",
+    "CUBDataModule": "attngan.data.datamodule",
+    "COCODataModule": "attngan.data.datamodule",
+    "CaptionImageDataset": "attngan.data.dataset",
+    "EpochSampler": "attngan.data.dataset",
+    "collate_captions": "attngan.data.dataset",
+    "MultiScaleTransform": "attngan.data.images",
+    "bird_crop_box": "attngan.data.images",
+    "open_image": "attngan.data.images",
+    "safe_load_pickle": "attngan.data.pickles",
+    "read_release_captions": "attngan.data.pickles",
+    "DatasetIndex": "attngan.data.records",
+    "Problem": "attngan.data.records",
+    "Record": "attngan.data.records",
+    "make_reader": "attngan.data.readers",
+    "ShapesImage": "attngan.data.shapes",
+    "ShapesObject": "attngan.data.shapes",
+    "generate_shapes": "attngan.data.shapes",
+    "load_ground_truth": "attngan.data.shapes",
+    "shapes_class_id": "attngan.data.shapes",
+    "check_dataset": "attngan.data.check",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from attngan.data.check import check_dataset
+    from attngan.data.datamodule import (
+        CaptionDataModule,
+        COCODataModule,
+        CUBDataModule,
+        FolderDataModule,
+        ShapesDataModule,
+    )
+    from attngan.data.dataset import CaptionImageDataset, EpochSampler, collate_captions
+    from attngan.data.images import MultiScaleTransform, bird_crop_box, open_image
+    from attngan.data.pickles import read_release_captions, safe_load_pickle
+    from attngan.data.readers import make_reader
+    from attngan.data.records import DatasetIndex, Problem, Record
+    from attngan.data.shapes import ShapesImage, ShapesObject, generate_shapes, load_ground_truth, shapes_class_id
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,388 @@
+"""LightningDataModules: one base class, one small subclass per dataset (shapes, folder, cub, coco)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from attngan.data.captions import dataset_vocabulary, encode_records
+from attngan.data.dataset import (
+    ON_BAD_SAMPLE,
+    CaptionImageDataset,
+    EpochSampler,
+    collate_captions,
+    read_bad_log,
+    seed_worker,
+)
+from attngan.data.images import RELEASE_RESIZE_RATIO, MultiScaleTransform
+from attngan.data.readers import DatasetReader, make_reader
+from attngan.data.records import SPLITS, UNKNOWN_WORDS, DatasetIndex, Problem, load_bad_manifest
+from attngan.data.shapes import CAPTIONS_PER_IMAGE as SHAPES_CAPTIONS_PER_IMAGE
+from attngan.errors import BadSampleError, ConfigError, DataError
+from attngan.text.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+_SHOWN = 10  # problems listed in a log message before "... and N more"
+
+
+def _listing(problems: Sequence[Problem]) -> str:
+    lines = [f"  - {p}" for p in problems[:_SHOWN]]
+    if len(problems) > _SHOWN:
+        lines.append(f"  ... and {len(problems) - _SHOWN} more (attngan-data check lists them all)")
+    return "\n".join(lines)
+
+
+class CaptionDataModule(L.LightningDataModule):
+    """Image-caption batches for every dataset (the subclasses only choose the reader).
+
+    Batches follow the contract of docs/ARCHITECTURE.md: ``images`` (one ``(B, 3, s, s)`` tensor per size,
+    in [-1, 1]), ``captions`` ``(B, max_words)``, ``lengths``, ``class_ids``, ``keys``, ``texts``. Training
+    picks a random caption per image per epoch, crops randomly and flips (``drop_last``); evaluation
+    (``val_dataloader``/``test_dataloader``, both on the test split) is deterministic.
+
+    Bad samples: with ``on_bad_sample="error"`` the first one raises :class:`BadSampleError`; with ``"skip"``
+    the ones found while indexing (missing, zero-byte, no captions, listed in ``bad_manifest``) are left out
+    at setup, and images that fail to decode during an epoch are replaced by the next readable image. Both
+    are listed by :attr:`bad_samples` and :meth:`report_bad_samples`.
+
+    Args:
+        root: the dataset directory.
+        image_sizes: increasing image sizes of a batch (``${model.image_sizes}``).
+        batch_size: training batch size.
+        eval_batch_size: evaluation batch size (default: ``batch_size``).
+        num_workers: DataLoader worker processes.
+        pin_memory: pin batches in memory; ``None``: when CUDA is available.
+        persistent_workers: keep workers between epochs; ``None``: when ``num_workers > 0``.
+        captions_per_image: use the first N captions of each image (``None``: all).
+        max_words: T, the caption length of a batch.
+        on_bad_sample: ``"error"`` or ``"skip"``.
+        seed: seed of the training order, caption choice, word subsets, crops and flips.
+        cache_dir: where derived files (the built vocabulary, generated shapes) are cached.
+        bad_manifest: a JSON manifest from ``attngan-data check``; its bad samples are left out.
+        resize_ratio: resize to ``max(image_sizes) * resize_ratio`` before cropping (release: 76/64).
+        random_flip: flip training images horizontally at random.
+        caption_index: the caption evaluation batches use.
+        vocab: a vocabulary to enforce (e.g. a DAMSM checkpoint's), a path to a vocabulary JSON, or a word
+            list in id order; ``None``: the dataset's own.
+        name: the dataset name of the config (checked against the class).
+        reader_options: dataset-specific reader arguments (passed by the subclasses).
+    """
+
+    dataset_name: ClassVar[str]
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        image_sizes: Sequence[int] = (64, 128, 256),
+        batch_size: int = 16,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
+        captions_per_image: int | None = None,
+        max_words: int = 18,
+        on_bad_sample: str = "error",
+        seed: int = 0,
+        cache_dir: str | Path | None = None,
+        bad_manifest: str | Path | None = None,
+        resize_ratio: float = RELEASE_RESIZE_RATIO,
+        random_flip: bool = True,
+        caption_index: int = 0,
+        vocab: Vocabulary | str | Path | Sequence[str] | None = None,
+        name: str | None = None,
+        reader_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if name is not None and name != self.dataset_name:
+            raise ConfigError(f"data.name={name!r} does not match {type(self).__name__} (dataset {self.dataset_name!r}).")
+        if on_bad_sample not in ON_BAD_SAMPLE:
+            raise ConfigError(f"data.on_bad_sample must be one of {ON_BAD_SAMPLE}, got {on_bad_sample!r}.")
+        if int(batch_size) < 1 or int(max_words) < 1 or int(num_workers) < 0:
+            raise ConfigError(
+                f"data.batch_size and data.max_words must be >= 1 and data.num_workers >= 0; got {batch_size}, "
+                f"{max_words}, {num_workers}."
+            )
+        self.root = root
+        self.transform = MultiScaleTransform(list(image_sizes), resize_ratio, random_flip)  # validates the sizes
+        self.image_sizes = self.transform.image_sizes
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size or batch_size)
+        self.num_workers = int(num_workers)
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.persistent_workers = (self.num_workers > 0) if persistent_workers is None else bool(persistent_workers)
+        self.captions_per_image = None if captions_per_image is None else int(captions_per_image)
+        self.max_words = int(max_words)
+        self.on_bad_sample = on_bad_sample
+        self.seed = int(seed)
+        self.cache_dir = cache_dir
+        self.bad_manifest = bad_manifest
+        self.caption_index = int(caption_index)
+        self.reader_options = dict(reader_options or {})
+        self.save_hyperparameters(ignore=["vocab"], logger=False)
+
+        self._given_vocab = self._as_vocabulary(vocab)
+        self._index: DatasetIndex | None = None
+        self.vocab: Vocabulary | None = None
+        self.vocab_source: str | None = None
+        self.num_classes: int | None = None
+        self.train_dataset: CaptionImageDataset | None = None
+        self.val_dataset: CaptionImageDataset | None = None
+        self.warnings: list[Problem] = []
+        self._index_bad: list[Problem] = []
+        self._setup_bad: list[Problem] = []
+        self._reported: set[tuple[str | None, str]] = set()
+        self._bad_log_dir = tempfile.mkdtemp(prefix="attngan-bad-samples-")
+        weakref.finalize(self, shutil.rmtree, self._bad_log_dir, True)
+
+    # ------------------------------------------------------------------ reading
+    def make_reader(self) -> DatasetReader:
+        """The reader of this dataset, configured from the constructor arguments."""
+        options = {"root": self.root, "captions_per_image": self.captions_per_image, **self.reader_options}
+        return make_reader(self.dataset_name, options)
+
+    def prepare_data(self) -> None:
+        """Nothing to download, ever; the shapes subclass generates its data here (rank 0)."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Index the dataset, apply the bad-sample policy, choose the vocabulary and build the datasets."""
+        if self._index is not None:
+            return
+        index = self.make_reader().build_index()
+        self.root = index.root
+        self._drop_manifest_keys(index)
+        self.num_classes = index.num_classes
+        self._index_bad = [p for p in index.problems if p.is_bad]
+        self.warnings = [p for p in index.problems if not p.is_bad]
+        self._index = index
+        if self._given_vocab is not None:
+            self.vocab, self.vocab_source = self._given_vocab, "given"
+        else:
+            self.vocab, self.vocab_source = dataset_vocabulary(index, self.cache_dir)
+        self._apply_policy(self._index_bad + self._build_datasets())
+        if self.warnings:
+            log.warning("%s dataset at %s: %d warnings:\n%s", self.dataset_name, self.root, len(self.warnings), _listing(self.warnings))
+        if not self.train_dataset:
+            raise DataError(f"The {self.dataset_name} dataset at {self.root} has no usable training image.")
+        log.info(
+            "%s dataset: %d train / %d test images, vocabulary of %d ids from %s",
+            self.dataset_name,
+            len(self.train_dataset),
+            len(self.val_dataset or []),
+            len(self.vocab),
+            self.vocab_source,
+        )
+
+    def _drop_manifest_keys(self, index: DatasetIndex) -> None:
+        skip = load_bad_manifest(self.bad_manifest)
+        if not skip:
+            return
+        for split in SPLITS:
+            before = index.splits.get(split, [])
+            index.splits[split] = [r for r in before if r.key not in skip]
+            dropped = len(before) - len(index.splits[split])
+            if dropped:
+                log.info("Left out %d %s images listed in %s", dropped, split, self.bad_manifest)
+
+    def _build_datasets(self) -> list[Problem]:
+        assert self._index is not None and self.vocab is not None
+        problems: list[Problem] = []
+        datasets = {}
+        for split in SPLITS:
+            records, ids, found = encode_records(self._index.splits.get(split, []), self.vocab, split)
+            problems += [p for p in found if p.is_bad]
+            self.warnings += [p for p in found if not p.is_bad]
+            datasets[split] = CaptionImageDataset(
+                records,
+                ids,
+                self.transform,
+                self.max_words,
+                train=split == "train",
+                seed=self.seed,
+                on_bad_sample=self.on_bad_sample,
+                caption_index=self.caption_index,
+                split=split,
+                bad_log_dir=self._bad_log_dir,
+            )
+        self.train_dataset, self.val_dataset = datasets["train"], datasets["test"]
+        return problems
+
+    def _apply_policy(self, bad: list[Problem]) -> None:
+        if not bad:
+            return
+        if self.on_bad_sample == "error":
+            first = bad[0]
+            more = f"; {len(bad) - 1} more bad samples" if len(bad) > 1 else ""
+            raise BadSampleError(first.path, f"{first.kind}" + (f" ({first.detail})" if first.detail else "") + more)
+        self._setup_bad = list(bad)
+        log.warning(
+            "Left out %d bad samples of the %s dataset (data.on_bad_sample=skip):\n%s",
+            len(bad),
+            self.dataset_name,
+            _listing(bad),
+        )
+
+    # ------------------------------------------------------------------ vocabulary
+    @staticmethod
+    def _as_vocabulary(vocab: Vocabulary | str | Path | Sequence[str] | None) -> Vocabulary | None:
+        if vocab is None or isinstance(vocab, Vocabulary):
+            return vocab
+        if isinstance(vocab, (str, Path)):
+            return Vocabulary.load(vocab)
+        return Vocabulary.from_list(list(vocab))
+
+    def set_vocabulary(self, vocab: Vocabulary | str | Path | Sequence[str]) -> None:
+        """Use ``vocab`` (e.g. the DAMSM checkpoint's) instead of the dataset's; re-encodes after setup.
+
+        Caption words missing from it are left out of the ids and reported as a warning.
+        """
+        self._given_vocab = self._as_vocabulary(vocab)
+        if self._index is not None:
+            self.vocab, self.vocab_source = self._given_vocab, "given"
+            self.warnings = [p for p in self.warnings if p.kind != UNKNOWN_WORDS]
+            self._apply_policy(self._index_bad + self._build_datasets())
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in Lightning checkpoints: the vocabulary, so a resumed run encodes captions the same way."""
+        return {"vocab": self.vocab.to_list()} if self.vocab is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if state_dict.get("vocab"):
+            self.set_vocabulary(state_dict["vocab"])
+
+    # ------------------------------------------------------------------ bad samples
+    @property
+    def bad_samples(self) -> list[Problem]:
+        """Every sample left out so far: at setup, and during epochs (from every worker)."""
+        return self._setup_bad + read_bad_log(self._bad_log_dir)
+
+    def report_bad_samples(self) -> list[Problem]:
+        """Log (warning) and return the bad samples found since the last call; call it at the end of an epoch."""
+        new = [p for p in self.bad_samples if (p.split, p.path) not in self._reported]
+        self._reported.update((p.split, p.path) for p in new)
+        if new:
+            log.warning(
+                "%d bad samples were skipped (data.on_bad_sample=skip); %d in total so far:\n%s",
+                len(new),
+                len(self._reported),
+                _listing(new),
+            )
+        return new
+
+    # ------------------------------------------------------------------ loaders
+    def _loader(self, dataset: CaptionImageDataset | None, train: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("Call setup() before asking for a dataloader.")
+        batch_size = self.batch_size if train else self.eval_batch_size
+        if train and len(dataset) < batch_size:
+            raise ConfigError(
+                f"data.batch_size={batch_size} is larger than the {len(dataset)} training images of {self.root}; "
+                "training drops incomplete batches, so no batch would be made. Lower data.batch_size."
+            )
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=EpochSampler(len(dataset), self.seed, shuffle=True) if train else None,
+            shuffle=False,
+            drop_last=train,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers and self.num_workers > 0,
+            collate_fn=collate_captions,
+            worker_init_fn=seed_worker if self.num_workers > 0 else None,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_dataset, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_dataset, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.val_dataset, train=False)
+
+
+class ShapesDataModule(CaptionDataModule):
+    """The built-in shapes dataset, generated once into ``cache_dir`` (or read from ``root``).
+
+    Args:
+        num_images: images in total (train + test).
+        generation_seed: the dataset's own seed (the training ``seed`` does not change the data).
+        **kwargs: see :class:`CaptionDataModule`. No crop jitter and no flips by default: captions say
+            where the objects are ("on the left").
+    """
+
+    dataset_name = "shapes"
+
+    def __init__(
+        self,
+        num_images: int = 1000,
+        generation_seed: int = 0,
+        captions_per_image: int | None = SHAPES_CAPTIONS_PER_IMAGE,
+        resize_ratio: float = 1.0,
+        random_flip: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        options = {"num_images": num_images, "generation_seed": generation_seed, "cache_dir": kwargs.get("cache_dir")}
+        super().__init__(
+            captions_per_image=captions_per_image,
+            resize_ratio=resize_ratio,
+            random_flip=random_flip,
+            reader_options=options,
+            **kwargs,
+        )
+
+    def prepare_data(self) -> None:
+        """Generate the dataset (once) so that the ranks of a multi-device run find it ready."""
+        self.make_reader().resolve_root()  # type: ignore[attr-defined]
+
+
+class FolderDataModule(CaptionDataModule):
+    """Your own images and captions in the folder format (see :mod:`attngan.data.folder`).
+
+    Args:
+        test_fraction: share of test images when the folder has no ``train.txt``/``test.txt``.
+        split_seed: the seed of that split.
+        **kwargs: see :class:`CaptionDataModule`.
+    """
+
+    dataset_name = "folder"
+
+    def __init__(self, test_fraction: float = 0.1, split_seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(reader_options={"test_fraction": test_fraction, "split_seed": split_seed}, **kwargs)
+
+
+class CUBDataModule(CaptionDataModule):
+    """CUB-200-2011 birds in the authors' layout, cut around each bird as the release does.
+
+    Args:
+        crop_to_bbox: cut every image around its bounding box (square of side 1.5 x max(w, h)).
+        **kwargs: see :class:`CaptionDataModule`.
+    """
+
+    dataset_name = "cub"
+
+    def __init__(self, crop_to_bbox: bool = True, captions_per_image: int | None = 10, **kwargs: Any) -> None:
+        super().__init__(captions_per_image=captions_per_image, reader_options={"crop_to_bbox": crop_to_bbox}, **kwargs)
+
+
+class COCODataModule(CaptionDataModule):
+    """MS-COCO 2014 (authors' layout or the official download); no crop, no class ids.
+
+    Args:
+        **kwargs: see :class:`CaptionDataModule`.
+    """
+
+    dataset_name = "coco"
+
+    def __init__(self, captions_per_image: int | None = 5, max_words: int = 15, **kwargs: Any) -> None:
+        super().__init__(captions_per_image=captions_per_image, max_words=max_words, **kwargs)

@@ -1,0 +1,209 @@
+"""The generic folder format (``data=folder``), which the built-in shapes dataset uses too.
+
+::
+
+    root/images/<key>.<jpg|jpeg|png>
+    root/captions/<key>.txt        one caption per line
+    root/train.txt  root/test.txt  optional: keys, one per line (otherwise a seeded split)
+    root/classes.txt               optional: "<key> <class id>" per line
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from attngan.data import shapes
+from attngan.data.readers import DatasetReader
+from attngan.data.records import (
+    IMAGE_SUFFIXES,
+    NO_CLASS,
+    DatasetIndex,
+    Problem,
+    index_split,
+    orphan_caption_problems,
+    read_caption_file,
+    read_key_list,
+    require_files,
+)
+from attngan.errors import DataError
+
+FOLDER_LAYOUT = """\
+  DATA.ROOT/
+    images/<key>.jpg|.png      one image per key (sub-folders allowed: images/a/b.jpg has key a/b)
+    captions/<key>.txt         the captions of that image, one per line
+    train.txt, test.txt        (optional) the keys of each split, one per line; otherwise a seeded split
+    classes.txt                (optional) "<key> <class id>" per line
+"""
+FOLDER_SOURCE = "The folder format holds your own images and captions; `attngan-data shapes root=DIR` writes an example."
+
+
+def split_keys(keys: list[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded train/test split of ``keys`` (at least one test key when there are two keys or more)."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
+    num_test = min(len(keys) - 1, max(1, round(test_fraction * len(keys)))) if len(keys) > 1 else 0
+    chosen = set(np.random.default_rng(seed).permutation(len(keys))[:num_test].tolist())
+    return [k for i, k in enumerate(keys) if i not in chosen], [k for i, k in enumerate(keys) if i in chosen]
+
+
+class FolderReader(DatasetReader):
+    """Reader of the folder format.
+
+    Args:
+        root: the dataset directory.
+        captions_per_image: keep the first N captions of each image (``None``: all lines).
+        test_fraction: share of test images when there is no ``train.txt``/``test.txt``.
+        split_seed: seed of that split (independent of the training seed, so the test set stays fixed).
+    """
+
+    name = "folder"
+    expected_layout = FOLDER_LAYOUT
+    source_help = FOLDER_SOURCE
+
+    def __init__(
+        self,
+        root: str | Path | None,
+        captions_per_image: int | None = None,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+    ) -> None:
+        super().__init__(root, captions_per_image)
+        self.test_fraction = float(test_fraction)
+        self.split_seed = int(split_seed)
+
+    def build_index(self) -> DatasetIndex:
+        root = self.require_root()
+        require_files(root, ["images", "captions"], self.name, self.expected_layout, self.source_help)
+        images = self._image_files(root / "images")
+        splits = self._split(root, sorted(images))
+        classes = self._classes(root / "classes.txt")
+        problems: list[Problem] = []
+        index = DatasetIndex(self.name, root, {}, num_classes=None, problems=problems)
+        for split, keys in splits.items():
+            records, found = index_split(
+                split,
+                keys,
+                image_path=lambda k: images.get(k, root / "images" / f"{k}.jpg"),
+                read_captions=lambda k: read_caption_file(root / "captions" / f"{k}.txt", self.captions_per_image, k),
+                caption_path=lambda k: root / "captions" / f"{k}.txt",
+                captions_per_image=self.captions_per_image,
+                class_id=None if classes is None else (lambda _, k: classes.get(k, -1)),
+            )
+            index.splits[split] = records
+            problems.extend(found)
+            if classes is not None:
+                problems.extend(
+                    Problem(str(root / "classes.txt"), NO_CLASS, "key not listed; class id -1", k, split)
+                    for k in keys
+                    if k not in classes
+                )
+        known = set(images) | {k for keys in splits.values() for k in keys}
+        problems.extend(orphan_caption_problems(root / "captions", known))
+        if classes is not None:
+            index.num_classes = max(classes.values(), default=-1) + 1
+        return index
+
+    def _image_files(self, directory: Path) -> dict[str, Path]:
+        images: dict[str, Path] = {}
+        for path in sorted(directory.rglob("*")):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+                continue
+            key = path.relative_to(directory).with_suffix("").as_posix()
+            if key in images:
+                raise DataError(
+                    f"Two images have the key {key!r}: {images[key]} and {path}. Keep one image per key."
+                )
+            images[key] = path
+        return images
+
+    def _split(self, root: Path, keys: list[str]) -> dict[str, list[str]]:
+        train_file, test_file = root / "train.txt", root / "test.txt"
+        if not train_file.is_file() and not test_file.is_file():
+            train, test = split_keys(keys, self.test_fraction, self.split_seed)
+            return {"train": train, "test": test}
+        listed = {s: read_key_list(f) for s, f in (("train", train_file), ("test", test_file)) if f.is_file()}
+        if len(listed) == 1:
+            (given, given_keys), = listed.items()
+            chosen = set(given_keys)
+            listed["test" if given == "train" else "train"] = [k for k in keys if k not in chosen]
+        both = set(listed["train"]) & set(listed["test"])
+        if both:
+            raise DataError(
+                f"{len(both)} keys are in both train.txt and test.txt (e.g. {sorted(both)[0]!r}) in {root}. "
+                "A key belongs to one split."
+            )
+        return {"train": listed["train"], "test": listed["test"]}
+
+    @staticmethod
+    def _classes(path: Path) -> dict[str, int] | None:
+        if not path.is_file():
+            return None
+        classes = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            parts = line.rsplit(maxsplit=1)
+            try:
+                key, value = parts[0].strip(), int(parts[1])
+                if value < 0:
+                    raise ValueError
+            except (IndexError, ValueError):
+                raise DataError(
+                    f"{path}:{number}: expected '<key> <class id>' with a non-negative integer id, found {line!r}."
+                ) from None
+            classes[key] = value
+        return classes
+
+
+class ShapesReader(FolderReader):
+    """The built-in shapes dataset: generated on first use, then read in the folder format.
+
+    Args:
+        root: a generated copy to use as is; ``None`` generates (once) into ``cache_dir``.
+        cache_dir: where generated copies are cached, one directory per (num_images, seed).
+        num_images: images in total (train + test).
+        generation_seed: the dataset's seed (independent of the training seed).
+        captions_per_image: keep the first N of the six captions of each image.
+    """
+
+    name = "shapes"
+    expected_layout = FOLDER_LAYOUT + "    ground_truth.json, masks/<key>.png, shapes.json (marker)\n"
+    source_help = "A shapes dataset is generated by attngan itself: `attngan-data shapes root=DIR`, or data=shapes with data.root=null."
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        num_images: int = 1000,
+        generation_seed: int = 0,
+        captions_per_image: int | None = shapes.CAPTIONS_PER_IMAGE,
+    ) -> None:
+        super().__init__(root, captions_per_image)
+        self.cache_dir = cache_dir
+        self.num_images = int(num_images)
+        self.generation_seed = int(generation_seed)
+
+    def resolve_root(self) -> Path:
+        """The dataset directory, generating the dataset into the cache when ``root`` is not set."""
+        if self.root is not None and str(self.root) not in ("", "None"):
+            root = Path(self.root).expanduser()
+            if not root.exists():
+                return shapes.generate_shapes(root, self.num_images, self.generation_seed)
+            if shapes.read_marker(root) is None:
+                raise DataError(
+                    f"data.root={root} is not a generated shapes dataset (no {shapes.MARKER}). Use data=folder for "
+                    "your own data, or point data.root at a directory written by `attngan-data shapes`."
+                )
+            return root
+        if self.cache_dir is None or str(self.cache_dir) in ("", "None"):
+            raise DataError("Set data.root (a generated shapes dataset) or data.cache_dir (where to generate one).")
+        root = shapes.default_shapes_root(self.cache_dir, self.num_images, self.generation_seed)
+        return shapes.ensure_shapes(root, self.num_images, self.generation_seed)
+
+    def build_index(self) -> DatasetIndex:
+        self.root = self.resolve_root()
+        index = super().build_index()
+        index.num_classes = shapes.NUM_CLASSES
+        return index

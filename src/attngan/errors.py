@@ -1,0 +1,66 @@
+"""Errors that name the culprit and say what to do.
+
+Every error a user can cause (a wrong path, a bad file, a config that does not fit) derives from
+:class:`AttnGANError`. The console scripts print these as one message and exit with a non-zero code,
+without a Python traceback; set ``ATTNGAN_DEBUG=1`` to see the traceback as well.
+"""
+
+from __future__ import annotations
+
+
+class AttnGANError(Exception):
+    """Base class of the errors a user can cause and fix."""
+
+    exit_code = 2
+
+
+class ConfigError(AttnGANError):
+    """A configuration value is missing, unknown or inconsistent."""
+
+
+class DataError(AttnGANError):
+    """A dataset is missing, incomplete or holds a bad file."""
+
+
+class BadSampleError(DataError):
+    """One sample (image or caption file) cannot be read."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(
+            f"{self.path}: {problem}. Fix or remove the file, or set data.on_bad_sample=skip to leave "
+            "such samples out (they are counted and listed at the end of each epoch); "
+            "`attngan-data check` lists every problem of a dataset at once."
+        )
+
+
+class UnsafePickleError(DataError):
+    """A pickle asked for something other than plain data."""
+
+
+class CheckpointError(AttnGANError):
+    """A checkpoint is missing, truncated, corrupt or of the wrong kind."""
+
+
+class VocabularyMismatchError(AttnGANError):
+    """Two vocabularies that must agree (checkpoint vs dataset, encoder vs captions) differ."""
+
+
+class WeightsNotFoundError(AttnGANError):
+    """Pretrained weights are not on disk; nothing is ever downloaded."""
+
+    def __init__(self, filename: str, searched: list[str], config_key: str, source: str) -> None:
+        self.filename = filename
+        places = "\n".join(f"  - {p}" for p in searched)
+        super().__init__(
+            f"Pretrained weights '{filename}' were not found. Looked in:\n{places}\n"
+            f"Put the file in one of those places (e.g. $TORCH_HOME/hub/checkpoints/{filename}) or set "
+            f"{config_key}=/path/to/{filename}. The file is {source}. attngan never downloads weights."
+        )
+
+
+class NonFiniteLossError(AttnGANError):
+    """A loss became NaN or infinite during training."""
+
+    exit_code = 3

@@ -1,0 +1,82 @@
+"""Callbacks every attngan run gets: bad-sample reports and pre-emption checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+log = logging.getLogger(__name__)
+
+# exit code of a run stopped by SIGTERM / SIGUSR1 after writing its resumable checkpoint (EX_TEMPFAIL)
+PREEMPTED_EXIT_CODE = 75
+
+
+class BadSampleReport(Callback):
+    """At the end of every epoch, log how many samples ``data.on_bad_sample=skip`` left out, and which."""
+
+    def _report(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        report = getattr(datamodule, "report_bad_samples", None)
+        if report is None:
+            return
+        bad = report()
+        if not bad:
+            return
+        count = len(bad)
+        names = ", ".join(str(b) for b in list(bad)[:20]) + (" ..." if count > 20 else "")
+        log.warning("epoch %d: %d bad sample(s) skipped (data.on_bad_sample=skip): %s", trainer.current_epoch, count, names)
+        for logger in trainer.loggers:
+            logger.log_metrics({"data/bad_samples": float(count)}, step=trainer.global_step)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._report(trainer, pl_module)
+
+
+class PreemptionCheckpoint(Callback):
+    """SIGTERM (and SIGUSR1 outside SLURM, where Lightning requeues by itself) saves ``last.ckpt`` and stops.
+
+    Lightning turns SIGTERM into a ``SIGTERMException`` at the next batch boundary, on every rank; this
+    callback then writes a resumable checkpoint (atomically) over ``checkpoints/last.ckpt``. The console
+    script exits with :data:`PREEMPTED_EXIT_CODE`. Resume with ``ckpt_path=<run dir>/checkpoints/last.ckpt``.
+    """
+
+    def __init__(self) -> None:
+        self._previous: Any = None
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        from lightning.fabric.plugins.environments import SLURMEnvironment
+
+        if isinstance(trainer._accelerator_connector.cluster_environment, SLURMEnvironment):
+            return
+        try:
+            self._previous = signal.getsignal(signal.SIGUSR1)
+
+            def _on_sigusr1(signum: int, frame: Any) -> None:
+                log.info("received SIGUSR1: saving a resumable checkpoint at the next batch boundary")
+                trainer._signal_connector.received_sigterm = True
+
+            signal.signal(signal.SIGUSR1, _on_sigusr1)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous = None
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGUSR1, self._previous)
+            self._previous = None
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException):
+            return
+        path = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        trainer.save_checkpoint(path)
+        if trainer.is_global_zero:
+            log.warning("pre-empted: resumable checkpoint written to %s; resume with ckpt_path=%s", path, path)
+
+
+def default_callbacks() -> list[Callback]:
+    return [BadSampleReport(), PreemptionCheckpoint()]

@@ -1,0 +1,313 @@
+"""Inception score and FID over torchmetrics, with Inception weights read from disk and never downloaded.
+
+torchmetrics builds its Inception-v3 (torch-fidelity's ``FeatureExtractorInceptionV3``, the 2015-12-05
+TensorFlow graph converted to PyTorch) with ``feature_extractor_weights_path=None`` unless told otherwise, and
+torch-fidelity then *downloads* the weights. Here the network is always built from a file that
+:func:`find_inception_weights` located first (``metrics.inception_weights`` or the torch hub cache), so no
+network call can happen; a missing file raises :class:`~attngan.errors.WeightsNotFoundError`.
+
+One :class:`InceptionFeatures` serves both metrics: a single forward pass yields the 2048-d pool features
+(FID) and the 1008 unbiased logits (IS), and the last batch is memoised, so IS and FID of the same images
+cost one Inception pass. Any ``nn.Module`` mapping uint8 images ``(B, 3, H, W)`` to ``(B, D)`` (or to a pair
+``(features, logits)``) can stand in for Inception; the tests inject a tiny random network.
+
+Resizing (what torchmetrics 1.9's ``NoTrainInceptionV3`` does with the uint8 input):
+
+- ``antialias=False`` (our default): TensorFlow-1.x-compatible bilinear resize to 299x299
+  (torch-fidelity's ``interpolate_bilinear_2d_like_tensorflow1x``, ``align_corners=False``), i.e. what
+  torch-fidelity and the original TensorFlow Inception code do;
+- ``antialias=True`` (torchmetrics' own default): ``torch.nn.functional.interpolate(mode="bilinear",
+  align_corners=False, antialias=True)``.
+
+Then ``(x - 128) / 128``. The setting is reported next to each value (:attr:`InceptionFeatures.resize`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torchmetrics.image.fid import FrechetInceptionDistance as _TorchmetricsFID
+from torchmetrics.image.inception import InceptionScore as _TorchmetricsIS
+from torchmetrics.utilities import dim_zero_cat
+
+from attngan.errors import CheckpointError, WeightsNotFoundError
+
+__all__ = [
+    "INCEPTION_CONFIG_KEY",
+    "INCEPTION_WEIGHTS_FILENAME",
+    "FrechetInceptionDistance",
+    "InceptionFeatures",
+    "InceptionScore",
+    "find_inception_weights",
+    "images_to_uint8",
+]
+
+INCEPTION_WEIGHTS_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_CONFIG_KEY = "metrics.inception_weights"
+_WEIGHTS_SOURCE = (
+    "torch-fidelity's Inception-v3 for IS/FID (the TensorFlow 2015-12-05 graph converted to PyTorch), released at "
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_WEIGHTS_FILENAME
+)
+_RESIZE_TF1 = (
+    "299x299 bilinear, TensorFlow-1.x compatible (torch-fidelity interpolate_bilinear_2d_like_tensorflow1x, "
+    "align_corners=False), antialias=False"
+)
+_RESIZE_ANTIALIAS = "299x299 bilinear, torch.nn.functional.interpolate(align_corners=False), antialias=True"
+
+
+def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
+    """Locate the IS/FID Inception weights on disk.
+
+    Args:
+        path: the configured file (``metrics.inception_weights``). When given it must exist: a configured
+            path is never silently replaced by another file.
+
+    Returns:
+        The path of ``weights-inception-2015-12-05-6726825d.pth``.
+
+    Raises:
+        WeightsNotFoundError: the file is in none of the places searched; the message lists them.
+    """
+    if path is not None and str(path) != "":
+        candidate = Path(path).expanduser()
+        if candidate.is_file():
+            return candidate
+        searched = [str(candidate)]
+    else:
+        candidate = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
+        if candidate.is_file():
+            return candidate
+        searched = [f"{candidate}  (torch hub cache: $TORCH_HOME/hub/checkpoints)"]
+    raise WeightsNotFoundError(INCEPTION_WEIGHTS_FILENAME, searched, INCEPTION_CONFIG_KEY, _WEIGHTS_SOURCE)
+
+
+def images_to_uint8(images: Tensor) -> Tensor:
+    """Turn generator output into what torch-fidelity's Inception expects.
+
+    Args:
+        images: ``(B, 3, H, W)`` float in [-1, 1] (values outside are clipped), or uint8 in [0, 255].
+
+    Returns:
+        ``(B, 3, H, W)`` uint8, ``round((x + 1) * 127.5)``.
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        return images
+    if not images.is_floating_point():
+        raise ValueError(f"expected float images in [-1, 1] or uint8 images, got dtype {images.dtype}")
+    return ((images.detach().float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
+
+
+def _load_fidelity_inception(weights_path: Path, antialias: bool) -> nn.Module:
+    """torchmetrics' ``NoTrainInceptionV3`` giving pool features and unbiased logits, from a checked file."""
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    try:
+        # torch-fidelity itself loads with weights_only=False; check the file is plain tensors first.
+        torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{weights_path}: not a readable plain state dict ({type(err).__name__}: {err}). Replace it with "
+            f"{INCEPTION_WEIGHTS_FILENAME} ({_WEIGHTS_SOURCE})."
+        ) from err
+    return NoTrainInceptionV3(
+        name="inception-v3-compat",
+        features_list=["2048", "logits_unbiased"],
+        feature_extractor_weights_path=str(weights_path),
+        antialias=antialias,
+    )
+
+
+class InceptionFeatures(nn.Module):
+    """Inception features for FID and logits for IS from one forward pass, memoising the last batch.
+
+    Args:
+        network: a feature extractor to use instead of Inception: uint8 ``(B, 3, H, W)`` -> ``(B, D)`` (used as
+            both FID features and IS logits) or ``-> (features (B, D), logits (B, C))``. Its own resizing,
+            if any, applies.
+        weights_path: the Inception weights file (``metrics.inception_weights``); ``None`` looks in the torch
+            hub cache. Ignored when ``network`` is given.
+        antialias: resize with antialiasing (torchmetrics' default) instead of torch-fidelity's
+            TensorFlow-compatible bilinear (ours); see the module docstring.
+        probe_size: image side of the dummy batch used to find an injected network's output sizes.
+
+    Raises:
+        WeightsNotFoundError: no ``network`` and no weights file.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module | None = None,
+        weights_path: str | os.PathLike[str] | None = None,
+        antialias: bool = False,
+        probe_size: int = 64,
+    ) -> None:
+        super().__init__()
+        self.injected = network is not None
+        if network is None:
+            self.weights_path: str | None = str(find_inception_weights(weights_path))
+            network = _load_fidelity_inception(Path(self.weights_path), antialias)
+            self.resize = _RESIZE_ANTIALIAS if antialias else _RESIZE_TF1
+            self.num_features, self.num_logits = 2048, 1008
+        else:
+            self.weights_path = None
+            self.resize = "none here (injected feature extractor; its own resizing applies)"
+        self.network = network.eval().requires_grad_(False)
+        if self.injected:
+            with torch.no_grad():
+                probe = torch.zeros(2, 3, probe_size, probe_size, dtype=torch.uint8)
+                features, logits = self._run(probe.to(next(network.parameters(), probe).device))
+            self.num_features, self.num_logits = features.shape[1], logits.shape[1]
+        self._last_input: Tensor | None = None
+        self._last_version = -1
+        self._last_output: tuple[Tensor, Tensor] | None = None
+
+    def train(self, mode: bool = True) -> InceptionFeatures:
+        """Stay in evaluation mode whatever is asked (BatchNorm statistics must not move)."""
+        return super().train(False)
+
+    def describe(self) -> dict[str, str]:
+        """What was measured with: weights file and resize, for the results file."""
+        return {"weights": self.weights_path or "injected network", "resize": self.resize}
+
+    def _run(self, images_uint8: Tensor) -> tuple[Tensor, Tensor]:
+        if self.injected:
+            out = self.network(images_uint8)
+        else:
+            out = self.network._torch_fidelity_forward(images_uint8)  # (pool (B, 2048), logits (B, 1008))
+        if isinstance(out, tuple | list):
+            features, logits = out[0], out[-1]
+        else:
+            features = logits = out
+        batch = images_uint8.shape[0]
+        return features.reshape(batch, -1), logits.reshape(batch, -1)
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Features and logits of a batch.
+
+        Calling twice with the very same, unmodified tensor (IS then FID on one batch) runs the network once.
+
+        Args:
+            images: ``(B, 3, H, W)`` float in [-1, 1] or uint8.
+
+        Returns:
+            ``(features (B, num_features), logits (B, num_logits))``.
+        """
+        if (
+            self._last_output is not None
+            and images is self._last_input
+            and images._version == self._last_version
+        ):
+            return self._last_output
+        output = self._run(images_to_uint8(images))
+        self._last_input, self._last_version, self._last_output = images, images._version, output
+        return output
+
+    def clear_cache(self) -> None:
+        """Drop the memoised batch."""
+        self._last_input, self._last_output = None, None
+
+
+class FrechetInceptionDistance(_TorchmetricsFID):
+    """FID between generated and real images, over torchmetrics' running-sum states (DDP-safe).
+
+    Args:
+        extractor: the shared :class:`InceptionFeatures` (so no Inception is built, and nothing downloaded).
+        reset_real_features: whether :meth:`reset` also forgets the real statistics (keep them, ``False``,
+            when the same real set is compared against many checkpoints).
+    """
+
+    def __init__(self, extractor: InceptionFeatures, reset_real_features: bool = True, **kwargs) -> None:
+        super().__init__(
+            feature=extractor, reset_real_features=reset_real_features, normalize=False, **kwargs
+        )
+
+    def update(self, images: Tensor, real: bool) -> None:  # type: ignore[override]
+        """Add a batch.
+
+        Args:
+            images: ``(B, 3, H, W)`` float in [-1, 1] or uint8.
+            real: True for real (test split) images, False for generated ones.
+        """
+        features, _ = self.inception(images)
+        self.orig_dtype = torch.float32
+        features = features.double()  # (B, D)
+        if real:
+            self.real_features_sum += features.sum(dim=0)
+            self.real_features_cov_sum += features.t().mm(features)
+            self.real_features_num_samples += features.shape[0]
+        else:
+            self.fake_features_sum += features.sum(dim=0)
+            self.fake_features_cov_sum += features.t().mm(features)
+            self.fake_features_num_samples += features.shape[0]
+
+    def compute(self) -> dict[str, Tensor]:  # type: ignore[override]
+        """Returns ``{"fid": value}`` (0-dim float tensor)."""
+        self.orig_dtype = torch.float32
+        return {"fid": super().compute()}
+
+
+class InceptionScore(_TorchmetricsIS):
+    """Inception score over splits, deterministic (seeded shuffle) and with the release's population std.
+
+    torchmetrics' own ``compute`` shuffles with the global RNG and reports the sample std; the Inception
+    score code the paper used (TensorFlow, StackGAN/improved-GAN) splits the images in order and reports
+    ``numpy.std`` (population). Here the shuffle is seeded (``shuffle=False`` keeps the order, as the
+    TensorFlow code did) and ``std_ddof`` chooses the std (0 = population, default).
+
+    Logits are the unbiased ones (``fc`` without bias), as in the TensorFlow code. The paper's birds number
+    used an Inception fine-tuned on CUB; this ImageNet Inception is comparable with the paper only for COCO.
+
+    Args:
+        extractor: the shared :class:`InceptionFeatures`.
+        splits: number of splits (10 in the paper).
+        shuffle: permute the images (seeded) before splitting.
+        seed: seed of that permutation.
+        std_ddof: 0 = population std (``numpy.std``), 1 = sample std (torchmetrics).
+    """
+
+    def __init__(
+        self,
+        extractor: InceptionFeatures,
+        splits: int = 10,
+        shuffle: bool = True,
+        seed: int = 0,
+        std_ddof: int = 0,
+        **kwargs,
+    ) -> None:
+        with (
+            warnings.catch_warnings()
+        ):  # "will save all extracted features": it is the logits only, 4 KiB each
+            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+            super().__init__(feature=extractor, splits=splits, normalize=False, **kwargs)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.std_ddof = std_ddof
+
+    def update(self, images: Tensor) -> None:  # type: ignore[override]
+        """Add a batch of generated images ``(B, 3, H, W)``, float in [-1, 1] or uint8."""
+        _, logits = self.inception(images)
+        self.features.append(logits.float())
+
+    def compute(self) -> dict[str, Tensor]:  # type: ignore[override]
+        """Returns ``{"is": mean, "is_std": std}`` over the splits (0-dim float tensors)."""
+        logits = dim_zero_cat(self.features).double()  # (N, C)
+        if logits.shape[0] < self.splits:
+            raise RuntimeError(f"Inception score over {self.splits} splits needs >= {self.splits} images.")
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed)
+            logits = logits[torch.randperm(logits.shape[0], generator=generator).to(logits.device)]
+        scores = []
+        for part in logits.chunk(self.splits, dim=0):
+            log_prob = part.log_softmax(dim=1)  # (n, C) log p(y|x)
+            log_marginal = log_prob.exp().mean(dim=0, keepdim=True).log()  # (1, C) log p(y)
+            kl = (log_prob.exp() * (log_prob - log_marginal)).sum(dim=1).mean()
+            scores.append(kl.exp())
+        scores_t = torch.stack(scores)
+        return {"is": scores_t.mean().float(), "is_std": scores_t.std(correction=self.std_ddof).float()}

@@ -1,0 +1,22 @@
+"""Text: tokenisation, the vocabulary, and captions as fixed-length id tensors (no neural networks here)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from attngan.text.tokenizer import split_captions, tokenize, unique_words
+from attngan.text.vocabulary import PAD_TOKEN, Vocabulary
+
+if TYPE_CHECKING:
+    from attngan.text.encoding import caption_to_tensor
+
+__all__ = ["PAD_TOKEN", "Vocabulary", "caption_to_tensor", "split_captions", "tokenize", "unique_words"]
+
+
+def __getattr__(name: str) -> Any:
+    # caption_to_tensor needs torch; importing it lazily keeps the dataset checker light.
+    if name == "caption_to_tensor":
+        from attngan.text.encoding import caption_to_tensor
+
+        return caption_to_tensor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,39 @@
+"""Turning a caption's word ids into the fixed-length tensor a batch carries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def caption_to_tensor(
+    ids: Sequence[int], max_words: int, rng: np.random.Generator | None = None
+) -> tuple[torch.Tensor, int]:
+    """Pad or shorten a caption to ``max_words`` ids.
+
+    A caption longer than ``max_words`` keeps, with an ``rng`` (training), a random subset of ``max_words``
+    words in their original order, as the release does (sorted random indices); without one (evaluation)
+    it keeps the first ``max_words`` words, so evaluation is deterministic.
+
+    Args:
+        ids: word ids of one caption (no padding).
+        max_words: T, the length of the result.
+        rng: randomness for training; ``None`` for evaluation.
+
+    Returns:
+        ``(caption, length)``: LongTensor ``(max_words,)`` padded with 0, and the number of real words.
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be at least 1, got {max_words}.")
+    words = np.asarray(ids, dtype=np.int64)
+    if len(words) > max_words:
+        if rng is None:
+            words = words[:max_words]
+        else:
+            keep = np.sort(rng.permutation(len(words))[:max_words])
+            words = words[keep]
+    caption = torch.zeros(max_words, dtype=torch.long)
+    caption[: len(words)] = torch.from_numpy(words)
+    return caption, len(words)

@@ -1,0 +1,188 @@
+"""Word-attention figures in the style of the paper's Fig. 1 and 4.
+
+A figure shows the images of every generator stage in a row, then, for every attention stage, the ``top_k``
+words that received the most attention: each word's map β (paper Eq. 2), with values ``<= 1/n`` (n = number of
+words; the level of uniform attention) set to zero, upsampled smoothly (bilinear, then a Gaussian blur) and
+laid over the final image, with the word written underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+from torch import Tensor
+
+from attngan.viz.images import PADDING, default_font, tensor_to_pil, text_height, wrap_text
+
+__all__ = ["TopKAttention", "attention_figure", "attention_maps_topk", "overlay_attention", "smooth_upsample"]
+
+
+@dataclass
+class TopKAttention:
+    """The most attended words of one caption at one stage, most attended first.
+
+    Attributes:
+        indices: ``(k,)`` word positions.
+        words: the ``k`` words.
+        masses: ``(k,)`` total attention of each word (sum of its map over the regions).
+        maps: ``(k, h, w)`` the words' maps with values ``<= 1/n`` set to zero.
+    """
+
+    indices: Tensor
+    words: list[str]
+    masses: Tensor
+    maps: Tensor
+
+
+def _topk_one(attention: Tensor, tokens: Sequence[str], k: int, suppress: bool) -> TopKAttention:
+    num_words = len(tokens)
+    if num_words == 0 or num_words > attention.shape[0]:
+        raise ValueError(f"got {num_words} tokens for attention over {attention.shape[0]} word positions")
+    valid = attention[:num_words].detach().float()  # (n, h, w)
+    masses = valid.sum(dim=(1, 2))  # (n,)
+    top_masses, indices = masses.topk(min(k, num_words))  # ties resolve to the earlier word
+    maps = valid[indices]
+    if suppress:
+        maps = maps.masked_fill(maps <= 1.0 / num_words, 0.0)
+    return TopKAttention(indices, [tokens[i] for i in indices.tolist()], top_masses, maps)
+
+
+def attention_maps_topk(
+    attention: Tensor, tokens: Sequence[str] | Sequence[Sequence[str]], k: int = 5, suppress: bool = True
+) -> TopKAttention | list[TopKAttention]:
+    """The ``k`` words with the most attention mass, and their maps.
+
+    Args:
+        attention: ``(T, h, w)`` for one caption or ``(B, T, h, w)`` for a batch; positions ``>= len(tokens)``
+            (padding) are ignored.
+        tokens: the caption's words (``list[str]``), or one list per caption for a batch.
+        k: words kept (fewer when the caption is shorter).
+        suppress: zero the values ``<= 1/n`` (n = number of words), as the paper's figures do.
+
+    Returns:
+        A :class:`TopKAttention`, or a list of them for a batch.
+    """
+    if attention.dim() == 3:
+        if tokens and not isinstance(tokens[0], str):
+            raise ValueError("for attention (T, h, w) give tokens as one list of words")
+        return _topk_one(attention, tokens, k, suppress)  # type: ignore[arg-type]
+    if attention.dim() == 4:
+        if len(tokens) != attention.shape[0]:
+            raise ValueError(f"got {attention.shape[0]} attention maps but {len(tokens)} token lists")
+        return [_topk_one(a, t, k, suppress) for a, t in zip(attention, tokens)]  # type: ignore[arg-type]
+    raise ValueError(f"expected attention (T, h, w) or (B, T, h, w), got {tuple(attention.shape)}")
+
+
+def _gaussian_kernel(sigma: float) -> Tensor:
+    radius = max(1, round(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def smooth_upsample(maps: Tensor, size: int, sigma: float | None = None) -> Tensor:
+    """Upsample attention maps bilinearly and blur them with a Gaussian, then scale each to [0, 1].
+
+    Args:
+        maps: ``(k, h, w)``.
+        size: output side.
+        sigma: Gaussian std in output pixels; default half the upsampling factor (at least 1).
+
+    Returns:
+        ``(k, size, size)`` in [0, 1] (each map divided by its maximum; all-zero maps stay zero).
+    """
+    h, w = maps.shape[-2:]
+    up = F.interpolate(maps[:, None].float(), size=(size, size), mode="bilinear", align_corners=False)
+    sigma = sigma if sigma is not None else max(1.0, 0.5 * size / max(h, w))
+    kernel = _gaussian_kernel(sigma).to(up)
+    pad = kernel.numel() // 2
+    up = F.conv2d(F.pad(up, (pad, pad, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    up = F.conv2d(F.pad(up, (0, 0, pad, pad), mode="replicate"), kernel.view(1, 1, -1, 1))
+    up = up[:, 0]  # (k, size, size)
+    peak = up.flatten(1).max(dim=1).values.clamp_min(1e-12)
+    return (up / peak[:, None, None]).clamp(0, 1)
+
+
+def overlay_attention(image: Image.Image, heat: Tensor, alpha: float = 0.7) -> Image.Image:
+    """Lay a ``(size, size)`` map in [0, 1] over an RGB image as a grey layer (the paper's look)."""
+    base = torch.from_numpy(np.asarray(image.convert("RGB")).copy()).float()  # (H, W, 3)
+    layer = (heat.cpu()[..., None] * 255).expand_as(base)
+    mixed = ((1 - alpha) * base + alpha * layer).round().clamp(0, 255).to(torch.uint8)
+    return Image.fromarray(mixed.numpy(), mode="RGB")
+
+
+def attention_figure(
+    stage_images: Sequence[Tensor],
+    attention: Sequence[Tensor],
+    tokens: Sequence[str],
+    top_k: int = 5,
+    cell_size: int | None = None,
+    title: str | None = None,
+    alpha: float = 0.7,
+) -> Image.Image:
+    """Stage images and the top-k attended words of every attention stage, paper Fig. 1/4 style.
+
+    Layout (white background, ``PADDING`` pixels between cells; ``L`` = one text line):
+    an optional title line; a row of the stage images, each labelled with its size; then per attention stage
+    a header line ("attention, stage s (h x w)") and a row of ``top_k`` cells, most attended word first,
+    each labelled with its word and share of the attention.
+
+    Args:
+        stage_images: per generator stage, ``(3, H_s, W_s)`` in [-1, 1] (increasing sizes; the last one is
+            the background of the attention maps).
+        attention: per attention stage, ``(T, h, w)`` word attention of this sample.
+        tokens: the caption's words; only the first ``len(tokens)`` positions of the maps are read.
+        top_k: words shown per attention stage.
+        cell_size: side of every cell; default the final image's side.
+        title: text above the figure (e.g. the caption).
+        alpha: opacity of the attention layer.
+
+    Returns:
+        ``PIL.Image`` of width ``C * (cell + PADDING) + PADDING`` with ``C = max(len(stage_images), top_k)``
+        and height ``PADDING + [L + PADDING if title] + (cell + L + PADDING) + len(attention) * (L + cell + L
+        + PADDING)``.
+    """
+    if not stage_images:
+        raise ValueError("attention_figure needs at least one stage image")
+    cell = cell_size or max(stage_images[-1].shape[-2:])
+    font = default_font()
+    line_h = text_height(font)
+    ncol = max(len(stage_images), top_k)
+    width = ncol * (cell + PADDING) + PADDING
+    height = PADDING + (line_h + PADDING if title else 0) + (cell + line_h + PADDING)
+    height += len(attention) * (line_h + cell + line_h + PADDING)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+
+    y = PADDING
+    if title:
+        draw.text((PADDING, y), title, fill=(0, 0, 0), font=font)
+        y += line_h + PADDING
+    for s, image in enumerate(stage_images):
+        x = PADDING + s * (cell + PADDING)
+        canvas.paste(tensor_to_pil(image).resize((cell, cell), Image.Resampling.BICUBIC), (x, y))
+        draw.text((x, y + cell), f"{image.shape[-1]}x{image.shape[-2]}", fill=(0, 0, 0), font=font)
+    y += cell + line_h + PADDING
+
+    background = tensor_to_pil(stage_images[-1]).resize((cell, cell), Image.Resampling.BICUBIC)
+    for s, stage_attention in enumerate(attention):
+        if stage_attention.dim() != 3:
+            raise ValueError(f"attention[{s}] must be (T, h, w), got {tuple(stage_attention.shape)}")
+        h, w = stage_attention.shape[-2:]
+        draw.text((PADDING, y), f"attention, stage {s + 1} ({h}x{w})", fill=(0, 0, 0), font=font)
+        y += line_h
+        top = _topk_one(stage_attention, tokens, top_k, suppress=True)
+        heats = smooth_upsample(top.maps, cell)
+        total = stage_attention[: len(tokens)].detach().float().sum().clamp_min(1e-12)
+        for j, (word, mass) in enumerate(zip(top.words, top.masses.tolist())):
+            x = PADDING + j * (cell + PADDING)
+            canvas.paste(overlay_attention(background, heats[j], alpha), (x, y))
+            label = wrap_text(f"{word} {100 * mass / float(total):.0f}%", font, cell, max_lines=1)
+            draw.text((x, y + cell), label[0] if label else "", fill=(0, 0, 0), font=font)
+        y += cell + line_h + PADDING
+    return canvas

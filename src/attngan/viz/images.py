@@ -1,0 +1,148 @@
+"""Tensors to PIL images, sample grids with captions, saving."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+
+__all__ = ["default_font", "sample_grid", "save_image", "tensor_to_pil", "wrap_text"]
+
+PADDING = 4  # pixels between cells and around the figure
+FONT_SIZE = 11
+
+
+def default_font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """PIL's built-in font (bundled with Pillow; nothing is downloaded)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def text_height(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+    """Height of one line of text in ``font``, descenders included."""
+    return int(font.getbbox("Hgjy")[3]) + 2
+
+
+def tensor_to_pil(image: Tensor) -> Image.Image:
+    """One image tensor as a PIL RGB image.
+
+    Args:
+        image: ``(3, H, W)`` float in [-1, 1] (clipped) or uint8; ``(1, H, W)`` / ``(H, W)`` grey.
+
+    Returns:
+        ``PIL.Image`` of mode RGB, ``W`` x ``H``.
+    """
+    if image.dim() == 2:
+        image = image[None]
+    if image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(
+            f"expected an image of shape (3, H, W), (1, H, W) or (H, W), got {tuple(image.shape)}"
+        )
+    image = image.detach().cpu()
+    if image.dtype != torch.uint8:
+        image = ((image.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    if image.shape[0] == 1:
+        image = image.expand(3, -1, -1)
+    return Image.fromarray(image.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+
+
+def save_image(image: Image.Image | Tensor, path: str | os.PathLike[str]) -> Path:
+    """Save a PIL image or an image tensor (see :func:`tensor_to_pil`); parent folders are created.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(image, Tensor):
+        image = tensor_to_pil(image)
+    image.save(path)
+    return path
+
+
+def wrap_text(
+    text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int, max_lines: int
+) -> list[str]:
+    """Break ``text`` into at most ``max_lines`` lines no wider than ``width`` pixels ("..." when cut)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if font.getlength(candidate) <= width or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.getlength(last + "...") > width:
+            last = last[:-1]
+        lines[-1] = last + "..."
+    return lines
+
+
+def _as_list(images: Sequence[Tensor] | Tensor) -> list[Tensor]:
+    if isinstance(images, Tensor):
+        if images.dim() != 4:
+            raise ValueError(
+                f"expected images (B, 3, H, W) or a list of (3, H, W), got {tuple(images.shape)}"
+            )
+        return list(images)
+    return list(images)
+
+
+def sample_grid(
+    images: Sequence[Tensor] | Tensor,
+    captions: Sequence[str] | None = None,
+    ncol: int = 8,
+    cell_size: int | None = None,
+    caption_lines: int = 3,
+    resample: Image.Resampling = Image.Resampling.NEAREST,
+) -> Image.Image:
+    """Images in a grid, each with its caption wrapped underneath.
+
+    Args:
+        images: ``(B, 3, H, W)`` or a list of ``(3, H, W)``, float in [-1, 1] or uint8.
+        captions: one caption per image, or ``None`` for no text.
+        ncol: images per row.
+        cell_size: side every image is resized to; default: the largest image side.
+        caption_lines: lines of text kept per caption.
+        resample: PIL filter for resizing (nearest keeps small generated images crisp).
+
+    Returns:
+        A white-background RGB ``PIL.Image`` of width ``ncol' * (cell + PADDING) + PADDING``, where
+        ``ncol' = min(ncol, B)``.
+    """
+    tensors = _as_list(images)
+    if not tensors:
+        raise ValueError("sample_grid needs at least one image")
+    if captions is not None and len(captions) != len(tensors):
+        raise ValueError(f"got {len(tensors)} images but {len(captions)} captions")
+    cell = cell_size or max(max(t.shape[-2:]) for t in tensors)
+    font = default_font()
+    line_h = text_height(font)
+    text_h = caption_lines * line_h if captions is not None else 0
+    ncol = max(1, min(ncol, len(tensors)))
+    nrow = (len(tensors) + ncol - 1) // ncol
+    width = ncol * (cell + PADDING) + PADDING
+    height = nrow * (cell + text_h + PADDING) + PADDING
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for i, tensor in enumerate(tensors):
+        row, col = divmod(i, ncol)
+        x = PADDING + col * (cell + PADDING)
+        y = PADDING + row * (cell + text_h + PADDING)
+        canvas.paste(tensor_to_pil(tensor).resize((cell, cell), resample), (x, y))
+        if captions is not None:
+            for k, line in enumerate(wrap_text(captions[i], font, cell, caption_lines)):
+                draw.text((x, y + cell + k * line_h), line, fill=(0, 0, 0), font=font)
+    return canvas
