@@ -1,7 +1,7 @@
 """Shared fixtures: tiny datasets built in temporary directories (nothing is downloaded).
 
 - ``shapes_root``: a generated shapes dataset (48 images), built once per session; treat as read-only.
-- ``mini_cub`` / ``make_mini_cub``: the authors' CUB layout with genuine Python-2 pickles (6 images, 3 classes).
+- ``mini_cub`` / ``make_mini_cub``: the authors' CUB layout with genuine Python-2 pickles (5 + 2 images, 3 classes).
 - ``mini_coco`` / ``make_mini_coco``: COCO 2014, official JSON layout (3 train + 2 val images) or the authors' one.
 - ``mini_folder``: the folder format (6 images, train/test lists, classes).
 - ``py2_pickle``: ``py2_pickle(obj) -> bytes``, a protocol-2 pickle as Python 2 writes it (str as BINSTRING).
@@ -104,7 +104,9 @@ def py2_pickle() -> Callable[[Any], bytes]:
 # ----------------------------------------------------------------------------------- images and captions
 
 
-def write_image(path: Path, size: tuple[int, int], seed: int, box: tuple[int, int, int, int] | None = None) -> None:
+def write_image(
+    path: Path, size: tuple[int, int], seed: int, box: tuple[int, int, int, int] | None = None
+) -> None:
     """A noisy dark image (JPEG or PNG by suffix); ``box`` (x1, y1, x2, y2) is painted white."""
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 60, size=(size[1], size[0], 3), dtype=np.uint8)
@@ -112,10 +114,26 @@ def write_image(path: Path, size: tuple[int, int], seed: int, box: tuple[int, in
         x1, y1, x2, y2 = box
         pixels[y1:y2, x1:x2] = 255
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path, quality=95) if path.suffix == ".jpg" else Image.fromarray(pixels).save(path)
+    Image.fromarray(pixels).save(path, quality=95) if path.suffix == ".jpg" else Image.fromarray(pixels).save(
+        path
+    )
 
 
-BIRD_WORDS = ["this", "bird", "has", "a", "red", "crown", "and", "white", "belly", "small", "beak", "long", "wings"]
+BIRD_WORDS = [
+    "this",
+    "bird",
+    "has",
+    "a",
+    "red",
+    "crown",
+    "and",
+    "white",
+    "belly",
+    "small",
+    "beak",
+    "long",
+    "wings",
+]
 
 
 def bird_captions(seed: int, count: int = 10) -> list[str]:
@@ -128,12 +146,25 @@ def bird_captions(seed: int, count: int = 10) -> list[str]:
 CUB_CLASSES = ["001.Black_footed_Albatross", "002.Laysan_Albatross", "003.Sooty_Albatross"]
 # (key, class number, split, image size, bounding box as floats)
 CUB_IMAGES = [
-    ("001.Black_footed_Albatross/Black_Footed_Albatross_0001_796111", 1, "train", (120, 90), (30.0, 20.0, 40.0, 30.0)),
-    ("001.Black_footed_Albatross/Black_Footed_Albatross_0002_55", 1, "test", (100, 100), (10.0, 10.0, 50.0, 60.0)),
+    (
+        "001.Black_footed_Albatross/Black_Footed_Albatross_0001_796111",
+        1,
+        "train",
+        (120, 90),
+        (30.0, 20.0, 40.0, 30.0),
+    ),
+    (
+        "001.Black_footed_Albatross/Black_Footed_Albatross_0002_55",
+        1,
+        "test",
+        (100, 100),
+        (10.0, 10.0, 50.0, 60.0),
+    ),
     ("002.Laysan_Albatross/Laysan_Albatross_0002_1027", 2, "train", (90, 120), (5.0, 30.0, 70.0, 40.0)),
     ("002.Laysan_Albatross/Laysan_Albatross_0003_1033", 2, "train", (110, 80), (60.0, 5.0, 45.0, 70.0)),
     ("003.Sooty_Albatross/Sooty_Albatross_0001_1071", 3, "train", (80, 80), (20.0, 20.0, 30.0, 30.0)),
     ("003.Sooty_Albatross/Sooty_Albatross_0002_796395", 3, "test", (96, 72), (40.0, 10.0, 30.0, 50.0)),
+    ("003.Sooty_Albatross/Sooty_Albatross_0003_1078", 3, "train", (70, 90), (12.5, 18.25, 35.0, 41.75)),
 ]
 
 
@@ -145,7 +176,7 @@ def _release_crop(bbox: tuple[float, ...], width: int, height: int) -> tuple[int
 
 
 def build_mini_cub(root: Path, captions_pickle: bool = True, class_info: bool = True) -> Path:
-    """The authors' CUB tree with genuine Python-2 pickles; each bird's crop region is painted white."""
+    """The authors' CUB tree (7 images) with genuine Python-2 pickles; each bird's crop region is painted white."""
     images_txt, boxes_txt = [], []
     captions: dict[str, list[str]] = {}
     for number, (key, _, _, size, bbox) in enumerate(CUB_IMAGES, start=1):
@@ -163,9 +194,16 @@ def build_mini_cub(root: Path, captions_pickle: bool = True, class_info: bool = 
         (root / split).mkdir(parents=True, exist_ok=True)
         (root / split / "filenames.pickle").write_bytes(py2_pickle_bytes([row[0].encode() for row in rows]))
         if class_info:
-            (root / split / "class_info.pickle").write_bytes(py2_pickle_bytes(np.array([row[1] for row in rows])))
+            (root / split / "class_info.pickle").write_bytes(
+                py2_pickle_bytes(np.array([row[1] for row in rows]))
+            )
     if captions_pickle:
-        write_release_captions(root, captions, [r[0] for r in CUB_IMAGES if r[2] == "train"], [r[0] for r in CUB_IMAGES if r[2] == "test"])
+        write_release_captions(
+            root,
+            captions,
+            [r[0] for r in CUB_IMAGES if r[2] == "train"],
+            [r[0] for r in CUB_IMAGES if r[2] == "test"],
+        )
     return root
 
 
@@ -182,7 +220,9 @@ def release_vocabulary(captions: dict[str, list[str]]) -> list[str]:
     return order[::-1]
 
 
-def write_release_captions(root: Path, captions: dict[str, list[str]], train: list[str], test: list[str]) -> list[str]:
+def write_release_captions(
+    root: Path, captions: dict[str, list[str]], train: list[str], test: list[str]
+) -> list[str]:
     """``captions.pickle`` as the release writes it; returns the words in id order (id 1 first)."""
     from attngan.text import tokenize
 
@@ -220,7 +260,10 @@ COCO_WORDS = ["a", "man", "riding", "horse", "on", "the", "beach", "dog", "plate
 
 def coco_captions(seed: int, count: int) -> list[str]:
     rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(COCO_WORDS, size=int(rng.integers(5, 20)))).capitalize() + "." for _ in range(count)]
+    return [
+        " ".join(rng.choice(COCO_WORDS, size=int(rng.integers(5, 20)))).capitalize() + "."
+        for _ in range(count)
+    ]
 
 
 def build_mini_coco(root: Path, layout: str = "official") -> Path:
@@ -322,3 +365,31 @@ def data_config(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         return OmegaConf.to_container(cfg.data, resolve=True)  # type: ignore[return-value]
 
     return compose_data
+
+
+# --------------------------------------------------------------------------- trained tiny models
+@pytest.fixture(scope="session")
+def tiny_damsm_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DAMSM checkpoint of tiny shapes encoders (one short epoch), shared by the whole session."""
+    from training import TINY_DAMSM, TINY_DATA, TINY_TRAINER, run_train
+
+    root = tmp_path_factory.mktemp("tiny_damsm")
+    run_train(root, *TINY_DAMSM, *TINY_DATA, *TINY_TRAINER, f"export_path={root}/damsm.ckpt")
+    return root / "damsm.ckpt"
+
+
+@pytest.fixture(scope="session")
+def tiny_attngan_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_damsm_checkpoint: Path) -> Path:
+    """An AttnGAN checkpoint (2 stages, tiny widths) trained for two steps on the tiny DAMSM."""
+    from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, run_train
+
+    root = tmp_path_factory.mktemp("tiny_attngan")
+    run_train(
+        root,
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *TINY_TRAINER,
+        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        f"export_path={root}/attngan.ckpt",
+    )
+    return root / "attngan.ckpt"

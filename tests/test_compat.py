@@ -95,16 +95,22 @@ def _save(state: dict[str, torch.Tensor], path) -> str:
     return str(path)
 
 
+def _fingerprint(tensor: torch.Tensor) -> tuple:
+    flat = tensor.detach().flatten().double()
+    return (tuple(tensor.shape), round(flat.sum().item(), 6), tuple(flat[:3].tolist()))
+
+
 def _assert_every_tensor_placed(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Every release tensor (random, so unique) appears exactly once among the module's tensors."""
-    ours = [v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")]
-    release = [v for k, v in state.items() if not k.endswith("num_batches_tracked")]
-    assert len(ours) == len(release)
-    for key, value in state.items():
-        if key.endswith("num_batches_tracked"):
-            continue
-        matches = sum(1 for v in ours if v.shape == value.shape and torch.equal(v, value))
-        assert matches == 1, f"{key} landed {matches} times"
+    ours: dict[tuple, list[torch.Tensor]] = {}
+    for key, value in module.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            ours.setdefault(_fingerprint(value), []).append(value)
+    release = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    assert sum(len(v) for v in ours.values()) == len(release)
+    for key, value in release.items():
+        matches = [v for v in ours.get(_fingerprint(value), []) if torch.equal(v, value)]
+        assert len(matches) == 1, f"{key} landed {len(matches)} times"
 
 
 # ------------------------------------------------------------------------------------------- text encoder
@@ -338,9 +344,13 @@ def _release_image_encoder_table_and_state(embedding_dim: int) -> dict[str, torc
     """
     from torchvision.models.inception import Inception3
 
-    trunk = Inception3(aux_logits=False, init_weights=False).state_dict()
-    state = fill({k: tuple(v.shape) for k, v in trunk.items() if not k.startswith("fc.")}, seed=1)
-    state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}  # a PyTorch-0.3 file
+    torch.manual_seed(1)
+    trunk = Inception3(aux_logits=False, init_weights=False).state_dict()  # conv weights: random already
+    batch_norm = {k: tuple(v.shape) for k, v in trunk.items() if v.dim() == 1 and not k.startswith("fc.")}
+    state = {
+        k: v for k, v in trunk.items() if not k.startswith("fc.") and not k.endswith("num_batches_tracked")
+    }
+    state.update(fill(batch_norm, seed=1))  # a PyTorch-0.3 file: no num_batches_tracked
     heads = {
         "emb_features.weight": (embedding_dim, 768, 1, 1),  # conv1x1(768, nef), no bias
         "emb_cnn_code.weight": (embedding_dim, 2048),  # nn.Linear(2048, nef)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import COCO_TRAIN, COCO_VAL, CUB_IMAGES, release_vocabulary
 
 from attngan.data import COCODataModule, CUBDataModule, bird_crop_box
 from attngan.data.captions import vocabulary_cache_path
@@ -14,6 +13,7 @@ from attngan.data.coco import COCOReader
 from attngan.data.cub import CUBReader
 from attngan.errors import DataError
 from attngan.text import Vocabulary
+from conftest import COCO_TRAIN, COCO_VAL, CUB_IMAGES, release_vocabulary
 
 
 def _cub(root, **kwargs):
@@ -37,7 +37,9 @@ def test_cub_splits_classes_vocabulary_and_crops(mini_cub):
     assert [r.class_id for r in module.val_dataset.records] == [1, 3]
     assert module.num_classes == 4  # ids are the release's 1..3; they lie in [0, 4)
     # ids exactly as captions.pickle (deliberately not sorted), so released encoders fit
-    captions = {r.key: list(r.captions) for d in (module.train_dataset, module.val_dataset) for r in d.records}
+    captions = {
+        r.key: list(r.captions) for d in (module.train_dataset, module.val_dataset) for r in d.records
+    }
     assert module.vocab.words == release_vocabulary(captions) and module.vocab != Vocabulary.from_captions(
         c for caps in captions.values() for c in caps
     )
@@ -86,14 +88,20 @@ def test_cub_errors_show_the_layout_and_sources(tmp_path, mini_cub, py2_pickle):
     with pytest.raises(DataError) as err:
         CUBReader(tmp_path / "nothing").build_index()
     message = str(err.value)
-    for expected in ("does not exist", "CUB_200_2011/images.txt", "bounding_boxes.txt", "CUB_200_2011.tgz", "birds.zip"):
+    for expected in (
+        "does not exist",
+        "CUB_200_2011/images.txt",
+        "bounding_boxes.txt",
+        "CUB_200_2011.tgz",
+        "birds.zip",
+    ):
         assert expected in message
     (mini_cub / "test" / "filenames.pickle").unlink()
     with pytest.raises(DataError, match=r"incomplete; missing:\n.*test/filenames.pickle"):
         CUBReader(mini_cub).build_index()
     (mini_cub / "test" / "filenames.pickle").write_bytes(py2_pickle([CUB_IMAGES[1][0]]))
     (mini_cub / "test" / "class_info.pickle").write_bytes(py2_pickle(np.array([1, 2, 3])))
-    with pytest.raises(DataError, match="3 class ids but .* lists 1 images"):
+    with pytest.raises(DataError, match=r"3 class ids but .* lists 1 images"):
         CUBReader(mini_cub).build_index()
 
 
@@ -104,7 +112,9 @@ def test_coco_official_download(mini_coco):
     assert [r.key for r in module.train_dataset.records] == COCO_TRAIN
     assert [r.key for r in module.val_dataset.records] == COCO_VAL
     assert module.num_classes is None and module.max_words == 15
-    annotations = json.loads((mini_coco / "annotations" / "captions_train2014.json").read_text())["annotations"]
+    annotations = json.loads((mini_coco / "annotations" / "captions_train2014.json").read_text())[
+        "annotations"
+    ]
     first = [a["caption"] for a in annotations if a["image_id"] == 9]
     assert len(first) == 6 and module.train_dataset.records[0].captions == tuple(first[:5])
     batch = next(iter(module.train_dataloader()))
@@ -119,12 +129,15 @@ def test_coco_authors_layout_uses_the_release_vocabulary(make_mini_coco):
     module = COCODataModule(root=root, image_sizes=[32], batch_size=3)
     module.setup()
     assert [r.key for r in module.val_dataset.records] == COCO_VAL
-    captions = {r.key: list(r.captions) for d in (module.train_dataset, module.val_dataset) for r in d.records}
+    captions = {
+        r.key: list(r.captions) for d in (module.train_dataset, module.val_dataset) for r in d.records
+    }
     assert module.vocab.words == release_vocabulary(captions)
     sample = module.val_dataset[0]
-    assert module.vocab.decode(sample["caption"][: sample["length"]].tolist()).split() == sample["text"].lower().rstrip(
-        "."
-    ).split()[:15]
+    assert (
+        module.vocab.decode(sample["caption"][: sample["length"]].tolist()).split()
+        == sample["text"].lower().rstrip(".").split()[:15]
+    )
 
 
 def test_coco_without_either_layout_lists_both(tmp_path):

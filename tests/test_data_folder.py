@@ -21,7 +21,11 @@ def test_reads_splits_classes_and_captions(mini_folder):
     assert [r.key for r in index.splits["test"]] == ["bird_01", "bird_02"]
     record = index.splits["train"][2]
     assert record.image_path == mini_folder / "images" / "dog_01.jpg"
-    assert record.captions == ("a photo of a dog", "the dog sits on the grass", "a small dog looking at the camera")
+    assert record.captions == (
+        "a photo of a dog",
+        "the dog sits on the grass",
+        "a small dog looking at the camera",
+    )
     assert [r.class_id for r in index.splits["train"]] == [0, 0, 1, 1]
     assert index.num_classes == 3 and index.problems == [] and index.vocab is None
     assert FolderReader(mini_folder, captions_per_image=2).build_index().splits["test"][0].captions == (
@@ -75,7 +79,7 @@ def test_missing_root_and_tree_errors_teach(tmp_path, mini_folder):
     message = str(err.value)
     assert "nowhere" in message and "does not exist" in message and "captions/<key>.txt" in message
     (mini_folder / "captions").rename(mini_folder / "text")
-    with pytest.raises(DataError, match="missing:\n.*captions"):
+    with pytest.raises(DataError, match=r"missing:\n.*captions"):
         FolderReader(mini_folder).build_index()
 
 
@@ -85,7 +89,7 @@ def test_bad_split_and_class_files(mini_folder):
         FolderReader(mini_folder).build_index()
     (mini_folder / "classes.txt").unlink()
     (mini_folder / "test.txt").write_text("cat_01\n")
-    with pytest.raises(DataError, match="both train.txt and test.txt"):
+    with pytest.raises(DataError, match=r"both train\.txt and test\.txt"):
         FolderReader(mini_folder).build_index()
     (mini_folder / "test.txt").write_text("bird_01\n")
     (mini_folder / "images" / "cat_01.png").write_bytes((mini_folder / "images" / "cat_01.jpg").read_bytes())

@@ -44,7 +44,7 @@ def test_ground_truth_matches_pixels(shapes_root):
     for key, image_truth in truth.items():
         pixels = np.asarray(Image.open(shapes_root / "images" / f"{key}.png").convert("RGB"))
         mask = image_truth.mask()
-        assert pixels.shape == mask.shape + (3,) == (spec.IMAGE_SIZE, spec.IMAGE_SIZE, 3)
+        assert pixels.shape == (*mask.shape, 3) == (spec.IMAGE_SIZE, spec.IMAGE_SIZE, 3)
         counts[len(image_truth.objects)] += 1
         assert set(np.unique(mask)) == {0} | {o.index for o in image_truth.objects}
         assert np.all(pixels[mask == 0] == spec.BACKGROUND_RGB)
@@ -56,7 +56,10 @@ def test_ground_truth_matches_pixels(shapes_root):
             # the object's box is centred (up to a small jitter) where its position names
             fx, fy = spec.POSITIONS[obj.position]
             x0, y0, x1, y1 = obj.bbox
-            assert abs((x0 + x1) / 2 - fx * spec.IMAGE_SIZE) < 3.5 and abs((y0 + y1) / 2 - fy * spec.IMAGE_SIZE) < 3.5
+            assert (
+                abs((x0 + x1) / 2 - fx * spec.IMAGE_SIZE) < 3.5
+                and abs((y0 + y1) / 2 - fy * spec.IMAGE_SIZE) < 3.5
+            )
         if len(image_truth.objects) == 2:
             pair = tuple(sorted(o.position for o in image_truth.objects))
             assert pair in {tuple(sorted(p)) for p in spec.POSITION_PAIRS}
@@ -79,11 +82,17 @@ def test_captions_name_the_objects(shapes_root):
                 # a size word, when given, is the size of the object it describes
                 for i in range(1, len(words) - 1):
                     if (words[i], words[i + 1]) == (obj.colour, obj.shape) and words[i - 1] in spec.SIZES:
-                        sizes = {o.size for o in image_truth.objects if (o.colour, o.shape) == (obj.colour, obj.shape)}
+                        sizes = {
+                            o.size
+                            for o in image_truth.objects
+                            if (o.colour, o.shape) == (obj.colour, obj.shape)
+                        }
                         assert words[i - 1] in sizes, caption
             other_colours = set(spec.COLOURS) - {o.colour for o in image_truth.objects}
             assert not other_colours & set(words)
-            phrasings.add(" ".join(w for w in words if w not in set(spec.COLOURS) | set(spec.SHAPES) | set(spec.SIZES)))
+            phrasings.add(
+                " ".join(w for w in words if w not in set(spec.COLOURS) | set(spec.SHAPES) | set(spec.SIZES))
+            )
     assert len(phrasings) >= 15  # word order and phrasing vary
 
 
@@ -118,7 +127,10 @@ def test_cache_is_reused_and_regenerated_when_parameters_change(tmp_path):
     assert (root / "images" / "shape_00000.png").stat().st_mtime_ns == stamp
     ensure_shapes(root, 8, 1)  # same directory, other parameters: regenerated
     assert read_marker(root)["num_images"] == 8 and len(list((root / "images").iterdir())) == 8
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] in ([], ["vocab"])  # no temp dirs left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] in (
+        [],
+        ["vocab"],
+    )  # no temp dirs left
 
 
 def test_generate_refuses_foreign_directories(tmp_path):

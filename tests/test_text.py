@@ -53,7 +53,7 @@ def test_save_load_and_list_round_trip(tmp_path):
     with pytest.raises(ValueError, match="padding"):
         Vocabulary.from_list(["zebra", "apple"])
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(DataError, match="bad.json"):
+    with pytest.raises(DataError, match=r"bad\.json"):
         Vocabulary.load(tmp_path / "bad.json")
 
 

@@ -1,10 +1,10 @@
 """AttnGANPipeline: a checkpoint turned into a callable from captions to images and attention maps.
 
-    from attngan import AttnGANPipeline
-    pipe = AttnGANPipeline.from_checkpoint("outputs/shapes/attngan.ckpt", device="cpu")
-    result = pipe(["a large red circle on the left"], seed=0)
-    result.images[0].save("red_circle.png")
-    result.attention_figure(0).save("red_circle_attention.png")
+from attngan import AttnGANPipeline
+pipe = AttnGANPipeline.from_checkpoint("outputs/shapes/attngan.ckpt", device="cpu")
+result = pipe(["a large red circle on the left"], seed=0)
+result.images[0].save("red_circle.png")
+result.attention_figure(0).save("red_circle_attention.png")
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ class AttnGANPipeline:
         )
 
     # ------------------------------------------------------------------ encoding
-    def encode_captions(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor, list[list[str]], list[list[str]]]:
+    def encode_captions(
+        self, captions: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[list[str]], list[list[str]]]:
         """Captions to ``(ids (B, max_words), lengths (B,), tokens, unknown words)``.
 
         Raises:
@@ -149,9 +151,7 @@ class AttnGANPipeline:
         return torch.stack(ids_rows), torch.tensor(lengths, dtype=torch.long), tokens, unknowns
 
     @torch.no_grad()
-    def generate(
-        self, captions: torch.Tensor, lengths: torch.Tensor, noise: torch.Tensor
-    ) -> Any:
+    def generate(self, captions: torch.Tensor, lengths: torch.Tensor, noise: torch.Tensor) -> Any:
         """Generator output for caption ids ``(B, T)``, lengths ``(B,)`` and noise ``(B, z_dim)``."""
         captions, lengths, noise = captions.to(self.device), lengths.to(self.device), noise.to(self.device)
         words, sentence = self.text_encoder(captions, lengths)
@@ -161,7 +161,9 @@ class AttnGANPipeline:
     def z_dim(self) -> int:
         return int(self.metadata.get("networks", {}).get("generator", {}).get("z_dim", 100))
 
-    def __call__(self, captions: list[str] | str, seed: int = 0, num_images_per_caption: int = 1) -> GenerationResult:
+    def __call__(
+        self, captions: list[str] | str, seed: int = 0, num_images_per_caption: int = 1
+    ) -> GenerationResult:
         """Images for every caption. The same ``seed`` gives the same noise to every caption, so
         changing one word shows that word's effect (paper Fig. 5)."""
         from attngan.viz import tensor_to_pil

@@ -98,7 +98,9 @@ def check(cfg: DictConfig) -> None:
     )
     print(report.summary())
     manifest = report.write_manifest(cfg.manifest)
-    print(f"manifest: {manifest} ({len(report.bad_samples)} bad samples; train with data.bad_manifest={manifest})")
+    print(
+        f"manifest: {manifest} ({len(report.bad_samples)} bad samples; train with data.bad_manifest={manifest})"
+    )
     print(f"checked in {time.perf_counter() - start:.1f} s")
     sys.exit(0 if report.ok else 1)
 
@@ -108,9 +110,13 @@ def shapes(cfg: DictConfig) -> None:
     from attngan.data.shapes import generate_shapes, read_marker
 
     if not cfg.get("root"):
-        raise ConfigError(f"{PROG} shapes needs a target directory: {PROG} shapes root=DIR [num_images=N] [seed=S]")
+        raise ConfigError(
+            f"{PROG} shapes needs a target directory: {PROG} shapes root=DIR [num_images=N] [seed=S]"
+        )
     start = time.perf_counter()
-    root = generate_shapes(cfg.root, int(cfg.num_images), int(cfg.seed), float(cfg.test_fraction), bool(cfg.overwrite))
+    root = generate_shapes(
+        cfg.root, int(cfg.num_images), int(cfg.seed), float(cfg.test_fraction), bool(cfg.overwrite)
+    )
     marker = read_marker(root) or {}
     print(
         f"shapes dataset: {marker.get('num_images')} images (seed {marker.get('seed')}) in {root} "
@@ -131,7 +137,10 @@ def main(argv: list[str] | None = None) -> Any:
         return 0 if args else 2
     command, overrides = args[0], args[1:]
     if command not in COMMANDS:
-        print(f"{PROG}: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}.\n", file=sys.stderr)
+        print(
+            f"{PROG}: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}.\n",
+            file=sys.stderr,
+        )
         print(USAGE, file=sys.stderr)
         sys.exit(2)
     task, help_text = COMMANDS[command]

@@ -37,7 +37,9 @@ def read_captions(cfg: DictConfig) -> list[str]:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
-            raise DataError(f"captions_file '{path}' is not UTF-8 text (byte {err.start}): save it as UTF-8") from err
+            raise DataError(
+                f"captions_file '{path}' is not UTF-8 text (byte {err.start}): save it as UTF-8"
+            ) from err
         captions += [line.strip() for line in text.splitlines() if line.strip()]
     if not captions:
         raise ConfigError("no captions: pass 'captions=[a red circle,a blue square]' or captions_file=FILE")
@@ -78,7 +80,10 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
         )
     manifest = {"checkpoint": str(cfg.checkpoint), "seed": int(cfg.seed), "captions": records}
     (out / "generated.json").write_text(json.dumps(manifest, indent=2))
-    print(f"wrote {len(result.images)} image(s) and {len(captions)} attention figure(s) to {out}", file=sys.stderr)
+    print(
+        f"wrote {len(result.images)} image(s) and {len(captions)} attention figure(s) to {out}",
+        file=sys.stderr,
+    )
     return manifest
 
 

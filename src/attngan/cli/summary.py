@@ -12,7 +12,11 @@ def summarize(root: Path) -> str:
         path = root / name
         lines.append(f"  {name:<14} {path if path.exists() else '(missing)'}")
     for run in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-        for sub, label in (("samples", "samples"), ("attention", "DAMSM attention"), ("checkpoints", "checkpoints")):
+        for sub, label in (
+            ("samples", "samples"),
+            ("attention", "DAMSM attention"),
+            ("checkpoints", "checkpoints"),
+        ):
             if (run / sub).exists():
                 latest = sorted((run / sub).iterdir())
                 shown = latest[-1] if latest and sub != "checkpoints" else run / sub
@@ -21,7 +25,9 @@ def summarize(root: Path) -> str:
         "next: attngan-generate checkpoint="
         f"{root / 'attngan.ckpt'} 'captions=[a large red circle on the left]' output_dir=generated"
     )
-    lines.append(f"      attngan-eval checkpoint={root / 'attngan.ckpt'} data=shapes num_images=2000 output_dir={root / 'eval'}")
+    lines.append(
+        f"      attngan-eval checkpoint={root / 'attngan.ckpt'} data=shapes num_images=2000 output_dir={root / 'eval'}"
+    )
     return "\n".join(lines)
 
 

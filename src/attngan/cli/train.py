@@ -51,7 +51,9 @@ def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
     accepted = inspect.signature(module_cls).parameters
     unknown = sorted(k for k in model_cfg if k not in accepted)
     if unknown:
-        raise ConfigError(f"{target} does not take model.{', model.'.join(unknown)}; remove or rename these keys")
+        raise ConfigError(
+            f"{target} does not take model.{', model.'.join(unknown)}; remove or rename these keys"
+        )
     extra: dict[str, Any] = {"vocab": vocab, "run_config": to_plain(cfg)}
     if "seed" in accepted:
         extra["seed"] = int(cfg.seed)
@@ -66,8 +68,16 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
 
     callbacks = _instantiate_group(cfg.get("callbacks")) + default_callbacks() + list(extra_callbacks or [])
     loggers = _instantiate_group(cfg.get("logger"))
+    if not loggers:  # logger=none: callbacks that need a logger are left out
+        from lightning.pytorch.callbacks import LearningRateMonitor
+
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     return instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()], _convert_="all"
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+        _convert_="all",
     )
 
 
@@ -75,7 +85,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint."""
     import lightning as L
     from hydra.utils import instantiate
-
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
@@ -100,7 +109,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         sys.exit(PREEMPTED_EXIT_CODE)
     run_dir = Path(trainer.default_root_dir)
-    result: dict[str, Any] = {"run_dir": str(run_dir), "checkpoint": str(run_dir / "checkpoints" / "last.ckpt")}
+    result: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "checkpoint": str(run_dir / "checkpoints" / "last.ckpt"),
+    }
     if cfg.get("export_path"):
         export = Path(cfg.export_path)
         trainer.save_checkpoint(export)

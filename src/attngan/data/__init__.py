@@ -33,7 +33,31 @@ _EXPORTS = {
     "shapes_class_id": "attngan.data.shapes",
     "check_dataset": "attngan.data.check",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "COCODataModule",
+    "CUBDataModule",
+    "CaptionDataModule",
+    "CaptionImageDataset",
+    "DatasetIndex",
+    "EpochSampler",
+    "FolderDataModule",
+    "MultiScaleTransform",
+    "Problem",
+    "Record",
+    "ShapesDataModule",
+    "ShapesImage",
+    "ShapesObject",
+    "bird_crop_box",
+    "check_dataset",
+    "collate_captions",
+    "generate_shapes",
+    "load_ground_truth",
+    "make_reader",
+    "open_image",
+    "read_release_captions",
+    "safe_load_pickle",
+    "shapes_class_id",
+]
 
 if TYPE_CHECKING:
     from attngan.data.check import check_dataset
@@ -49,7 +73,13 @@ if TYPE_CHECKING:
     from attngan.data.pickles import read_release_captions, safe_load_pickle
     from attngan.data.readers import make_reader
     from attngan.data.records import DatasetIndex, Problem, Record
-    from attngan.data.shapes import ShapesImage, ShapesObject, generate_shapes, load_ground_truth, shapes_class_id
+    from attngan.data.shapes import (
+        ShapesImage,
+        ShapesObject,
+        generate_shapes,
+        load_ground_truth,
+        shapes_class_id,
+    )
 
 
 def __getattr__(name: str) -> Any:

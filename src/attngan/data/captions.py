@@ -89,11 +89,19 @@ def encode_records(
                 texts.append(caption)
         if not ids_per_caption:
             problems.append(
-                Problem(str(record.caption_path), EMPTY_CAPTIONS, "no caption has a word of the vocabulary", record.key, split)
+                Problem(
+                    str(record.caption_path),
+                    EMPTY_CAPTIONS,
+                    "no caption has a word of the vocabulary",
+                    record.key,
+                    split,
+                )
             )
             continue
         if len(texts) != len(record.captions):
-            record = Record(record.key, record.image_path, tuple(texts), record.class_id, record.bbox, record.caption_path)
+            record = Record(
+                record.key, record.image_path, tuple(texts), record.class_id, record.bbox, record.caption_path
+            )
         kept.append(record)
         encoded.append(ids_per_caption)
     if unknown:

@@ -135,6 +135,10 @@ def check_dataset(
     problems = list(index.problems)
     report = CheckReport(dataset=index.name, root=str(index.root), max_words=max_words)
 
+    # the vocabulary training would use: from every indexed caption, before undecodable images are left out
+    vocab, report.vocab_source = dataset_vocabulary(index, cache_dir)
+    report.vocab_size = len(vocab)
+
     records = [(split, r) for split in SPLITS for r in index.splits.get(split, [])]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         failures = list(pool.map(lambda item: _decode(item[1]), records))
@@ -146,8 +150,6 @@ def check_dataset(
     for split in SPLITS:
         index.splits[split] = [r for r in index.splits.get(split, []) if (split, r.key) not in unreadable]
 
-    vocab, report.vocab_source = dataset_vocabulary(index, cache_dir)
-    report.vocab_size = len(vocab)
     counts = []
     classes = set()
     for split in SPLITS:

@@ -66,7 +66,13 @@ class COCOReader(DatasetReader):
             return "authors"
         if (root / "annotations").is_dir():
             return "official"
-        require_files(root, ["train/filenames.pickle", _OFFICIAL["train"]], self.name, self.expected_layout, self.source_help)
+        require_files(
+            root,
+            ["train/filenames.pickle", _OFFICIAL["train"]],
+            self.name,
+            self.expected_layout,
+            self.source_help,
+        )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def build_index(self) -> DatasetIndex:
@@ -76,7 +82,13 @@ class COCOReader(DatasetReader):
         return self._official(root)
 
     def _authors(self, root: Path) -> DatasetIndex:
-        require_files(root, ["train/filenames.pickle", "test/filenames.pickle", "text"], self.name, self.expected_layout, self.source_help)
+        require_files(
+            root,
+            ["train/filenames.pickle", "test/filenames.pickle", "text"],
+            self.name,
+            self.expected_layout,
+            self.source_help,
+        )
         vocab = None
         if (root / "captions.pickle").is_file():
             vocab = Vocabulary.from_release(*read_release_captions(root / "captions.pickle")[2:])
@@ -98,7 +110,9 @@ class COCOReader(DatasetReader):
                 split,
                 keys,
                 image_path=image_path,
-                read_captions=lambda k: read_caption_file(root / "text" / f"{k}.txt", self.captions_per_image, k),
+                read_captions=lambda k: read_caption_file(
+                    root / "text" / f"{k}.txt", self.captions_per_image, k
+                ),
                 caption_path=lambda k: root / "text" / f"{k}.txt",
                 captions_per_image=self.captions_per_image,
             )
@@ -108,7 +122,13 @@ class COCOReader(DatasetReader):
         return index
 
     def _official(self, root: Path) -> DatasetIndex:
-        require_files(root, [*_OFFICIAL.values(), *_IMAGE_DIRS.values()], self.name, self.expected_layout, self.source_help)
+        require_files(
+            root,
+            [*_OFFICIAL.values(), *_IMAGE_DIRS.values()],
+            self.name,
+            self.expected_layout,
+            self.source_help,
+        )
         index = DatasetIndex(self.name, root, {})
         for split, relpath in _OFFICIAL.items():
             path = root / relpath

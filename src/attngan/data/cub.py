@@ -46,7 +46,9 @@ def _read_table(path: Path, columns: int) -> dict[str, list[str]]:
             continue
         parts = line.split()
         if len(parts) != columns:
-            raise DataError(f"{path}:{number}: expected {columns} columns separated by spaces, found {line!r}.")
+            raise DataError(
+                f"{path}:{number}: expected {columns} columns separated by spaces, found {line!r}."
+            )
         rows[parts[0]] = parts[1:]
     return rows
 
@@ -64,7 +66,9 @@ def read_bounding_boxes(root: Path) -> dict[str, tuple[float, float, float, floa
         try:
             x, y, w, h = (float(v) for v in boxes[image_id])
         except ValueError:
-            raise DataError(f"{boxes_txt}: the box of image id {image_id} is not four numbers: {boxes[image_id]}.") from None
+            raise DataError(
+                f"{boxes_txt}: the box of image id {image_id} is not four numbers: {boxes[image_id]}."
+            ) from None
         result[str(Path(relpath).with_suffix("").as_posix())] = (x, y, w, h)
     return result
 
@@ -82,7 +86,9 @@ class CUBReader(DatasetReader):
     expected_layout = CUB_LAYOUT
     source_help = CUB_SOURCE
 
-    def __init__(self, root: str | Path | None, captions_per_image: int | None = 10, crop_to_bbox: bool = True) -> None:
+    def __init__(
+        self, root: str | Path | None, captions_per_image: int | None = 10, crop_to_bbox: bool = True
+    ) -> None:
         super().__init__(root, captions_per_image)
         self.crop_to_bbox = bool(crop_to_bbox)
 
@@ -111,7 +117,9 @@ class CUBReader(DatasetReader):
                 split,
                 keys,
                 image_path=lambda k: root / "CUB_200_2011" / "images" / f"{k}.jpg",
-                read_captions=lambda k: read_caption_file(root / "text" / f"{k}.txt", self.captions_per_image, k),
+                read_captions=lambda k: read_caption_file(
+                    root / "text" / f"{k}.txt", self.captions_per_image, k
+                ),
                 caption_path=lambda k: root / "text" / f"{k}.txt",
                 captions_per_image=self.captions_per_image,
                 class_id=None if classes is None else (lambda i, _, c=classes: c[i]),
@@ -121,7 +129,13 @@ class CUBReader(DatasetReader):
             index.problems += problems
             if self.crop_to_bbox:
                 index.problems += [
-                    Problem(str(root / "CUB_200_2011" / "bounding_boxes.txt"), NO_BBOX, "image not cropped", r.key, split)
+                    Problem(
+                        str(root / "CUB_200_2011" / "bounding_boxes.txt"),
+                        NO_BBOX,
+                        "image not cropped",
+                        r.key,
+                        split,
+                    )
                     for r in records
                     if r.bbox is None
                 ]

@@ -103,7 +103,9 @@ class CaptionDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if name is not None and name != self.dataset_name:
-            raise ConfigError(f"data.name={name!r} does not match {type(self).__name__} (dataset {self.dataset_name!r}).")
+            raise ConfigError(
+                f"data.name={name!r} does not match {type(self).__name__} (dataset {self.dataset_name!r})."
+            )
         if on_bad_sample not in ON_BAD_SAMPLE:
             raise ConfigError(f"data.on_bad_sample must be one of {ON_BAD_SAMPLE}, got {on_bad_sample!r}.")
         if int(batch_size) < 1 or int(max_words) < 1 or int(num_workers) < 0:
@@ -112,13 +114,17 @@ class CaptionDataModule(L.LightningDataModule):
                 f"{max_words}, {num_workers}."
             )
         self.root = root
-        self.transform = MultiScaleTransform(list(image_sizes), resize_ratio, random_flip)  # validates the sizes
+        self.transform = MultiScaleTransform(
+            list(image_sizes), resize_ratio, random_flip
+        )  # validates the sizes
         self.image_sizes = self.transform.image_sizes
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
         self.num_workers = int(num_workers)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
-        self.persistent_workers = (self.num_workers > 0) if persistent_workers is None else bool(persistent_workers)
+        self.persistent_workers = (
+            (self.num_workers > 0) if persistent_workers is None else bool(persistent_workers)
+        )
         self.captions_per_image = None if captions_per_image is None else int(captions_per_image)
         self.max_words = int(max_words)
         self.on_bad_sample = on_bad_sample
@@ -158,18 +164,26 @@ class CaptionDataModule(L.LightningDataModule):
             return
         index = self.make_reader().build_index()
         self.root = index.root
+        # the vocabulary comes from every indexed caption, before the manifest leaves samples out, so that
+        # it is the same with and without a manifest (and the same as attngan-data check reports)
+        if self._given_vocab is not None:
+            self.vocab, self.vocab_source = self._given_vocab, "given"
+        else:
+            self.vocab, self.vocab_source = dataset_vocabulary(index, self.cache_dir)
         self._drop_manifest_keys(index)
         self.num_classes = index.num_classes
         self._index_bad = [p for p in index.problems if p.is_bad]
         self.warnings = [p for p in index.problems if not p.is_bad]
         self._index = index
-        if self._given_vocab is not None:
-            self.vocab, self.vocab_source = self._given_vocab, "given"
-        else:
-            self.vocab, self.vocab_source = dataset_vocabulary(index, self.cache_dir)
         self._apply_policy(self._index_bad + self._build_datasets())
         if self.warnings:
-            log.warning("%s dataset at %s: %d warnings:\n%s", self.dataset_name, self.root, len(self.warnings), _listing(self.warnings))
+            log.warning(
+                "%s dataset at %s: %d warnings:\n%s",
+                self.dataset_name,
+                self.root,
+                len(self.warnings),
+                _listing(self.warnings),
+            )
         if not self.train_dataset:
             raise DataError(f"The {self.dataset_name} dataset at {self.root} has no usable training image.")
         log.info(
@@ -185,6 +199,7 @@ class CaptionDataModule(L.LightningDataModule):
         skip = load_bad_manifest(self.bad_manifest)
         if not skip:
             return
+        index.problems = [p for p in index.problems if p.key not in skip]
         for split in SPLITS:
             before = index.splits.get(split, [])
             index.splits[split] = [r for r in before if r.key not in skip]
@@ -221,7 +236,9 @@ class CaptionDataModule(L.LightningDataModule):
         if self.on_bad_sample == "error":
             first = bad[0]
             more = f"; {len(bad) - 1} more bad samples" if len(bad) > 1 else ""
-            raise BadSampleError(first.path, f"{first.kind}" + (f" ({first.detail})" if first.detail else "") + more)
+            raise BadSampleError(
+                first.path, f"{first.kind}" + (f" ({first.detail})" if first.detail else "") + more
+            )
         self._setup_bad = list(bad)
         log.warning(
             "Left out %d bad samples of the %s dataset (data.on_bad_sample=skip):\n%s",
@@ -275,6 +292,8 @@ class CaptionDataModule(L.LightningDataModule):
                 len(self._reported),
                 _listing(new),
             )
+        elif self._reported:
+            log.info("Still skipping the %d bad samples listed before.", len(self._reported))
         return new
 
     # ------------------------------------------------------------------ loaders
@@ -332,7 +351,11 @@ class ShapesDataModule(CaptionDataModule):
         random_flip: bool = False,
         **kwargs: Any,
     ) -> None:
-        options = {"num_images": num_images, "generation_seed": generation_seed, "cache_dir": kwargs.get("cache_dir")}
+        options = {
+            "num_images": num_images,
+            "generation_seed": generation_seed,
+            "cache_dir": kwargs.get("cache_dir"),
+        }
         super().__init__(
             captions_per_image=captions_per_image,
             resize_ratio=resize_ratio,
@@ -372,7 +395,9 @@ class CUBDataModule(CaptionDataModule):
     dataset_name = "cub"
 
     def __init__(self, crop_to_bbox: bool = True, captions_per_image: int | None = 10, **kwargs: Any) -> None:
-        super().__init__(captions_per_image=captions_per_image, reader_options={"crop_to_bbox": crop_to_bbox}, **kwargs)
+        super().__init__(
+            captions_per_image=captions_per_image, reader_options={"crop_to_bbox": crop_to_bbox}, **kwargs
+        )
 
 
 class COCODataModule(CaptionDataModule):

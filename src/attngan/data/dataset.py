@@ -140,7 +140,9 @@ class CaptionImageDataset(Dataset):
         log.debug("Skipping %s: %s", record.image_path, problem)
         if self.bad_log_dir is not None:
             entry = Problem(str(record.image_path), BAD_IMAGE, problem, record.key, self.split).to_json()
-            with open(os.path.join(self.bad_log_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8") as handle:
+            with open(
+                os.path.join(self.bad_log_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
+            ) as handle:
                 handle.write(json.dumps(entry) + "\n")
 
 

@@ -36,7 +36,9 @@ FOLDER_LAYOUT = """\
     train.txt, test.txt        (optional) the keys of each split, one per line; otherwise a seeded split
     classes.txt                (optional) "<key> <class id>" per line
 """
-FOLDER_SOURCE = "The folder format holds your own images and captions; `attngan-data shapes root=DIR` writes an example."
+FOLDER_SOURCE = (
+    "The folder format holds your own images and captions; `attngan-data shapes root=DIR` writes an example."
+)
 
 
 def split_keys(keys: list[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -86,7 +88,9 @@ class FolderReader(DatasetReader):
                 split,
                 keys,
                 image_path=lambda k: images.get(k, root / "images" / f"{k}.jpg"),
-                read_captions=lambda k: read_caption_file(root / "captions" / f"{k}.txt", self.captions_per_image, k),
+                read_captions=lambda k: read_caption_file(
+                    root / "captions" / f"{k}.txt", self.captions_per_image, k
+                ),
                 caption_path=lambda k: root / "captions" / f"{k}.txt",
                 captions_per_image=self.captions_per_image,
                 class_id=None if classes is None else (lambda _, k: classes.get(k, -1)),
@@ -125,7 +129,7 @@ class FolderReader(DatasetReader):
             return {"train": train, "test": test}
         listed = {s: read_key_list(f) for s, f in (("train", train_file), ("test", test_file)) if f.is_file()}
         if len(listed) == 1:
-            (given, given_keys), = listed.items()
+            ((given, given_keys),) = listed.items()
             chosen = set(given_keys)
             listed["test" if given == "train" else "train"] = [k for k in keys if k not in chosen]
         both = set(listed["train"]) & set(listed["test"])
@@ -198,7 +202,9 @@ class ShapesReader(FolderReader):
                 )
             return root
         if self.cache_dir is None or str(self.cache_dir) in ("", "None"):
-            raise DataError("Set data.root (a generated shapes dataset) or data.cache_dir (where to generate one).")
+            raise DataError(
+                "Set data.root (a generated shapes dataset) or data.cache_dir (where to generate one)."
+            )
         root = shapes.default_shapes_root(self.cache_dir, self.num_images, self.generation_seed)
         return shapes.ensure_shapes(root, self.num_images, self.generation_seed)
 

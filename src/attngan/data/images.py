@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,15 +25,17 @@ def open_image(path: str | Path, bbox: Sequence[float] | None = None) -> Image.I
     """
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()  # decode everything now, so a truncated file fails here
-                rgb = image.convert("RGB")
+        with Image.open(path) as image:
+            image.load()  # decode everything now, so a truncated file fails here
+            rgb = image.convert("RGB")
     except FileNotFoundError:
         raise BadSampleError(str(path), "image file does not exist") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
-        problem = "zero-byte file" if path.is_file() and path.stat().st_size == 0 else f"cannot decode image ({err})"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        problem = (
+            "zero-byte file"
+            if path.is_file() and path.stat().st_size == 0
+            else f"cannot decode image ({err})"
+        )
         raise BadSampleError(str(path), problem) from None
     if bbox is not None:
         rgb = rgb.crop(bird_crop_box(bbox, *rgb.size))
@@ -92,10 +93,18 @@ class MultiScaleTransform:
         random_flip: flip horizontally with probability 1/2 in training (off for captions that say left/right).
     """
 
-    def __init__(self, image_sizes: Sequence[int], resize_ratio: float = RELEASE_RESIZE_RATIO, random_flip: bool = True):
+    def __init__(
+        self, image_sizes: Sequence[int], resize_ratio: float = RELEASE_RESIZE_RATIO, random_flip: bool = True
+    ):
         self.image_sizes = [int(s) for s in image_sizes]
-        if not self.image_sizes or self.image_sizes != sorted(set(self.image_sizes)) or self.image_sizes[0] < 1:
-            raise ValueError(f"image_sizes must be positive and strictly increasing, got {list(image_sizes)}.")
+        if (
+            not self.image_sizes
+            or self.image_sizes != sorted(set(self.image_sizes))
+            or self.image_sizes[0] < 1
+        ):
+            raise ValueError(
+                f"image_sizes must be positive and strictly increasing, got {list(image_sizes)}."
+            )
         if resize_ratio < 1.0:
             raise ValueError(f"resize_ratio must be at least 1.0, got {resize_ratio}.")
         self.resize_ratio = float(resize_ratio)
@@ -107,10 +116,12 @@ class MultiScaleTransform:
         image = _resize_shorter(image, int(size * self.resize_ratio))
         width, height = image.size
         if rng is None:
-            left, top = int(round((width - size) / 2.0)), int(round((height - size) / 2.0))
+            left, top = round((width - size) / 2.0), round((height - size) / 2.0)
         else:
             left, top = int(rng.integers(width - size + 1)), int(rng.integers(height - size + 1))
         image = image.crop((left, top, left + size, top + size))
         if rng is not None and self.random_flip and rng.random() < 0.5:
             image = image.transpose(Image.FLIP_LEFT_RIGHT)
-        return [_to_tensor(image if s == size else image.resize((s, s), Image.BILINEAR)) for s in self.image_sizes]
+        return [
+            _to_tensor(image if s == size else image.resize((s, s), Image.BILINEAR)) for s in self.image_sizes
+        ]

@@ -97,7 +97,9 @@ def _check_plain(obj: Any, path: Path, depth: int = 0) -> None:
         raise UnsafePickleError(f"{path} is nested more than 64 levels deep; refused.")
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in _NUMERIC_KINDS:
-            raise UnsafePickleError(f"{path} holds a numpy array of dtype {obj.dtype}; only numeric arrays are read.")
+            raise UnsafePickleError(
+                f"{path} holds a numpy array of dtype {obj.dtype}; only numeric arrays are read."
+            )
     elif isinstance(obj, dict):
         for key, value in obj.items():
             _check_plain(key, path, depth + 1)
@@ -130,7 +132,9 @@ def safe_load_pickle(path: str | Path) -> Any:
     except UnsafePickleError:
         raise
     except _Refused as err:
-        raise UnsafePickleError(f"{path}: {err}; refused. Only plain data and numeric numpy arrays are read.") from None
+        raise UnsafePickleError(
+            f"{path}: {err}; refused. Only plain data and numeric numpy arrays are read."
+        ) from None
     except FileNotFoundError:
         raise DataError(f"Pickle file {path} does not exist.") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, OSError) as err:
@@ -205,7 +209,9 @@ def read_release_captions(
         try:
             return [[int(i) for i in caption] for caption in value]
         except (TypeError, ValueError):
-            raise DataError(f"{path}: {name} should be a list of captions, each a list of word ids.") from None
+            raise DataError(
+                f"{path}: {name} should be a list of captions, each a list of word ids."
+            ) from None
 
     return (
         captions(train, "train_captions"),

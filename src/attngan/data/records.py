@@ -85,7 +85,13 @@ class Problem:
         return f"{self.path}{where}: {self.kind}" + (f" ({self.detail})" if self.detail else "")
 
     def to_json(self) -> dict[str, str | None]:
-        return {"path": self.path, "kind": self.kind, "detail": self.detail, "key": self.key, "split": self.split}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "detail": self.detail,
+            "key": self.key,
+            "split": self.split,
+        }
 
 
 @dataclass
@@ -141,7 +147,9 @@ def read_caption_file(path: Path, captions_per_image: int | None, key: str | Non
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         text = raw.decode("utf-8", errors="replace")
-        problem = Problem(str(path), CAPTION_ENCODING, f"byte {err.start}: {err.reason}; bad bytes read as word breaks", key)
+        problem = Problem(
+            str(path), CAPTION_ENCODING, f"byte {err.start}: {err.reason}; bad bytes read as word breaks", key
+        )
     captions = split_captions(text)
     kept = captions if captions_per_image is None else captions[:captions_per_image]
     return CaptionFile(tuple(kept), len(captions), problem)
@@ -196,7 +204,9 @@ def require_root(root: str | Path | None, name: str, expected: str, source: str)
         source: where the data comes from.
     """
     if root is None or str(root) in ("", "None", "???"):
-        raise DataError(f"data.root is not set for the {name} dataset. Set data.root=/path/to/{name}.\n{layout_help(expected, source)}")
+        raise DataError(
+            f"data.root is not set for the {name} dataset. Set data.root=/path/to/{name}.\n{layout_help(expected, source)}"
+        )
     path = Path(root).expanduser()
     if not path.is_dir():
         raise DataError(
@@ -238,7 +248,9 @@ def load_bad_manifest(path: str | Path | None) -> set[str]:
             "data.root=... manifest=FILE`, or unset data.bad_manifest."
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DataError(f"data.bad_manifest={manifest} is not a manifest written by attngan-data check ({err}).") from None
+        raise DataError(
+            f"data.bad_manifest={manifest} is not a manifest written by attngan-data check ({err})."
+        ) from None
 
 
 def index_split(
@@ -277,7 +289,9 @@ def index_split(
         try:
             file = read_captions(key)
         except FileNotFoundError:
-            found.append(Problem(str(caption_path(key)), NO_CAPTIONS, "caption file does not exist", key, split))
+            found.append(
+                Problem(str(caption_path(key)), NO_CAPTIONS, "caption file does not exist", key, split)
+            )
         except OSError as err:
             found.append(Problem(str(caption_path(key)), NO_CAPTIONS, f"cannot read: {err}", key, split))
         else:

@@ -69,7 +69,9 @@ def shapes_class_id(pairs: Iterable[tuple[str, str]]) -> int:
     items = list(pairs)
     for item in items:
         if item not in _ITEM_INDEX:
-            raise ValueError(f"Unknown (colour, shape) pair {item!r}; colours {list(spec.COLOURS)}, shapes {spec.SHAPES}.")
+            raise ValueError(
+                f"Unknown (colour, shape) pair {item!r}; colours {list(spec.COLOURS)}, shapes {spec.SHAPES}."
+            )
     content = tuple(sorted(items, key=_ITEM_INDEX.__getitem__))
     if content not in _CONTENT_INDEX:
         raise ValueError(f"A shapes image shows 1 to {spec.MAX_OBJECTS} objects, not {len(items)}.")
@@ -151,7 +153,9 @@ def load_ground_truth(root: str | Path) -> dict[str, ShapesImage]:
             )
             for obj in entry["objects"]
         )
-        truth[key] = ShapesImage(key, entry["split"], entry["class_id"], objects, root / "masks" / f"{key}.png")
+        truth[key] = ShapesImage(
+            key, entry["split"], entry["class_id"], objects, root / "masks" / f"{key}.png"
+        )
     return truth
 
 
@@ -228,7 +232,10 @@ def _layout(rng: np.random.Generator) -> list[dict[str, Any]]:
                 "shape": shapes[int(rng.integers(len(shapes)))],
                 "size": size,
                 "position": position,
-                "center": (round(fx * spec.IMAGE_SIZE) + int(jitter[0]), round(fy * spec.IMAGE_SIZE) + int(jitter[1])),
+                "center": (
+                    round(fx * spec.IMAGE_SIZE) + int(jitter[0]),
+                    round(fy * spec.IMAGE_SIZE) + int(jitter[1]),
+                ),
                 "half_extent": round(spec.SIZES[size] * spec.IMAGE_SIZE)
                 + int(rng.integers(-_SIZE_JITTER, _SIZE_JITTER + 1)),
             }
@@ -248,7 +255,9 @@ def _draw(draw: ImageDraw.ImageDraw, shape: str, center: tuple[int, int], r: int
         raise ValueError(f"No drawing for shape {shape!r}.")
 
 
-def render_shapes_image(seed: int, index: int) -> tuple[Image.Image, Image.Image, list[ShapesObject], list[str]]:
+def render_shapes_image(
+    seed: int, index: int
+) -> tuple[Image.Image, Image.Image, list[ShapesObject], list[str]]:
     """Draw image ``index`` of the dataset with ``seed``: a pure function of the two numbers.
 
     Returns:
@@ -260,7 +269,13 @@ def render_shapes_image(seed: int, index: int) -> tuple[Image.Image, Image.Image
     mask = Image.new("L", (spec.IMAGE_SIZE, spec.IMAGE_SIZE), 0)
     layout = _layout(rng)
     for k, obj in enumerate(layout, start=1):
-        _draw(ImageDraw.Draw(image), obj["shape"], obj["center"], obj["half_extent"], spec.COLOURS[obj["colour"]])
+        _draw(
+            ImageDraw.Draw(image),
+            obj["shape"],
+            obj["center"],
+            obj["half_extent"],
+            spec.COLOURS[obj["colour"]],
+        )
         _draw(ImageDraw.Draw(mask), obj["shape"], obj["center"], obj["half_extent"], k)
     labels = np.asarray(mask)
     objects = []
@@ -272,7 +287,9 @@ def render_shapes_image(seed: int, index: int) -> tuple[Image.Image, Image.Image
 
 
 # ----------------------------------------------------------------------------------------- writing
-def shapes_parameters(num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION) -> dict[str, Any]:
+def shapes_parameters(
+    num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION
+) -> dict[str, Any]:
     """The generation parameters recorded in the marker file; a different dict means a different dataset."""
     return {
         "generator": "attngan.data.shapes",
@@ -323,7 +340,9 @@ def _write_dataset(directory: Path, params: dict[str, Any]) -> None:
     (directory / "test.txt").write_text("\n".join(test) + "\n")
     (directory / "classes.txt").write_text("\n".join(class_lines) + "\n")
     (directory / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
-    (directory / MARKER).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")  # last: marks completion
+    (directory / MARKER).write_text(
+        json.dumps(params, indent=2, sort_keys=True) + "\n"
+    )  # last: marks completion
 
 
 def generate_shapes(
@@ -381,7 +400,9 @@ def generate_shapes(
     return root
 
 
-def ensure_shapes(root: str | Path, num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION) -> Path:
+def ensure_shapes(
+    root: str | Path, num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION
+) -> Path:
     """Generate the dataset into ``root`` unless it is already there with these parameters (the cache).
 
     A cached copy with other parameters (or an older generator) is regenerated.

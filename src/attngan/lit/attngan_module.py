@@ -39,7 +39,9 @@ def vocabulary_difference(expected: list[str], found: list[str], limit: int = 8)
         parts.append(f"words only in the dataset vocabulary: {extra}")
     if not missing and not extra:
         first = next(i for i, (a, b) in enumerate(zip(expected, found, strict=False)) if a != b)
-        parts.append(f"same words in another id order (first difference at id {first}: {expected[first]!r} vs {found[first]!r})")
+        parts.append(
+            f"same words in another id order (first difference at id {first}: {expected[first]!r} vs {found[first]!r})"
+        )
     return "; ".join(parts)
 
 
@@ -144,7 +146,9 @@ class AttnGANModule(LightningModule):
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         # first generator step at which each loss term was non-finite (-1: never); checked every N steps
-        self.register_buffer("first_nonfinite", torch.full((len(self.loss_terms),), -1, dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "first_nonfinite", torch.full((len(self.loss_terms),), -1, dtype=torch.long), persistent=False
+        )
         self._step = 0  # host mirror of generator_step (no sync inside the step)
         self._sample_batch: dict[str, Any] | None = None
         self._compiled = False
@@ -303,7 +307,9 @@ class AttnGANModule(LightningModule):
             buffers = [b for b in self.generator.buffers() if b.is_floating_point()]
             flat = torch._utils._flatten_dense_tensors(buffers)
             dist.broadcast(flat, src=0)
-            for buffer, synced in zip(buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True):
+            for buffer, synced in zip(
+                buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True
+            ):
                 buffer.copy_(synced)
 
     def _track_nonfinite(self, values: torch.Tensor) -> None:
@@ -327,7 +333,10 @@ class AttnGANModule(LightningModule):
 
     def _log_losses(self, terms: list[torch.Tensor], g_loss: torch.Tensor, batch_size: int) -> None:
         values = torch.stack([*terms, g_loss]).tolist()  # one host sync for every value
-        names = [f"train/{'d_loss_' + t[1:] if t.startswith('d') and t[1:].isdigit() else t}" for t in self.loss_terms]
+        names = [
+            f"train/{'d_loss_' + t[1:] if t.startswith('d') and t[1:].isdigit() else t}"
+            for t in self.loss_terms
+        ]
         metrics = dict(zip([*names, "train/g_loss"], values, strict=True))
         metrics["train/generator_step"] = float(self._step)
         if self.hparams.nonfinite_policy == "skip":
@@ -365,8 +374,12 @@ class AttnGANModule(LightningModule):
         lengths = batch["lengths"].to(self.device)
         words, sentence = self.encode_text(captions, lengths)
         z_dim = int(self.hparams.generator.get("z_dim", 100))
-        noise = torch.randn(captions.shape[0], z_dim, generator=torch.Generator().manual_seed(self.hparams.seed))
-        output = self.generator_ema(noise.to(self.device), sentence, words, padding_mask(lengths, captions.shape[1]))
+        noise = torch.randn(
+            captions.shape[0], z_dim, generator=torch.Generator().manual_seed(self.hparams.seed)
+        )
+        output = self.generator_ema(
+            noise.to(self.device), sentence, words, padding_mask(lengths, captions.shape[1])
+        )
         out_dir = Path(self.trainer.default_root_dir) / "samples" / f"epoch_{self.current_epoch:04d}"
         out_dir.mkdir(parents=True, exist_ok=True)
         figures = []
@@ -393,7 +406,8 @@ class AttnGANModule(LightningModule):
         betas = tuple(self.hparams.betas)
         optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_generator, betas=betas)
         optimizers_d = [
-            torch.optim.Adam(d.parameters(), lr=self.hparams.lr_discriminator, betas=betas) for d in self.discriminators
+            torch.optim.Adam(d.parameters(), lr=self.hparams.lr_discriminator, betas=betas)
+            for d in self.discriminators
         ]
         return [optimizer_g, *optimizers_d]
 

@@ -29,7 +29,12 @@ class BadSampleReport(Callback):
             return
         count = len(bad)
         names = ", ".join(str(b) for b in list(bad)[:20]) + (" ..." if count > 20 else "")
-        log.warning("epoch %d: %d bad sample(s) skipped (data.on_bad_sample=skip): %s", trainer.current_epoch, count, names)
+        log.warning(
+            "epoch %d: %d bad sample(s) skipped (data.on_bad_sample=skip): %s",
+            trainer.current_epoch,
+            count,
+            names,
+        )
         for logger in trainer.loggers:
             logger.log_metrics({"data/bad_samples": float(count)}, step=trainer.global_step)
 
@@ -75,7 +80,9 @@ class PreemptionCheckpoint(Callback):
         path = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:
-            log.warning("pre-empted: resumable checkpoint written to %s; resume with ckpt_path=%s", path, path)
+            log.warning(
+                "pre-empted: resumable checkpoint written to %s; resume with ckpt_path=%s", path, path
+            )
 
 
 def default_callbacks() -> list[Callback]:

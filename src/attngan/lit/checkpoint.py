@@ -50,8 +50,10 @@ def safe_load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu"
     """Read a checkpoint with ``weights_only=True``; every failure names the file and what to do."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"checkpoint '{path}' does not exist (check the path; relative paths are "
-                              f"taken from the directory you ran the command in: {os.getcwd()})")
+        raise CheckpointError(
+            f"checkpoint '{path}' does not exist (check the path; relative paths are "
+            f"taken from the directory you ran the command in: {os.getcwd()})"
+        )
     if path.is_dir():
         raise CheckpointError(f"checkpoint '{path}' is a directory; pass the .ckpt file inside it")
     if path.stat().st_size == 0:
@@ -86,7 +88,11 @@ def attngan_entry(checkpoint: dict[str, Any], path: str | os.PathLike[str], kind
     if kind is not None and entry.get("kind") != kind:
         raise CheckpointError(
             f"'{path}' is a {entry.get('kind')!r} checkpoint, expected a {kind!r} one"
-            + (" (pass the DAMSM checkpoint written by `attngan-train experiment=..._damsm`)" if kind == "damsm" else "")
+            + (
+                " (pass the DAMSM checkpoint written by `attngan-train experiment=..._damsm`)"
+                if kind == "damsm"
+                else ""
+            )
         )
     return entry
 
@@ -98,7 +104,9 @@ def build_network(spec: dict[str, Any], **extra: Any) -> torch.nn.Module:
     spec = dict(spec)
     target = spec.pop("_target_", None)
     if not isinstance(target, str) or not target.startswith(ALLOWED_TARGET_PREFIX):
-        raise CheckpointError(f"checkpoint names network class {target!r}; only {ALLOWED_TARGET_PREFIX}* is allowed")
+        raise CheckpointError(
+            f"checkpoint names network class {target!r}; only {ALLOWED_TARGET_PREFIX}* is allowed"
+        )
     spec.update(extra)
     cls = get_class(target)
     accepted = inspect.signature(cls).parameters
@@ -113,7 +121,7 @@ def build_network(spec: dict[str, Any], **extra: Any) -> torch.nn.Module:
 
 def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The entries of ``state`` under ``prefix`` (e.g. ``"text_encoder."``), with the prefix removed."""
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

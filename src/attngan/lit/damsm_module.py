@@ -90,7 +90,9 @@ class DAMSMModule(LightningModule):
         batch_size = batch["captions"].shape[0]
         terms = {f"train/{k}": v for k, v in losses.items() if k != "loss"}
         self.log_dict(terms, on_step=True, on_epoch=True, batch_size=batch_size)
-        self.log("train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
+        self.log(
+            "train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size
+        )
         return losses["loss"]
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
@@ -110,7 +112,9 @@ class DAMSMModule(LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         losses, (_, sentence, _, image_global) = self._losses(batch)
         batch_size = batch["captions"].shape[0]
-        self.log_dict({f"val/{k}": v for k, v in losses.items()}, on_epoch=True, batch_size=batch_size, sync_dist=True)
+        self.log_dict(
+            {f"val/{k}": v for k, v in losses.items()}, on_epoch=True, batch_size=batch_size, sync_dist=True
+        )
         self._val_image_features.append(image_global.detach())
         self._val_sentence_features.append(sentence.detach())
         self._val_class_ids.append(batch["class_ids"])
@@ -212,7 +216,9 @@ def build_encoders(
     text_encoder = build_network(networks["text_encoder"])
     image_spec = dict(networks["image_encoder"])
     if "pretrained" in image_spec:
-        image_spec["pretrained"] = False  # the trained weights come from the checkpoint, not from ImageNet files
+        image_spec["pretrained"] = (
+            False  # the trained weights come from the checkpoint, not from ImageNet files
+        )
     with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
         warnings.simplefilter("ignore")
         image_encoder = build_network(image_spec)

@@ -27,11 +27,17 @@ def log_samples(
             for caption, figure in figures:
                 table.add_data(epoch, caption, wandb.Image(figure))
             logger.experiment.log(
-                {"samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"), "samples/attention": table, "epoch": epoch},
+                {
+                    "samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"),
+                    "samples/attention": table,
+                    "epoch": epoch,
+                },
                 step=step,
             )
         elif name == "TensorBoardLogger":
             writer = logger.experiment
             writer.add_image("samples/grid", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
             for i, (_, figure) in enumerate(figures):
-                writer.add_image(f"samples/attention_{i}", np.asarray(figure.convert("RGB")), step, dataformats="HWC")
+                writer.add_image(
+                    f"samples/attention_{i}", np.asarray(figure.convert("RGB")), step, dataformats="HWC"
+                )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -157,7 +158,9 @@ class InceptionFeatures(nn.Module):
         else:
             self.weights_path = None
             self.resize = "none here (injected feature extractor; its own resizing applies)"
-        self.network = network.eval().requires_grad_(False)
+        # Not a registered submodule: the fixed weights stay out of state dicts and Lightning checkpoints
+        # (torchmetrics' own IS/FID save the whole Inception with every checkpoint); _apply still moves it.
+        object.__setattr__(self, "network", network.eval().requires_grad_(False))
         if self.injected:
             with torch.no_grad():
                 probe = torch.zeros(2, 3, probe_size, probe_size, dtype=torch.uint8)
@@ -166,6 +169,10 @@ class InceptionFeatures(nn.Module):
         self._last_input: Tensor | None = None
         self._last_version = -1
         self._last_output: tuple[Tensor, Tensor] | None = None
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> InceptionFeatures:
+        self.network._apply(fn)
+        return super()._apply(fn, recurse)
 
     def train(self, mode: bool = True) -> InceptionFeatures:
         """Stay in evaluation mode whatever is asked (BatchNorm statistics must not move)."""

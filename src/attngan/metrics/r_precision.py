@@ -280,9 +280,8 @@ class RPrecision(Metric):
         Returns:
             ``{"r_precision": mean, "r_precision_std": std}`` over folds, fractions in [0, 1].
         """
-        if not self.image_features or (
-            isinstance(self.image_features, Tensor) and self.image_features.numel() == 0
-        ):
+        state = self.image_features
+        if (isinstance(state, list) and not state) or (isinstance(state, Tensor) and state.numel() == 0):
             raise RuntimeError("RPrecision.compute() called before any update().")
         image_features = dim_zero_cat(self.image_features)
         sentence_features = dim_zero_cat(self.sentence_features)

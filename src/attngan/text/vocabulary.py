@@ -39,7 +39,9 @@ class Vocabulary:
             if word in (PAD_TOKEN, RELEASE_PAD_TOKEN):
                 raise ValueError(f"{word!r} (id {i}) is reserved for padding, which always has id 0.")
             if word in self._index:
-                raise ValueError(f"Word {word!r} appears twice in the vocabulary (ids {self._index[word]}, {i}).")
+                raise ValueError(
+                    f"Word {word!r} appears twice in the vocabulary (ids {self._index[word]}, {i})."
+                )
             self._index[word] = i
 
     # ------------------------------------------------------------------ construction
@@ -53,7 +55,9 @@ class Vocabulary:
         return cls(sorted(unique_words(captions)))
 
     @classmethod
-    def from_release(cls, ixtoword: Mapping[int, str | bytes], wordtoix: Mapping[str | bytes, int]) -> Vocabulary:
+    def from_release(
+        cls, ixtoword: Mapping[int, str | bytes], wordtoix: Mapping[str | bytes, int]
+    ) -> Vocabulary:
         """The vocabulary of an authors' ``captions.pickle``, keeping every id exactly.
 
         Args:

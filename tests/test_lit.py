@@ -1,0 +1,182 @@
+"""LightningModules: EMA, frozen encoders, the manual multi-optimizer step, checkpoints."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from attngan.cli.train import build_module
+from attngan.errors import CheckpointError, VocabularyMismatchError
+from attngan.lit import AttnGANModule, load_damsm
+from attngan.lit.checkpoint import atomic_torch_save, safe_load_checkpoint
+from attngan.lit.ema import make_ema, update_ema
+from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
+
+
+def test_update_ema_averages_parameters_and_copies_buffers():
+    live = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    ema = make_ema(live)
+    with torch.no_grad():
+        for p in live.parameters():
+            p.add_(1.0)
+        live[1].running_mean.fill_(7.0)
+    before = [p.clone() for p in ema.parameters()]
+    update_ema(ema, live, decay=0.9)
+    for b, e, lv in zip(before, ema.parameters(), live.parameters(), strict=True):
+        torch.testing.assert_close(e, 0.9 * b + 0.1 * lv)
+    assert torch.equal(ema[1].running_mean, live[1].running_mean)
+    assert not any(p.requires_grad for p in ema.parameters())
+
+
+def _attngan_module(tmp_path, damsm_ckpt, stages: int):
+    import hydra.utils
+
+    cfg = compose_train(
+        tmp_path,
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *TINY_TRAINER,
+        f"model.damsm_checkpoint={damsm_ckpt}",
+        f"model.generator.num_stages={stages}",
+        "model.generator.base_size=16",
+    )
+    datamodule = hydra.utils.instantiate(cfg.data, _convert_="all")
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return cfg, datamodule, build_module(cfg, datamodule.vocab.to_list())
+
+
+def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("stages", [2, 3])
+def test_training_steps_change_g_and_d_but_not_frozen_encoders(tmp_path, tiny_damsm_checkpoint, stages):
+    from attngan.cli.train import build_trainer
+
+    cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, stages)
+    assert isinstance(module, AttnGANModule)
+    assert len(module.discriminators) == stages
+    frozen_before = {"text": _state(module.text_encoder), "image": _state(module.image_encoder)}
+    g_before = _state(module.generator)
+    d_before = [_state(d) for d in module.discriminators]
+    trainer = build_trainer(cfg)
+    trainer.fit(module, datamodule=datamodule)
+
+    assert int(module.generator_step) == 2
+    for name, before in frozen_before.items():
+        after = _state(module.text_encoder if name == "text" else module.image_encoder)
+        assert all(torch.equal(before[k], after[k]) for k in before), f"{name} encoder changed"
+    assert not module.text_encoder.training and not module.image_encoder.training
+    g_after = _state(module.generator)
+    assert any(not torch.equal(g_before[k], g_after[k]) for k in g_before if "weight" in k)
+    for before, disc in zip(d_before, module.discriminators, strict=True):
+        after = _state(disc)
+        assert any(not torch.equal(before[k], after[k]) for k in before if "weight" in k)
+    # the EMA moved, but only a little: it differs from the live generator
+    ema = _state(module.generator_ema)
+    assert any(not torch.equal(ema[k], g_after[k]) for k in ema if k.endswith("weight"))
+    assert (tmp_path / "run" / "samples").exists()  # the last epoch renders the fixed sample grid
+
+
+def test_losses_are_finite_and_logged(tmp_path, tiny_damsm_checkpoint):
+    from attngan.cli.train import build_trainer
+
+    cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2)
+    records: list[dict[str, float]] = []
+    trainer = build_trainer(cfg)
+    original = AttnGANModule._log_losses
+
+    def spy(self, terms, g_loss, batch_size):
+        records.append(
+            {name: float(t) for name, t in zip(self.loss_terms, terms, strict=True)} | {"g": float(g_loss)}
+        )
+        return original(self, terms, g_loss, batch_size)
+
+    AttnGANModule._log_losses = spy
+    try:
+        trainer.fit(module, datamodule=datamodule)
+    finally:
+        AttnGANModule._log_losses = original
+    assert len(records) == 2
+    for record in records:
+        assert set(record) == {"d0", "d1", "g_adversarial", "g_damsm", "g_kl", "g"}
+        assert all(torch.isfinite(torch.tensor(v)) for v in record.values())
+
+
+def test_samples_come_from_the_ema_generator(tmp_path, tiny_damsm_checkpoint):
+    cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2)
+    from attngan.cli.train import build_trainer
+
+    trainer = build_trainer(cfg)
+    trainer.fit(module, datamodule=datamodule)
+    calls = []
+    live_forward = module.generator.forward
+    ema_forward = module.generator_ema.forward
+    module.generator.forward = lambda *a, **k: calls.append("live") or live_forward(*a, **k)
+    module.generator_ema.forward = lambda *a, **k: calls.append("ema") or ema_forward(*a, **k)
+    out_dir = module.render_samples()
+    assert calls == ["ema"]
+    assert (out_dir / "grid.png").exists()
+    assert len(list(out_dir.glob("caption_*_attention.png"))) == 2
+
+
+def test_vocabulary_mismatch_names_the_difference(tmp_path, tiny_damsm_checkpoint):
+    vocab = load_damsm(tiny_damsm_checkpoint).vocab.to_list()
+    wrong = [*vocab[:-1], "zebra"]
+    with pytest.raises(VocabularyMismatchError, match="zebra"):
+        AttnGANModule(
+            vocab=wrong,
+            damsm_checkpoint=str(tiny_damsm_checkpoint),
+            generator={"num_stages": 1, "ngf": 4, "embedding_dim": 32, "base_size": 16},
+            discriminator={"ndf": 4},
+        )
+
+
+def test_checkpoint_is_self_describing_and_weights_only(tiny_attngan_checkpoint):
+    checkpoint = safe_load_checkpoint(tiny_attngan_checkpoint)  # weights_only=True inside
+    entry = checkpoint["attngan"]
+    assert entry["kind"] == "attngan"
+    assert entry["version"]
+    assert entry["vocab"][0] == "<pad>"
+    assert entry["generator_step"] == 2
+    assert entry["config"]["model"]["lambda_damsm"] == 5.0
+    assert set(entry["networks"]) >= {"text_encoder", "image_encoder", "generator", "discriminators"}
+    assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
+
+
+def test_atomic_save_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    atomic_torch_save({"a": torch.ones(2)}, path)
+
+    def broken_save(obj, handle):
+        handle.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_torch_save({"a": torch.zeros(2)}, path)
+    monkeypatch.undo()
+    assert torch.equal(safe_load_checkpoint(path)["a"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, tiny_damsm_checkpoint, content):
+    path = tmp_path / "bad.ckpt"
+    if content is None:  # truncated
+        data = tiny_damsm_checkpoint.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"bad\.ckpt"):
+        safe_load_checkpoint(path)
+
+
+def test_unsafe_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "evil.ckpt"
+    torch.save({"attngan": copy.copy}, path)  # a function: not plain data
+    with pytest.raises(CheckpointError, match="not plain data"):
+        safe_load_checkpoint(path)
