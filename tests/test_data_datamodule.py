@@ -179,7 +179,7 @@ def test_on_bad_sample_skip_replaces_counts_and_reports(mini_folder, num_workers
     assert bad == ["cat_02.png", "dog_01.jpg", "dog_02.png"]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        reported = module.report_bad_samples()
+        reported = module.report_bad_samples(log_warning=True)
     assert len(reported) == 3 and "3 bad samples were skipped" in caplog.text
     assert module.report_bad_samples() == []  # each one is reported once
 
@@ -191,3 +191,13 @@ def test_bad_manifest_leaves_samples_out(mini_folder, tmp_path):
     )
     module = _folder(mini_folder, bad_manifest=manifest)
     assert "dog_01" not in [r.key for r in module.train_dataset.records] and len(module.train_dataset) == 3
+
+
+def test_set_vocabulary_after_setup_reencodes_and_warns(mini_folder, caplog):
+    module = _folder(mini_folder)
+    given = Vocabulary(["photo", "of", "a", "bird", "cat", "dog"])
+    with caplog.at_level(logging.WARNING):
+        module.set_vocabulary(given)
+    assert module.vocab is given and "'grass'" in caplog.text
+    sample = module.val_dataset[0]
+    assert sample["caption"][: sample["length"]].tolist() == [3, 1, 2, 3, 4]  # "a photo of a bird"

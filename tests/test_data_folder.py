@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from attngan.data.folder import FolderReader, split_keys
+from attngan.data.folder import FolderReader
 from attngan.data.records import (
     CAPTION_ENCODING,
     MISSING_IMAGE,
     NO_CAPTIONS,
     NO_CLASS,
     ORPHAN_CAPTIONS,
+    split_keys,
 )
 from attngan.errors import DataError
 

@@ -372,6 +372,20 @@ def test_oracle_scores_dataset_images_perfectly() -> None:
         assert result[f"{key}_acc"].item() == 1.0, key
 
 
+def test_oracle_tolerates_blur_and_noise() -> None:
+    images, captions, _ = _dataset_images(60)
+    x = images.float() / 127.5 - 1
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None]).expand(3, 1, 3, 3) / 16
+    x = nn.functional.conv2d(nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=3)
+    x = x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    oracle = ShapesOracle()
+    oracle.update(x.clamp(-1, 1), [c[0] for c in captions])
+    result = oracle.compute()
+    assert result["colour_acc"].item() == 1.0 and result["position_acc"].item() == 1.0
+    assert result["shape_acc"].item() > 0.9
+
+
 def test_oracle_on_antialiased_float_images_of_other_sizes() -> None:
     scenes = [
         [{"colour": c, "shape": s, "position": p, "size": z}]

@@ -295,11 +295,22 @@ def test_inception_frozen_backbone_survives_training_steps(inception: InceptionI
 
 def test_inception_gradient_reaches_input_images(inception: InceptionImageEncoder) -> None:
     inception.eval()
-    images = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
-    regions, global_features = inception(images)
-    (regions.sum() + global_features.sum()).backward()
-    assert images.grad is not None and images.grad.abs().sum() > 0
-    assert all(p.grad is None for p in inception.backbone.parameters())
+    graph_built: list[bool] = []
+    hook = inception.backbone.Mixed_6e.register_forward_hook(
+        lambda m, i, o: graph_built.append(o.requires_grad)
+    )
+    try:
+        images = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
+        regions, global_features = inception(images)
+        (regions.sum() + global_features.sum()).backward()
+        assert images.grad is not None and images.grad.abs().sum() > 0
+        assert all(p.grad is None for p in inception.backbone.parameters())
+        # images without gradients: no autograd graph through the frozen backbone, only the heads
+        regions, _ = inception(images.detach())
+        assert regions.requires_grad
+    finally:
+        hook.remove()
+    assert graph_built == [True, False]
 
 
 def test_inception_backbone_train_mode_reproduces_release_drift(inception: InceptionImageEncoder) -> None:

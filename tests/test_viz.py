@@ -67,6 +67,21 @@ def test_attention_maps_topk_order_padding_and_suppression() -> None:
     assert [b.words for b in batch] == [["red", "circle"], ["circle", "a"]]
 
 
+def test_attention_maps_topk_on_region_normalised_damsm_maps() -> None:
+    tokens = ["a", "red", "circle"]
+    alpha = torch.full((3, 4, 4), 1 / 16)  # DAMSM α: every word's map sums to 1 over the regions
+    alpha[2] = 0.0
+    alpha[2, 0, 0], alpha[2, 0, 1] = 0.75, 0.25  # "circle" is the most focused word
+    alpha[1] = torch.linspace(0, 2 / 16, 16).view(4, 4)  # "red": a gentle ramp
+    top = attention_maps_topk(alpha, tokens, k=2)
+    assert top.normalisation == "regions"
+    assert top.words == ["circle", "red"]
+    assert float(top.maps[1].min()) == 0.0 and float(top.maps[1].max()) > 1 / 16  # below 1/16 dropped
+    assert attention_maps_topk(alpha, tokens, k=2, normalisation="words").words == ["a", "red"]  # mass ties
+    figure = attention_figure([torch.zeros(3, 16, 16)], [alpha], tokens, top_k=2)
+    assert figure.size[0] == 2 * (16 + PADDING) + PADDING
+
+
 def test_smooth_upsample_is_normalised_and_centred() -> None:
     maps = torch.zeros(1, 4, 4)
     maps[0, 1, 2] = 1.0
@@ -102,3 +117,5 @@ def test_attention_figure_size_and_top_word_first() -> None:
 
     with pytest.raises(ValueError, match="tokens"):
         attention_figure(stages, [torch.zeros(3, 4, 4)], tokens)
+    with pytest.raises(ValueError, match="normalisation"):
+        attention_maps_topk(attention[0], tokens, normalisation="softmax")

@@ -65,8 +65,10 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
 
     from attngan.lit.callbacks import default_callbacks
     from attngan.lit.checkpoint import AtomicCheckpointIO
+    from attngan.lit.logging import LogRunConfig
 
     callbacks = _instantiate_group(cfg.get("callbacks")) + default_callbacks() + list(extra_callbacks or [])
+    callbacks.append(LogRunConfig(to_plain(cfg)))  # the resolved config, to every logger (W&B run config)
     loggers = _instantiate_group(cfg.get("logger"))
     if not loggers:  # logger=none: callbacks that need a logger are left out
         from lightning.pytorch.callbacks import LearningRateMonitor
@@ -89,17 +91,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
     from attngan.lit.checkpoint import safe_load_checkpoint
+    from attngan.lit.logging import finish_loggers
+    from attngan.lit.strategy import check_launch, resolve_ckpt_path
 
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    if cfg.get("ckpt_path"):
-        safe_load_checkpoint(cfg.ckpt_path)  # a clear error now rather than deep inside Lightning
+    # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
+    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.trainer.get("default_root_dir") or ".")
+    if ckpt_path:
+        safe_load_checkpoint(ckpt_path)  # a clear error now rather than deep inside Lightning
     datamodule = instantiate(cfg.data, _convert_="all")  # plain lists: checkpoints stay weights_only-safe
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule.vocab.to_list())
     trainer = build_trainer(cfg)
+    check_launch(trainer)  # a -m sweep must not re-launch itself for extra DDP ranks
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
         last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
         print(
@@ -119,6 +126,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         result["exported"] = str(export)
     if trainer.is_global_zero:
         print_run_summary(run_dir, result)
+    finish_loggers(trainer.loggers)  # flush W&B; the next job of a sweep gets its own run
     return result
 
 

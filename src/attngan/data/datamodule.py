@@ -146,8 +146,11 @@ class CaptionDataModule(L.LightningDataModule):
         self._index_bad: list[Problem] = []
         self._setup_bad: list[Problem] = []
         self._reported: set[tuple[str | None, str]] = set()
-        self._bad_log_dir = tempfile.mkdtemp(prefix="attngan-bad-samples-")
-        weakref.finalize(self, shutil.rmtree, self._bad_log_dir, True)
+        # skipped images are logged to files, so that DataLoader worker processes can report them too
+        self._bad_log_dir: str | None = None
+        if on_bad_sample == "skip":
+            self._bad_log_dir = tempfile.mkdtemp(prefix="attngan-bad-samples-")
+            weakref.finalize(self, shutil.rmtree, self._bad_log_dir, True)
 
     # ------------------------------------------------------------------ reading
     def make_reader(self) -> DatasetReader:
@@ -174,8 +177,8 @@ class CaptionDataModule(L.LightningDataModule):
         self.num_classes = index.num_classes
         self._index_bad = [p for p in index.problems if p.is_bad]
         self.warnings = [p for p in index.problems if not p.is_bad]
-        self._index = index
-        self._apply_policy(self._index_bad + self._build_datasets())
+        self._build_datasets(index)
+        self._index = index  # set up: later calls return at once
         if self.warnings:
             log.warning(
                 "%s dataset at %s: %d warnings:\n%s",
@@ -207,13 +210,14 @@ class CaptionDataModule(L.LightningDataModule):
             if dropped:
                 log.info("Left out %d %s images listed in %s", dropped, split, self.bad_manifest)
 
-    def _build_datasets(self) -> list[Problem]:
-        assert self._index is not None and self.vocab is not None
-        problems: list[Problem] = []
-        datasets = {}
+    def _build_datasets(self, index: DatasetIndex) -> None:
+        """Encode the captions with ``self.vocab``, apply the bad-sample policy, build both datasets."""
+        assert self.vocab is not None
+        datasets, bad = {}, list(self._index_bad)
+        self.warnings = [p for p in self.warnings if p.kind != UNKNOWN_WORDS]
         for split in SPLITS:
-            records, ids, found = encode_records(self._index.splits.get(split, []), self.vocab, split)
-            problems += [p for p in found if p.is_bad]
+            records, ids, found = encode_records(index.splits.get(split, []), self.vocab, split)
+            bad += [p for p in found if p.is_bad]
             self.warnings += [p for p in found if not p.is_bad]
             datasets[split] = CaptionImageDataset(
                 records,
@@ -227,8 +231,8 @@ class CaptionDataModule(L.LightningDataModule):
                 split=split,
                 bad_log_dir=self._bad_log_dir,
             )
+        self._apply_policy(bad)
         self.train_dataset, self.val_dataset = datasets["train"], datasets["test"]
-        return problems
 
     def _apply_policy(self, bad: list[Problem]) -> None:
         if not bad:
@@ -264,8 +268,10 @@ class CaptionDataModule(L.LightningDataModule):
         self._given_vocab = self._as_vocabulary(vocab)
         if self._index is not None:
             self.vocab, self.vocab_source = self._given_vocab, "given"
-            self.warnings = [p for p in self.warnings if p.kind != UNKNOWN_WORDS]
-            self._apply_policy(self._index_bad + self._build_datasets())
+            self._build_datasets(self._index)
+            unknown = [p for p in self.warnings if p.kind == UNKNOWN_WORDS]
+            if unknown:
+                log.warning("With the given vocabulary:\n%s", _listing(unknown))
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in Lightning checkpoints: the vocabulary, so a resumed run encodes captions the same way."""
@@ -279,21 +285,23 @@ class CaptionDataModule(L.LightningDataModule):
     @property
     def bad_samples(self) -> list[Problem]:
         """Every sample left out so far: at setup, and during epochs (from every worker)."""
-        return self._setup_bad + read_bad_log(self._bad_log_dir)
+        return self._setup_bad + (read_bad_log(self._bad_log_dir) if self._bad_log_dir else [])
 
-    def report_bad_samples(self) -> list[Problem]:
-        """Log (warning) and return the bad samples found since the last call; call it at the end of an epoch."""
+    def report_bad_samples(self, log_warning: bool = False) -> list[Problem]:
+        """The bad samples found since the last call (each is returned once); call it at the end of an epoch.
+
+        Args:
+            log_warning: also log them as a warning (the ``BadSampleReport`` callback logs them itself).
+        """
         new = [p for p in self.bad_samples if (p.split, p.path) not in self._reported]
         self._reported.update((p.split, p.path) for p in new)
-        if new:
+        if new and log_warning:
             log.warning(
                 "%d bad samples were skipped (data.on_bad_sample=skip); %d in total so far:\n%s",
                 len(new),
                 len(self._reported),
                 _listing(new),
             )
-        elif self._reported:
-            log.info("Still skipping the %d bad samples listed before.", len(self._reported))
         return new
 
     # ------------------------------------------------------------------ loaders

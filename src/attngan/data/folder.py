@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from attngan.data import shapes
 from attngan.data.readers import DatasetReader
 from attngan.data.records import (
@@ -26,6 +24,7 @@ from attngan.data.records import (
     read_caption_file,
     read_key_list,
     require_files,
+    split_keys,
 )
 from attngan.errors import DataError
 
@@ -39,15 +38,6 @@ FOLDER_LAYOUT = """\
 FOLDER_SOURCE = (
     "The folder format holds your own images and captions; `attngan-data shapes root=DIR` writes an example."
 )
-
-
-def split_keys(keys: list[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """A seeded train/test split of ``keys`` (at least one test key when there are two keys or more)."""
-    if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
-    num_test = min(len(keys) - 1, max(1, round(test_fraction * len(keys)))) if len(keys) > 1 else 0
-    chosen = set(np.random.default_rng(seed).permutation(len(keys))[:num_test].tolist())
-    return [k for i, k in enumerate(keys) if i not in chosen], [k for i, k in enumerate(keys) if i in chosen]
 
 
 class FolderReader(DatasetReader):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from attngan.data.records import DatasetIndex, layout_help, require_root
+from attngan.data.records import DatasetIndex, require_root
 from attngan.errors import ConfigError
 
 
@@ -32,10 +32,8 @@ class DatasetReader(ABC):
         self.captions_per_image = None if captions_per_image is None else int(captions_per_image)
 
     def require_root(self) -> Path:
+        """``self.root`` as a ``Path``, or a :class:`DataError` showing the expected layout."""
         return require_root(self.root, self.name, self.expected_layout, self.source_help)
-
-    def layout_help(self) -> str:
-        return layout_help(self.expected_layout, self.source_help)
 
     @abstractmethod
     def build_index(self) -> DatasetIndex:

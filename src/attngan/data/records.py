@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from attngan.errors import DataError
 from attngan.text.tokenizer import split_captions
 from attngan.text.vocabulary import Vocabulary
@@ -205,13 +207,13 @@ def require_root(root: str | Path | None, name: str, expected: str, source: str)
     """
     if root is None or str(root) in ("", "None", "???"):
         raise DataError(
-            f"data.root is not set for the {name} dataset. Set data.root=/path/to/{name}.\n{layout_help(expected, source)}"
+            f"data.root is not set for the {name} dataset. Set data.root=/path/to/{name}.\n{layout_help(expected, source, name)}"
         )
     path = Path(root).expanduser()
     if not path.is_dir():
         raise DataError(
             f"data.root={path} is not a directory{' (it does not exist)' if not path.exists() else ''}.\n"
-            f"{layout_help(expected, source)}"
+            f"{layout_help(expected, source, name)}"
         )
     return path
 
@@ -222,12 +224,16 @@ def require_files(root: Path, files: list[str], name: str, expected: str, source
     if missing:
         listed = "\n".join(f"  - {root / f}" for f in missing)
         raise DataError(
-            f"The {name} dataset at data.root={root} is incomplete; missing:\n{listed}\n{layout_help(expected, source)}"
+            f"The {name} dataset at data.root={root} is incomplete; missing:\n{listed}\n{layout_help(expected, source, name)}"
         )
 
 
-def layout_help(expected: str, source: str) -> str:
-    return f"Expected layout:\n{expected.rstrip()}\n{source.strip()}\nCheck a dataset with: attngan-data check data=<name> data.root=DIR"
+def layout_help(expected: str, source: str, name: str = "<name>") -> str:
+    """The expected tree, where the files come from, and the command that checks a dataset."""
+    return (
+        f"Expected layout:\n{expected.rstrip()}\n{source.strip()}\n"
+        f"Check a dataset with: attngan-data check data={name} data.root=DIR"
+    )
 
 
 def load_bad_manifest(path: str | Path | None) -> set[str]:
@@ -322,3 +328,12 @@ def orphan_caption_problems(text_dir: Path, known_keys: set[str], suffix: str = 
         if key not in known_keys:
             problems.append(Problem(str(path), ORPHAN_CAPTIONS, "no image of any split has this key", key))
     return problems
+
+
+def split_keys(keys: list[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded train/test split of ``keys`` (at least one test key when there are two keys or more)."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"data.test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
+    num_test = min(len(keys) - 1, max(1, round(test_fraction * len(keys)))) if len(keys) > 1 else 0
+    chosen = set(np.random.default_rng(seed).permutation(len(keys))[:num_test].tolist())
+    return [k for i, k in enumerate(keys) if i not in chosen], [k for i, k in enumerate(keys) if i in chosen]

@@ -36,11 +36,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from attngan.data import shapes_spec as spec
+from attngan.data.records import split_keys
 from attngan.errors import DataError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = "shapes.json"
 CAPTIONS_PER_IMAGE = 6
 DEFAULT_TEST_FRACTION = 0.2
@@ -310,21 +311,13 @@ def read_marker(root: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def _split_keys(keys: list[str], seed: int, test_fraction: float) -> tuple[list[str], list[str]]:
-    num_test = min(len(keys) - 1, max(1, round(test_fraction * len(keys)))) if len(keys) > 1 else 0
-    order = np.random.default_rng([seed, 2**31 - 1]).permutation(len(keys))
-    test = sorted(keys[i] for i in order[:num_test])
-    test_set = set(test)
-    return [k for k in keys if k not in test_set], test
-
-
 def _write_dataset(directory: Path, params: dict[str, Any]) -> None:
     for sub in ("images", "captions", "masks"):
         (directory / sub).mkdir(parents=True)
     num_images, seed = params["num_images"], params["seed"]
     width = max(5, len(str(num_images - 1)))
     keys = [f"shape_{i:0{width}d}" for i in range(num_images)]
-    train, test = _split_keys(keys, seed, params["test_fraction"])
+    train, test = split_keys(keys, params["test_fraction"], seed)
     split_of = dict.fromkeys(train, "train") | dict.fromkeys(test, "test")
     truth: dict[str, Any] = {}
     class_lines = []

@@ -17,6 +17,7 @@ from attngan.lit.checkpoint import attngan_entry, safe_load_checkpoint, strip_pr
 from attngan.lit.common import dataset_has_classes, fixed_batch, run_metadata
 from attngan.lit.damsm_module import load_damsm
 from attngan.lit.ema import make_ema, update_ema
+from attngan.lit.strategy import average_gradients
 from attngan.losses.adversarial import discriminator_loss, generator_loss, mismatched
 from attngan.losses.damsm import damsm_loss, padding_mask
 from attngan.losses.kl import kl_loss
@@ -96,7 +97,8 @@ class AttnGANModule(LightningModule):
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["run_config"])
+        # logger=False: loggers get the whole resolved run config instead (attngan.lit.logging.LogRunConfig)
+        self.save_hyperparameters(ignore=["run_config"], logger=False)
         self.automatic_optimization = False
         if nonfinite_policy not in ("stop", "skip"):
             raise ConfigError(f"model.nonfinite_policy must be 'stop' or 'skip', got {nonfinite_policy!r}")
@@ -209,17 +211,7 @@ class AttnGANModule(LightningModule):
 
     def _all_reduce_gradients(self, module: nn.Module) -> None:
         """Average gradients over ranks (the GAN DDP strategy does not wrap the module in DDP)."""
-        world = self._world_size()
-        if world == 1:
-            return
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch._utils._flatten_dense_tensors(grads)
-        dist.all_reduce(flat)
-        flat.div_(world)
-        for grad, synced in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads), strict=True):
-            grad.copy_(synced)
+        average_gradients(module.parameters())
 
     def _step_seed(self) -> int:
         rank = self.global_rank
@@ -232,7 +224,7 @@ class AttnGANModule(LightningModule):
             return self.text_encoder(captions, lengths)
 
     def _backward_and_step(self, loss: torch.Tensor, optimizer: Any, module: nn.Module, term: str) -> None:
-        if self.hparams.nonfinite_policy == "skip" and not bool(torch.isfinite(loss)):
+        if self.hparams.nonfinite_policy == "skip" and not self._finite_on_every_rank(loss):
             # the only policy that syncs every step: it must know before stepping
             self.skipped_steps += 1
             log.warning("skipping step %d: non-finite %s", self._step, term)
@@ -302,9 +294,19 @@ class AttnGANModule(LightningModule):
             self._check_nonfinite()
             self._log_losses(terms, g_loss.detach(), batch_size)
 
+    def _finite_on_every_rank(self, loss: torch.Tensor) -> bool:
+        """Whether ``loss`` is finite on every rank (ranks must agree to skip a step, or they deadlock)."""
+        finite = torch.isfinite(loss.detach()).to(torch.float32)
+        if self._world_size() > 1:
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite)
+
     def _sync_generator_buffers(self) -> None:
-        if self._world_size() > 1:  # BatchNorm statistics of rank 0, so that the EMA is identical everywhere
-            buffers = [b for b in self.generator.buffers() if b.is_floating_point()]
+        # BatchNorm statistics of rank 0 (as DDP's broadcast_buffers), so that the EMA, which copies the
+        # generator's buffers, and the discriminators are identical on every rank
+        if self._world_size() > 1:
+            networks = [self.generator, *self.discriminators]
+            buffers = [b for net in networks for b in net.buffers() if b.is_floating_point()]
             flat = torch._utils._flatten_dense_tensors(buffers)
             dist.broadcast(flat, src=0)
             for buffer, synced in zip(
@@ -320,7 +322,13 @@ class AttnGANModule(LightningModule):
     def _check_nonfinite(self) -> None:
         if self.hparams.nonfinite_policy != "stop":
             return
-        first = self.first_nonfinite.tolist()
+        first_steps = self.first_nonfinite
+        if self._world_size() > 1:  # every rank raises, or the others would wait for it forever
+            never = torch.iinfo(first_steps.dtype).max
+            first_steps = torch.where(first_steps < 0, torch.full_like(first_steps, never), first_steps)
+            dist.all_reduce(first_steps, op=dist.ReduceOp.MIN)
+            first_steps = torch.where(first_steps == never, torch.full_like(first_steps, -1), first_steps)
+        first = first_steps.tolist()
         bad = [(step, name) for step, name in zip(first, self.loss_terms, strict=True) if step >= 0]
         if bad:
             step, name = min(bad)
@@ -332,17 +340,22 @@ class AttnGANModule(LightningModule):
             )
 
     def _log_losses(self, terms: list[torch.Tensor], g_loss: torch.Tensor, batch_size: int) -> None:
-        values = torch.stack([*terms, g_loss]).tolist()  # one host sync for every value
+        stacked = torch.stack([*terms, g_loss])
+        if self._world_size() > 1:  # the mean over ranks, as every rank saw other samples
+            dist.all_reduce(stacked)
+            stacked = stacked / self._world_size()
+        values = stacked.tolist()  # one host sync for every value
         names = [
             f"train/{'d_loss_' + t[1:] if t.startswith('d') and t[1:].isdigit() else t}"
             for t in self.loss_terms
         ]
         metrics = dict(zip([*names, "train/g_loss"], values, strict=True))
         metrics["train/generator_step"] = float(self._step)
+        metrics["epoch"] = float(self.current_epoch)
         if self.hparams.nonfinite_policy == "skip":
             metrics["train/skipped_steps"] = float(self.skipped_steps)
-        for logger in self.loggers:
-            logger.log_metrics(metrics, step=self._step)
+        for logger in self.loggers:  # x-axis: the trainer's global step, as for every other logged value
+            logger.log_metrics(metrics, step=self.trainer.global_step)
         self.log("g_loss", metrics["train/g_loss"], prog_bar=True, logger=False, batch_size=batch_size)
 
     # ------------------------------------------------------------------ samples
@@ -365,7 +378,7 @@ class AttnGANModule(LightningModule):
     @torch.no_grad()
     def render_samples(self) -> Path | None:
         """Fixed noise + fixed captions through the EMA generator: stage images and attention figures."""
-        from attngan.viz import attention_figure, sample_grid
+        from attngan.viz import attention_figure, sample_grid, tensor_to_pil
 
         batch = self._fixed_batch()
         if batch is None:
@@ -398,7 +411,18 @@ class AttnGANModule(LightningModule):
         grid.save(out_dir / "grid.png")
         from attngan.lit.logging import log_samples
 
-        log_samples(self.loggers, figures, grid, step=self._step, epoch=self.current_epoch)
+        if self.loggers:
+            stage_images = [
+                [tensor_to_pil(im[i].float().cpu()) for im in output.images] for i in range(len(figures))
+            ]
+            log_samples(
+                self.loggers,
+                figures,
+                grid,
+                step=self.trainer.global_step,
+                epoch=self.current_epoch,
+                stage_images=stage_images,
+            )
         return out_dir
 
     # ------------------------------------------------------------------ optimisers

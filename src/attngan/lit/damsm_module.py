@@ -53,7 +53,8 @@ class DAMSMModule(LightningModule):
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["run_config"])
+        # logger=False: loggers get the whole resolved run config instead (attngan.lit.logging.LogRunConfig)
+        self.save_hyperparameters(ignore=["run_config"], logger=False)
         self.vocab = list(vocab)
         self.run_config = run_config
         self.text_encoder_spec = {**text_encoder, "vocab_size": len(self.vocab)}
@@ -136,6 +137,10 @@ class DAMSMModule(LightningModule):
         class_ids = torch.cat(self._val_class_ids) if dataset_has_classes(self.trainer) else None
         image_features = torch.cat(self._val_image_features)
         sentence_features = torch.cat(self._val_sentence_features)
+        if self.trainer.world_size > 1:  # every rank saw a shard of the validation set (equal sizes)
+            image_features = self.all_gather(image_features).flatten(0, 1)
+            sentence_features = self.all_gather(sentence_features).flatten(0, 1)
+            class_ids = self.all_gather(class_ids).flatten(0, 1) if class_ids is not None else None
         if image_features.shape[0] >= self.hparams.r_precision_candidates:
             metric.update(image_features, sentence_features, class_ids)
             result = metric.compute()
@@ -160,11 +165,19 @@ class DAMSMModule(LightningModule):
         )
         out_dir = Path(self.trainer.default_root_dir) / "attention" / f"epoch_{self.current_epoch:04d}"
         out_dir.mkdir(parents=True, exist_ok=True)
+        figures = []
         for i in range(images.shape[0]):
             length = int(lengths[i])
             tokens = [self.vocab[int(t)] for t in captions[i, :length]]
             figure = attention_figure([images[i].cpu()], [attention[i][:length].cpu()], tokens, top_k=5)
             figure.save(out_dir / f"pair_{i}.png")
+            figures.append((" ".join(tokens), figure))
+        if self.loggers:
+            from attngan.lit.logging import log_figures
+
+            log_figures(
+                self.loggers, "val/attention", figures, step=self.global_step, epoch=self.current_epoch
+            )
 
     # ------------------------------------------------------------ optimisers
     def configure_optimizers(self) -> dict[str, Any]:

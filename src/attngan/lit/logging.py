@@ -1,43 +1,174 @@
-"""Sending sample figures to whichever loggers a run has (W&B tables, TensorBoard images)."""
+"""Experiment logging: the W&B logger factory, the resolved run config, sample figures for every logger.
+
+Loggers are rank-zero only (Lightning makes every other rank's logger a no-op), so everything here is safe
+to call on every rank.
+"""
 
 from __future__ import annotations
 
+import netrc
+import os
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
+from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image
+
+from attngan.errors import ConfigError
+
+WANDB_MODES = ("online", "offline", "disabled", "dryrun", "run", "shared")
+
+
+# ------------------------------------------------------------------------------------------------ W&B
+def _wandb_credentials_found() -> bool:
+    """Whether W&B could log in without asking: ``WANDB_API_KEY`` or a netrc entry for its host."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    candidates = [os.environ.get("NETRC"), os.path.expanduser("~/.netrc"), os.path.expanduser("~/_netrc")]
+    for path in filter(None, candidates):
+        try:
+            if netrc.netrc(path).authenticators(host):
+                return True
+        except (OSError, netrc.NetrcParseError):
+            continue
+    return False
+
+
+def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
+    """A Lightning ``WandbLogger`` that never stops to ask for an account.
+
+    Args:
+        mode: ``online``, ``offline`` (written under ``<save_dir>/wandb/offline-run-*``, sync later with
+            ``wandb sync``) or ``disabled``; ``None`` takes ``WANDB_MODE`` from the environment, else ``online``.
+        **kwargs: ``WandbLogger`` / ``wandb.init`` arguments (``project``, ``name``, ``save_dir``, ``group``,
+            ``tags``, ``log_model``, ...).
+
+    Raises:
+        ConfigError: ``mode`` is unknown, or online logging was asked for without W&B credentials.
+    """
+    import wandb
+    from lightning.pytorch.loggers import WandbLogger
+
+    mode = (mode or os.environ.get("WANDB_MODE") or "online").lower()
+    if mode not in WANDB_MODES:
+        raise ConfigError(
+            f"W&B mode {mode!r} (logger.wandb.mode or WANDB_MODE) is not one of online, offline, disabled"
+        )
+    if mode in ("online", "run", "shared") and not _wandb_credentials_found():
+        raise ConfigError(
+            "logger=wandb logs online, but no W&B credentials were found (WANDB_API_KEY or `wandb login`). "
+            "No account is needed for WANDB_MODE=offline (runs are kept in <run dir>/wandb/ and can be "
+            "uploaded later with `wandb sync <run dir>/wandb/offline-run-*`) or WANDB_MODE=disabled; "
+            "or use logger=csv / logger=tensorboard."
+        )
+    if kwargs.get("log_model") and mode in ("offline", "dryrun", "disabled"):
+        kwargs["log_model"] = False  # checkpoints cannot be uploaded offline; they stay in the run directory
+    if wandb.run is not None:
+        # a previous job of the same process (a Hydra sweep) left its run open: close it, or this job's
+        # metrics would go into that run
+        wandb.finish()
+    return WandbLogger(mode=mode, **kwargs)
+
+
+def finish_loggers(loggers: Sequence[Any]) -> None:
+    """Close W&B runs opened by these loggers (flushes offline runs to disk; the next job gets its own run)."""
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger" and getattr(logger, "_experiment", None) is not None:
+            experiment = logger._experiment
+            if hasattr(experiment, "finish"):
+                experiment.finish()
+            logger._experiment = None
+
+
+# ------------------------------------------------------------------------------------------------ config
+class LogRunConfig(Callback):
+    """Send the resolved run config (plain containers, interpolations resolved) to every logger.
+
+    W&B shows it as the run's config (filter and group sweeps by ``model.lambda_damsm``), CSV and TensorBoard
+    write it to their ``hparams.yaml``. The modules do not log their own constructor arguments: they are
+    in this config already.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        for logger in trainer.loggers:
+            logger.log_hyperparams(self.config)
+            logger.save()
+
+
+# ------------------------------------------------------------------------------------------------ images
+def _rgb(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
 
 
 def log_samples(
-    loggers: Sequence[Any], figures: list[tuple[str, Image.Image]], grid: Image.Image, step: int, epoch: int
+    loggers: Sequence[Any],
+    figures: list[tuple[str, Image.Image]],
+    grid: Image.Image,
+    step: int,
+    epoch: int,
+    stage_images: list[list[Image.Image]] | None = None,
 ) -> None:
-    """Log a sample grid and per-caption attention figures.
+    """Log a sample grid and, per caption, its stage images and attention figure.
 
-    W&B gets a table (caption, attention figure with the stage images) and the grid; TensorBoard gets the
-    images; CSV and other loggers get nothing (the PNGs are in the run directory anyway).
-    Loggers are rank-zero only, so this is safe to call on every rank.
+    W&B gets a table (epoch, caption, one column per stage, attention figure) under ``samples/table`` and the
+    grid under ``samples/grid``; TensorBoard gets the images; CSV and other loggers get nothing (the PNGs are
+    in the run directory anyway).
+
+    Args:
+        loggers: the trainer's loggers.
+        figures: ``(caption, attention figure)`` per caption.
+        grid: the sample grid (last stage, captions written under the images).
+        step: the trainer's global step (the x-axis of every other logged value).
+        epoch: the epoch the samples belong to.
+        stage_images: per caption, the image of every stage (smallest first); optional.
     """
     for logger in loggers:
         name = type(logger).__name__
         if name == "WandbLogger":
             import wandb
 
-            table = wandb.Table(columns=["epoch", "caption", "stages and attention"])
-            for caption, figure in figures:
-                table.add_data(epoch, caption, wandb.Image(figure))
+            widths = [image.width for image in stage_images[0]] if stage_images else []
+            stage_columns = [f"stage {i} ({width}px)" for i, width in enumerate(widths)]
+            table = wandb.Table(columns=["epoch", "caption", *stage_columns, "attention"])
+            for i, (caption, figure) in enumerate(figures):
+                stages = [wandb.Image(im) for im in stage_images[i]] if stage_images else []
+                table.add_data(epoch, caption, *stages, wandb.Image(figure, caption=caption))
+            # no `step=` for wandb: its own counter must only grow, the x-axis is trainer/global_step
             logger.experiment.log(
                 {
                     "samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"),
-                    "samples/attention": table,
+                    "samples/table": table,
                     "epoch": epoch,
-                },
-                step=step,
+                    "trainer/global_step": step,
+                }
             )
         elif name == "TensorBoardLogger":
             writer = logger.experiment
-            writer.add_image("samples/grid", np.asarray(grid.convert("RGB")), step, dataformats="HWC")
+            writer.add_image("samples/grid", _rgb(grid), step, dataformats="HWC")
             for i, (_, figure) in enumerate(figures):
-                writer.add_image(
-                    f"samples/attention_{i}", np.asarray(figure.convert("RGB")), step, dataformats="HWC"
-                )
+                writer.add_image(f"samples/attention_{i}", _rgb(figure), step, dataformats="HWC")
+
+
+def log_figures(
+    loggers: Sequence[Any], key: str, figures: list[tuple[str, Image.Image]], step: int, epoch: int
+) -> None:
+    """Log captioned figures (e.g. DAMSM word-to-region attention) to W&B and TensorBoard."""
+    for logger in loggers:
+        name = type(logger).__name__
+        if name == "WandbLogger":
+            import wandb
+
+            images = [wandb.Image(figure, caption=caption) for caption, figure in figures]
+            logger.experiment.log({key: images, "epoch": epoch, "trainer/global_step": step})
+        elif name == "TensorBoardLogger":
+            for i, (_, figure) in enumerate(figures):
+                logger.experiment.add_image(f"{key}_{i}", _rgb(figure), step, dataformats="HWC")
+
+
+__all__ = ["LogRunConfig", "finish_loggers", "log_figures", "log_samples", "wandb_logger"]

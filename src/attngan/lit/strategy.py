@@ -1,25 +1,177 @@
-"""Distributed training for a GAN stepped by hand.
+"""Distributed and cluster training: the GAN DDP strategy, resuming after a requeue, launch checks.
 
 Lightning's DDP strategy wraps the whole LightningModule in ``DistributedDataParallel``, which expects one
 backward pass per forward; AttnGAN makes ``num_stages + 1`` backward passes per batch (each discriminator,
-then the generator) over different parameter sets, with frozen encoders beside them. This strategy keeps
-Lightning's process group, samplers and rank handling, but does not wrap the module: parameters and
-buffers are broadcast from rank 0 at start, and the module averages the gradients of exactly the network
-it is about to step (:meth:`AttnGANModule._all_reduce_gradients`), in one flat all-reduce per step.
-Frozen encoders and the EMA never take part in gradient traffic.
+then the generator) over different parameter sets, with frozen encoders beside them. :class:`GANDDPStrategy`
+keeps Lightning's process group, samplers and rank handling, but does not wrap the module:
+
+- parameters and buffers are broadcast from rank 0 when fitting starts;
+- a module stepped by hand (``automatic_optimization = False``, AttnGAN) averages the gradients of exactly
+  the network it is about to step, in one flat all-reduce (:func:`average_gradients`); frozen encoders and
+  the EMA never take part in gradient traffic;
+- a module with automatic optimisation (the DAMSM) gets its gradients averaged by the strategy, right after
+  the backward pass and before ``on_before_optimizer_step`` (so gradient clipping sees averaged gradients,
+  as under plain DDP).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import _sync_module_states
 from lightning.pytorch.strategies import DDPStrategy
 
+from attngan.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# what `ckpt_path` may say instead of a path: resume from the newest checkpoint of this run directory, if any
+AUTO_RESUME = "auto"
+
+
+def world_size() -> int:
+    """Number of processes in the default process group (1 when not distributed)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def average_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
+    """Average ``.grad`` of ``parameters`` over all ranks, in place, with one flat all-reduce.
+
+    Every rank must hold gradients for the same parameters (true when each rank runs the same step).
+    Parameters without a gradient are left out. A no-op outside a process group.
+    """
+    world = world_size()
+    if world == 1:
+        return
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    flat = torch._utils._flatten_dense_tensors(grads)
+    dist.all_reduce(flat)
+    flat.div_(world)
+    for grad, synced in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads), strict=True):
+        grad.copy_(synced)
+
 
 class GANDDPStrategy(DDPStrategy):
-    """DDP without the ``DistributedDataParallel`` wrapper; gradients are averaged by the module."""
+    """DDP without the ``DistributedDataParallel`` wrapper (see the module docstring).
+
+    Takes :class:`~lightning.pytorch.strategies.DDPStrategy`'s arguments (``process_group_backend``,
+    ``start_method``, ``timeout``, ...); the DDP-wrapper ones (``find_unused_parameters``, comm hooks) do not
+    apply.
+    """
 
     strategy_name = "gan_ddp"
 
     def configure_ddp(self) -> None:
         assert self.model is not None
         _sync_module_states(self.model)  # every rank starts from rank 0's weights and buffers
+
+    def optimizer_step(
+        self,
+        optimizer: torch.optim.Optimizer,
+        closure: Callable[[], Any],
+        model: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        module = model if model is not None else self.lightning_module
+        if world_size() > 1 and getattr(module, "automatic_optimization", False):
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+            backward_closure = closure
+
+            def closure() -> Any:  # the precision plugin runs this, then on_before_optimizer_step, then steps
+                result = backward_closure()
+                average_gradients(parameters)
+                return result
+
+        return super().optimizer_step(optimizer, closure, model, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- resuming
+def requeued_on_slurm() -> bool:
+    """Whether this is a SLURM job started again after a requeue (pre-emption, ``scontrol requeue``)."""
+    try:
+        return int(os.environ.get("SLURM_RESTART_COUNT", "0")) > 0
+    except ValueError:
+        return False
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest resumable checkpoint of a run directory: ``checkpoints/last.ckpt`` (every epoch and on
+    pre-emption) or Lightning's SLURM ``hpc_ckpt_<n>.ckpt`` (written before it requeues a job)."""
+    candidates = [run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt")]
+    existing = [path for path in candidates if path.is_file() and path.stat().st_size > 0]
+    return max(existing, key=lambda path: path.stat().st_mtime) if existing else None
+
+
+def resolve_ckpt_path(ckpt_path: str | None, run_dir: str | os.PathLike[str]) -> str | None:
+    """The checkpoint ``trainer.fit`` resumes from.
+
+    Args:
+        ckpt_path: ``cfg.ckpt_path``: a path, ``"auto"`` (the newest checkpoint of ``run_dir`` if there is
+            one, else a fresh start) or ``None`` (a fresh start, except in a requeued SLURM job, where it
+            means ``"auto"``: the job comes back into the same run directory and carries on).
+        run_dir: the run directory (``trainer.default_root_dir``).
+    """
+    if ckpt_path is not None and str(ckpt_path) != AUTO_RESUME:
+        return str(ckpt_path)
+    if ckpt_path is None and not requeued_on_slurm():
+        return None
+    found = newest_checkpoint(Path(run_dir))
+    reason = "ckpt_path=auto" if ckpt_path is not None else "requeued SLURM job"
+    if found is None:
+        log.info("%s: no checkpoint in %s yet, starting from scratch", reason, run_dir)
+        return None
+    log.info("%s: resuming from %s", reason, found)
+    return str(found)
+
+
+# ---------------------------------------------------------------------------------------------- launching
+def check_launch(trainer: Any) -> None:
+    """Refuse a Hydra multirun whose jobs would re-launch the script for their extra ranks.
+
+    Lightning starts ranks 1..N-1 of a single-node DDP job by running the command line again; inside a
+    ``-m`` sweep that command is the whole sweep, so every job would start N-1 more sweeps. Supported
+    instead: one device per job, ``trainer.strategy.start_method=spawn`` (ranks are spawned, not
+    re-launched), or a SLURM launcher where SLURM starts the ranks (``hydra/launcher=slurm``).
+
+    Raises:
+        ConfigError: the trainer would re-launch the script and Hydra runs in multirun mode.
+    """
+    from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+    except ImportError:  # pragma: no cover - hydra is a dependency
+        return
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    strategy = trainer.strategy
+    launcher = getattr(strategy, "launcher", None)
+    if isinstance(launcher, _SubprocessScriptLauncher) and int(getattr(strategy, "num_processes", 1)) > 1:
+        raise ConfigError(
+            f"a Hydra sweep (-m) cannot start DDP jobs with {strategy.num_processes} devices on this node: "
+            "Lightning would re-run the command line, i.e. the whole sweep, for every extra rank. Use one of: "
+            "trainer.devices=1 (one device per sweep job); trainer.strategy.start_method=spawn (ranks are "
+            "spawned by the job itself); or hydra/launcher=slurm, where SLURM starts the ranks of each job "
+            "(pip install 'attngan[slurm]'). See 'Multi-GPU and clusters' in the README."
+        )
+
+
+__all__ = [
+    "AUTO_RESUME",
+    "GANDDPStrategy",
+    "average_gradients",
+    "check_launch",
+    "newest_checkpoint",
+    "requeued_on_slurm",
+    "resolve_ckpt_path",
+    "world_size",
+]

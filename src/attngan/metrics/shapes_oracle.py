@@ -5,23 +5,28 @@ generated image can be checked without a learned classifier:
 
 1. **Caption -> objects.** :func:`parse_shapes_caption` finds the colour, shape, size and position words and
    groups them into objects (one per shape word; clauses split at "and", "with", commas ...).
-2. **Pixels -> colour labels.** Every pixel takes the nearest palette colour (the spec's colours plus the
-   background) if it lies within ``colour_threshold`` (RGB distance, 0-255 scale) of it, else no label.
-   Pixels with fewer than two same-label 8-neighbours are dropped as speckle.
-3. **Per object.** *Colour* is right when the named colour covers at least ``min_area`` of the image.
-   *Position*: the centre of the pixels' bounding box (not their centroid, which sits a third of the height
-   below a triangle's centre), as fractions of the side, is "left" when ``x < 0.5 - margin``, "right" when
-   ``x > 0.5 + margin``, "top" / "bottom" likewise on ``y``, "center" when both are within the margin.
-   *Shape*: the fill ratio ``area / bounding-box area`` (tight box of the kept pixels) is 1 for a square,
-   pi/4 ~ 0.785 for a circle and 0.5 for a triangle (0.52-0.54, 0.76-0.79 and 1.0 on rendered 64x64
-   images); the thresholds sit halfway (0.89, 0.64). Position and shape count as wrong when the colour is not found.
-   When two objects of one caption share a colour and have different positions, each gets the pixels nearer
-   its own position.
+2. **Pixels -> colours.** Every pixel takes its nearest palette colour (the spec's colours plus the
+   background). An object's *clear* pixels are those of the named colour within ``colour_threshold`` (RGB
+   distance, 0-255 scale), minus speckle (pixels with fewer than two clear 8-neighbours). Its *outline* adds
+   the pixels nearest to the named colour within twice the threshold that lie within 2 px of a clear pixel
+   (blurred edges, noise), then closes pinholes (3x3 closing).
+3. **Per object.** *Colour* is right when the clear pixels cover at least ``min_area`` of the image.
+   *Position*: the centre of the outline's bounding box (not the centroid, which sits a third of the
+   height below a triangle's centre), as fractions of the side, is "left" when ``x < 0.5 - margin``,
+   "right" when ``x > 0.5 + margin``, "top" / "bottom" likewise on ``y``, "center" when both are within the
+   margin. *Shape*: the outline's fill ratio ``area / bounding-box area`` is 1 for a square, pi/4 ~ 0.785
+   for a circle and 0.5 for a triangle (1.0, 0.76-0.79 and 0.52-0.54 on the dataset's 64x64 images); the
+   thresholds sit halfway (0.89, 0.64). Position and shape count as wrong when the colour is not found.
+   When two objects of one caption share a colour and have different positions, each gets the pixels
+   nearer its own position.
+
+On the dataset's own images all three accuracies are 1.0 at 32 px and above (shape is unreliable at 16 px,
+colour and position are not); with Gaussian pixel noise of std 0.1 (in [-1, 1] units) and a 3x3 binomial
+blur they stay at 1.0 / 1.0 / 0.98, and no colour absent from an image is reported present.
 
 Accuracies are over objects (each object named by a caption is one trial for each attribute it has);
 ``single_object_*`` restrict to captions naming exactly one object (the setting of the AttnGAN targets), and
-``image_acc`` counts images whose every named attribute is right. Shape needs a resolution where shapes are
-distinguishable (64x64 renders objects 14-24 px wide); colour and position work at any size.
+``image_acc`` counts images whose every named attribute is right.
 
 :func:`attention_localisation` measures where the generator's word attention goes: the share of a colour or
 shape word's attention mass that falls inside its object's ground-truth mask.
@@ -207,6 +212,20 @@ def _to_rgb255(images: Tensor) -> Tensor:
     return (images.detach().float().clamp(-1, 1) + 1) * 127.5
 
 
+def _nearest_palette(images: Tensor) -> tuple[Tensor, Tensor]:
+    """Nearest palette entry of every pixel and its squared RGB distance: ``(B, H, W)`` twice."""
+    rgb = _to_rgb255(images)  # (B, 3, H, W)
+    palette = torch.tensor([*COLOURS.values(), BACKGROUND_RGB], dtype=torch.float32, device=rgb.device)
+    # |x - p|^2 = |x|^2 - 2 x.p + |p|^2, without materialising (B, K+1, 3, H, W)
+    squared = (
+        rgb.square().sum(dim=1, keepdim=True)
+        - 2 * torch.einsum("bchw,kc->bkhw", rgb, palette)
+        + palette.square().sum(dim=1)[None, :, None, None]
+    )  # (B, K+1, H, W)
+    nearest_squared, labels = squared.min(dim=1)
+    return labels, nearest_squared
+
+
 def colour_labels(images: Tensor, colour_threshold: float = 60.0) -> Tensor:
     """Label every pixel with its palette colour.
 
@@ -217,15 +236,7 @@ def colour_labels(images: Tensor, colour_threshold: float = 60.0) -> Tensor:
     Returns:
         ``(B, H, W)`` long: index into ``list(COLOURS)``, ``len(COLOURS)`` for background, ``-1`` for none.
     """
-    rgb = _to_rgb255(images)  # (B, 3, H, W)
-    palette = torch.tensor([*COLOURS.values(), BACKGROUND_RGB], dtype=torch.float32, device=rgb.device)
-    # |x - p|^2 = |x|^2 - 2 x.p + |p|^2, without materialising (B, K+1, 3, H, W)
-    squared = (
-        rgb.square().sum(dim=1, keepdim=True)
-        - 2 * torch.einsum("bchw,kc->bkhw", rgb, palette)
-        + palette.square().sum(dim=1)[None, :, None, None]
-    )  # (B, K+1, H, W)
-    nearest_squared, labels = squared.min(dim=1)  # (B, H, W)
+    labels, nearest_squared = _nearest_palette(images)
     return labels.masked_fill(nearest_squared > colour_threshold**2, -1)
 
 
@@ -246,6 +257,13 @@ def _positions_of(centres: Tensor, margin: float) -> list[tuple[str, ...]]:
             words.append("center")
         out.append(tuple(words))
     return out
+
+
+def _close(masks: Tensor) -> Tensor:
+    """Morphological closing (3x3 dilation, then erosion) of ``(M, H, W)`` bool masks: fills pinholes."""
+    dilated = F.max_pool2d(masks[:, None].float(), kernel_size=3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-F.pad(dilated, (1, 1, 1, 1), value=1.0), kernel_size=3, stride=1)
+    return eroded[:, 0] > 0
 
 
 def _quantile_index(marginal: Tensor, q: float) -> Tensor:
@@ -284,14 +302,19 @@ def check_shapes_images(
         return [ImageCheck() for _ in per_image]
 
     _, _, height, width = images.shape
-    labels = colour_labels(images, colour_threshold)  # (B, H, W)
-    device = labels.device
+    nearest, nearest_squared = _nearest_palette(images)  # (B, H, W) twice
+    device = nearest.device
     colour_names = list(COLOURS)
     image_index = torch.tensor([b for b, _ in flat], device=device)  # (M,)
     colour_index = torch.tensor(
         [colour_names.index(o.colour) if o.colour else -2 for _, o in flat], device=device
     )  # (M,) -2 never matches
-    masks = labels[image_index] == colour_index[:, None, None]  # (M, H, W)
+    named = nearest[image_index] == colour_index[:, None, None]  # (M, H, W) nearest to the named colour
+    distance = nearest_squared[image_index]
+    masks = named & (distance <= colour_threshold**2)  # (M, H, W) clearly the named colour
+    # Blurred edges and noisy pixels are nearer to the named colour than to any other but not within the
+    # threshold; the outline (for shape and box) takes them too, near the clear pixels.
+    outline = named & (distance <= (2 * colour_threshold) ** 2)
 
     ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height  # (H,)
     xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width  # (W,)
@@ -308,26 +331,27 @@ def check_shapes_images(
                 own = (xs[None, :] - ax) ** 2 + (ys[:, None] - ay) ** 2  # (H, W)
                 rival = (xs[None, :] - ox) ** 2 + (ys[:, None] - oy) ** 2
                 masks[first + i] &= own < rival
+                outline[first + i] &= own < rival
         first += len(objs)
 
     # Speckle: keep pixels with at least two same-colour 8-neighbours.
     neighbours = F.conv2d(masks[:, None].float(), torch.ones(1, 1, 3, 3, device=device), padding=1)[:, 0]
     masks &= neighbours >= 3
+    near = F.max_pool2d(masks[:, None].float(), kernel_size=5, stride=1, padding=2)[:, 0] > 0
+    outline = (outline & near) | masks  # (M, H, W)
+    outline = _close(outline)
 
-    mask_f = masks.float()  # (M, H, W)
-    pixels = mask_f.sum(dim=(1, 2))  # (M,)
+    pixels = masks.float().sum(dim=(1, 2))  # (M,)
     area = pixels / (height * width)
     found = area >= min_area
-    rows, cols = mask_f.sum(dim=2), mask_f.sum(dim=1)  # (M, H), (M, W)
-    top, left = (
-        _quantile_index(rows, _BOX_QUANTILE),
-        _quantile_index(cols, _BOX_QUANTILE),
-    )  # (M,) first inside
+    outline_f = outline.float()
+    rows, cols = outline_f.sum(dim=2), outline_f.sum(dim=1)  # (M, H), (M, W)
+    top, left = _quantile_index(rows, _BOX_QUANTILE), _quantile_index(cols, _BOX_QUANTILE)  # first inside
     bottom = height - _quantile_index(rows.flip(1), _BOX_QUANTILE)  # (M,) last inside + 1
     right = width - _quantile_index(cols.flip(1), _BOX_QUANTILE)
     box_h, box_w = bottom - top, right - left
     cx, cy = (left + right).float() / (2 * width), (top + bottom).float() / (2 * height)  # (M,) box centre
-    fill = (pixels / (box_h * box_w).clamp_min(1).float()).clamp_max(1.0)
+    fill = (outline_f.sum(dim=(1, 2)) / (box_h * box_w).clamp_min(1).float()).clamp_max(1.0)
     predicted = [
         "square" if f >= _CIRCLE_SQUARE else "circle" if f >= _TRIANGLE_CIRCLE else "triangle"
         for f in fill.tolist()

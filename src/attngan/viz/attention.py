@@ -4,6 +4,12 @@ A figure shows the images of every generator stage in a row, then, for every att
 words that received the most attention: each word's map β (paper Eq. 2), with values ``<= 1/n`` (n = number of
 words; the level of uniform attention) set to zero, upsampled smoothly (bilinear, then a Gaussian blur) and
 laid over the final image, with the word written underneath.
+
+Two kinds of maps exist. The generator's β is normalised over the *words* at every region (each region's
+values sum to 1): words are ranked by total mass and values ``<= 1/n`` are dropped. The DAMSM's region
+attention α is normalised over the *regions* for every word (each word's map sums to 1), so every word has
+mass 1: words are then ranked by their peak (how focused the map is) and values ``<= 1/(h*w)`` (uniform over
+regions) are dropped. ``normalisation="auto"`` tells the two apart by which of the sums is 1.
 """
 
 from __future__ import annotations
@@ -30,39 +36,70 @@ class TopKAttention:
         indices: ``(k,)`` word positions.
         words: the ``k`` words.
         masses: ``(k,)`` total attention of each word (sum of its map over the regions).
-        maps: ``(k, h, w)`` the words' maps with values ``<= 1/n`` set to zero.
+        maps: ``(k, h, w)`` the words' maps, values at or below the uniform level set to zero.
+        normalisation: ``"words"`` (β, ranked by mass) or ``"regions"`` (α, ranked by peak).
     """
 
     indices: Tensor
     words: list[str]
     masses: Tensor
     maps: Tensor
+    normalisation: str = "words"
 
 
-def _topk_one(attention: Tensor, tokens: Sequence[str], k: int, suppress: bool) -> TopKAttention:
+NORMALISATIONS = ("auto", "words", "regions")
+
+
+def _detect_normalisation(valid: Tensor) -> str:
+    """ "words" when every region's values sum to 1 over the words, "regions" when every word's map sums to 1."""
+    if torch.allclose(valid.sum(dim=0), torch.ones(()), atol=1e-3):
+        return "words"
+    if torch.allclose(valid.sum(dim=(1, 2)), torch.ones(()), atol=1e-3):
+        return "regions"
+    return "words"
+
+
+def _topk_one(
+    attention: Tensor, tokens: Sequence[str], k: int, suppress: bool, normalisation: str = "auto"
+) -> TopKAttention:
     num_words = len(tokens)
     if num_words == 0 or num_words > attention.shape[0]:
         raise ValueError(f"got {num_words} tokens for attention over {attention.shape[0]} word positions")
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
     valid = attention[:num_words].detach().float()  # (n, h, w)
+    if normalisation == "auto":
+        normalisation = _detect_normalisation(valid)
     masses = valid.sum(dim=(1, 2))  # (n,)
-    top_masses, indices = masses.topk(min(k, num_words))  # ties resolve to the earlier word
+    if normalisation == "words":
+        ranking, uniform_level = masses, 1.0 / num_words
+    else:
+        ranking, uniform_level = valid.flatten(1).max(dim=1).values, 1.0 / valid[0].numel()
+    indices = ranking.sort(descending=True, stable=True).indices[:k]  # ties: the earlier word first
     maps = valid[indices]
     if suppress:
-        maps = maps.masked_fill(maps <= 1.0 / num_words, 0.0)
-    return TopKAttention(indices, [tokens[i] for i in indices.tolist()], top_masses, maps)
+        maps = maps.masked_fill(maps <= uniform_level, 0.0)
+    words = [tokens[i] for i in indices.tolist()]
+    return TopKAttention(indices, words, masses[indices], maps, normalisation)
 
 
 def attention_maps_topk(
-    attention: Tensor, tokens: Sequence[str] | Sequence[Sequence[str]], k: int = 5, suppress: bool = True
+    attention: Tensor,
+    tokens: Sequence[str] | Sequence[Sequence[str]],
+    k: int = 5,
+    suppress: bool = True,
+    normalisation: str = "auto",
 ) -> TopKAttention | list[TopKAttention]:
-    """The ``k`` words with the most attention mass, and their maps.
+    """The ``k`` most attended words, and their maps.
 
     Args:
         attention: ``(T, h, w)`` for one caption or ``(B, T, h, w)`` for a batch; positions ``>= len(tokens)``
             (padding) are ignored.
         tokens: the caption's words (``list[str]``), or one list per caption for a batch.
         k: words kept (fewer when the caption is shorter).
-        suppress: zero the values ``<= 1/n`` (n = number of words), as the paper's figures do.
+        suppress: zero the values at or below the uniform level, as the paper's figures do.
+        normalisation: ``"words"`` (generator β: rank by mass, drop ``<= 1/n``), ``"regions"`` (DAMSM α:
+            rank by peak, drop ``<= 1/(h*w)``) or ``"auto"`` (see the module docstring).
 
     Returns:
         A :class:`TopKAttention`, or a list of them for a batch.
@@ -70,11 +107,11 @@ def attention_maps_topk(
     if attention.dim() == 3:
         if tokens and not isinstance(tokens[0], str):
             raise ValueError("for attention (T, h, w) give tokens as one list of words")
-        return _topk_one(attention, tokens, k, suppress)  # type: ignore[arg-type]
+        return _topk_one(attention, tokens, k, suppress, normalisation)  # type: ignore[arg-type]
     if attention.dim() == 4:
         if len(tokens) != attention.shape[0]:
             raise ValueError(f"got {attention.shape[0]} attention maps but {len(tokens)} token lists")
-        return [_topk_one(a, t, k, suppress) for a, t in zip(attention, tokens)]  # type: ignore[arg-type]
+        return [_topk_one(a, t, k, suppress, normalisation) for a, t in zip(attention, tokens)]  # type: ignore[arg-type]
     raise ValueError(f"expected attention (T, h, w) or (B, T, h, w), got {tuple(attention.shape)}")
 
 
@@ -124,12 +161,13 @@ def attention_figure(
     cell_size: int | None = None,
     title: str | None = None,
     alpha: float = 0.7,
+    normalisation: str = "auto",
 ) -> Image.Image:
     """Stage images and the top-k attended words of every attention stage, paper Fig. 1/4 style.
 
     Layout (white background, ``PADDING`` pixels between cells; ``L`` = one text line):
     an optional title line; a row of the stage images, each labelled with its size; then per attention stage
-    a header line ("attention, stage s (h x w)") and a row of ``top_k`` cells, most attended word first,
+    a header line ("attention at h x w") and a row of ``top_k`` cells, most attended word first,
     each labelled with its word and share of the attention.
 
     Args:
@@ -141,6 +179,8 @@ def attention_figure(
         cell_size: side of every cell; default the final image's side.
         title: text above the figure (e.g. the caption).
         alpha: opacity of the attention layer.
+        normalisation: how the maps are normalised, see :func:`attention_maps_topk` (``"auto"`` handles both
+            the generator's β and the DAMSM's α).
 
     Returns:
         ``PIL.Image`` of width ``C * (cell + PADDING) + PADDING`` with ``C = max(len(stage_images), top_k)``
@@ -174,15 +214,16 @@ def attention_figure(
         if stage_attention.dim() != 3:
             raise ValueError(f"attention[{s}] must be (T, h, w), got {tuple(stage_attention.shape)}")
         h, w = stage_attention.shape[-2:]
-        draw.text((PADDING, y), f"attention, stage {s + 1} ({h}x{w})", fill=(0, 0, 0), font=font)
+        draw.text((PADDING, y), f"attention at {h}x{w}", fill=(0, 0, 0), font=font)
         y += line_h
-        top = _topk_one(stage_attention, tokens, top_k, suppress=True)
+        top = _topk_one(stage_attention, tokens, top_k, suppress=True, normalisation=normalisation)
         heats = smooth_upsample(top.maps, cell)
         total = stage_attention[: len(tokens)].detach().float().sum().clamp_min(1e-12)
         for j, (word, mass) in enumerate(zip(top.words, top.masses.tolist())):
             x = PADDING + j * (cell + PADDING)
             canvas.paste(overlay_attention(background, heats[j], alpha), (x, y))
-            label = wrap_text(f"{word} {100 * mass / float(total):.0f}%", font, cell, max_lines=1)
+            text = f"{word} {100 * mass / float(total):.0f}%" if top.normalisation == "words" else word
+            label = wrap_text(text, font, cell, max_lines=1)
             draw.text((x, y + cell), label[0] if label else "", fill=(0, 0, 0), font=font)
         y += cell + line_h + PADDING
     return canvas

@@ -1,0 +1,264 @@
+"""Distributed training on CPU: 2 processes (gloo) started by ``attngan-train ... trainer=ddp``.
+
+Each rank writes a fingerprint of its networks at the end of ``fit`` (:class:`RankProbe`, injected as an extra
+callback); the ranks must agree exactly. Also: the multirun + DDP guard, resuming (``ckpt_path=auto``) and
+``trainer.deterministic=true`` runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from tests.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = Path(sys.executable).parent / "attngan-train"
+
+# TINY_TRAINER without logger=none: the CSV logger shows what rank 0 logged
+DDP_TRAINER = [
+    "trainer=ddp",
+    "trainer.accelerator=cpu",
+    "trainer.devices=2",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+# ------------------------------------------------------------------------------------------ rank probe
+def fingerprint(state: dict[str, torch.Tensor], prefix: str) -> str:
+    """A hash of every tensor of ``state`` whose name starts with ``prefix`` (names included)."""
+    digest = hashlib.sha256()
+    keys = sorted(k for k in state if k.startswith(prefix))
+    assert keys, f"no tensors under {prefix!r}"
+    for key in keys:
+        digest.update(key.encode())
+        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class RankProbe(Callback):
+    """Writes ``<out_dir>/rank<r>.json``: network fingerprints at the start and end of fit, keys seen."""
+
+    def __init__(self, out_dir: str, prefixes: list[str]) -> None:
+        self.out_dir = Path(out_dir)
+        self.prefixes = list(prefixes)
+        self.start: dict[str, str] = {}
+        self.keys: list[str] = []
+
+    def _fingerprints(self, pl_module: LightningModule) -> dict[str, str]:
+        state = pl_module.state_dict()
+        return {prefix: fingerprint(state, prefix) for prefix in self.prefixes}
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.start = self._fingerprints(pl_module)
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+        self.keys += list(batch["keys"])
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        report = {
+            "rank": trainer.global_rank,
+            "world_size": trainer.world_size,
+            "strategy": type(trainer.strategy).__name__,
+            "start": self.start,
+            "end": self._fingerprints(pl_module),
+            "keys": self.keys,
+        }
+        (self.out_dir / f"rank{trainer.global_rank}.json").write_text(json.dumps(report))
+
+
+def probe_overrides(out_dir: Path, prefixes: list[str]) -> list[str]:
+    return [
+        "+callbacks.probe._target_=tests.test_distributed.RankProbe",
+        f"+callbacks.probe.out_dir={out_dir}",
+        f"+callbacks.probe.prefixes=[{','.join(prefixes)}]",
+    ]
+
+
+def run_cli(tmp_path: Path, shared_cache: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``attngan-train`` as a user runs it, in ``tmp_path`` (one thread per rank: 2 ranks on 2 cores)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "OMP_NUM_THREADS": "1",
+        "ATTNGAN_CACHE": str(shared_cache),
+    }
+    env.pop("WANDB_MODE", None)
+    command = [sys.executable, str(TRAIN), f"paths.root_dir={tmp_path}", *overrides]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def read_ranks(out_dir: Path) -> list[dict[str, Any]]:
+    reports = [json.loads(p.read_text()) for p in sorted(out_dir.glob("rank*.json"))]
+    assert [r["rank"] for r in reports] == [0, 1], f"expected reports of ranks 0 and 1, found {reports}"
+    return reports
+
+
+def shared_cache_of(checkpoint: Path) -> Path:
+    return checkpoint.parent.parent / "shared-cache"  # where tests.training keeps the generated shapes data
+
+
+# ------------------------------------------------------------------------------------------ DDP runs
+@pytest.mark.slow
+def test_attngan_ddp_two_cpu_processes(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    probe_dir = tmp_path / "probe"
+    prefixes = ["generator.", "generator_ema.", "discriminators.", "text_encoder.", "image_encoder."]
+    done = run_cli(
+        tmp_path,
+        shared_cache_of(tiny_damsm_checkpoint),
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *DDP_TRAINER,
+        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        *probe_overrides(probe_dir, prefixes),
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    ranks = read_ranks(probe_dir)
+    assert all(r["world_size"] == 2 and r["strategy"] == "GANDDPStrategy" for r in ranks)
+
+    # every network identical on both ranks after training: parameters, BatchNorm buffers and the EMA
+    assert ranks[0]["end"] == ranks[1]["end"]
+    assert ranks[0]["start"] == ranks[1]["start"]  # rank 0's initial weights were broadcast
+    # G, D and the EMA moved; the frozen DAMSM encoders did not
+    for prefix in ("generator.", "generator_ema.", "discriminators."):
+        assert ranks[0]["end"][prefix] != ranks[0]["start"][prefix], prefix
+    for prefix in ("text_encoder.", "image_encoder."):
+        assert ranks[0]["end"][prefix] == ranks[0]["start"][prefix], prefix
+    # DistributedSampler: each rank trained on its own samples
+    assert ranks[0]["keys"] and ranks[1]["keys"]
+    assert not set(ranks[0]["keys"]) & set(ranks[1]["keys"])
+
+    # one Hydra run directory; only rank 0 wrote the checkpoint, samples and metrics
+    run_dirs = [p for p in (tmp_path / "outputs" / "shapes_attngan").iterdir() if p.is_dir()]
+    assert len(run_dirs) == 1, run_dirs
+    run_dir = run_dirs[0]
+    assert (run_dir / ".hydra" / "config.yaml").exists()
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert fingerprint(checkpoint["state_dict"], "generator_ema.") == ranks[0]["end"]["generator_ema."]
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0000"]
+    metrics = (run_dir / "csv" / "metrics.csv").read_text()
+    assert "train/g_loss" in metrics
+
+
+@pytest.mark.slow
+def test_damsm_ddp_averages_gradients(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    """The DAMSM uses automatic optimisation: GANDDPStrategy averages its gradients before clipping."""
+    probe_dir = tmp_path / "probe"
+    done = run_cli(
+        tmp_path,
+        shared_cache_of(tiny_damsm_checkpoint),
+        *TINY_DAMSM,
+        *TINY_DATA,
+        *DDP_TRAINER,
+        "logger=none",
+        *probe_overrides(probe_dir, ["text_encoder.", "image_encoder."]),
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    ranks = read_ranks(probe_dir)
+    assert ranks[0]["end"] == ranks[1]["end"]
+    assert ranks[0]["end"]["text_encoder."] != ranks[0]["start"]["text_encoder."]
+    assert not set(ranks[0]["keys"]) & set(ranks[1]["keys"])
+
+
+def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    """``-m`` with a re-launching DDP strategy is refused with one message, before any job trains."""
+    done = run_cli(
+        tmp_path,
+        shared_cache_of(tiny_damsm_checkpoint),
+        "-m",
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *DDP_TRAINER,
+        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        "model.lambda_damsm=1,5",
+        "logger=none",
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "attngan-train: error: a Hydra sweep (-m) cannot start DDP jobs" in done.stderr
+    assert "trainer.devices=1" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.rglob("last.ckpt"))
+
+
+# ------------------------------------------------------------------------------------------ resume, determinism
+def test_resolve_ckpt_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attngan.lit.strategy import resolve_ckpt_path
+
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    assert resolve_ckpt_path(None, tmp_path) is None
+    assert resolve_ckpt_path("auto", tmp_path) is None  # nothing to resume yet: a fresh start
+    assert resolve_ckpt_path("some/where.ckpt", tmp_path) == "some/where.ckpt"
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    last.parent.mkdir()
+    last.write_bytes(b"x")
+    assert resolve_ckpt_path("auto", tmp_path) == str(last)
+    assert resolve_ckpt_path(None, tmp_path) is None  # not requeued: a new run never resumes by itself
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    assert resolve_ckpt_path(None, tmp_path) == str(last)  # a requeued SLURM job carries on
+    hpc = tmp_path / "hpc_ckpt_3.ckpt"  # Lightning's own SLURM requeue checkpoint, newer
+    hpc.write_bytes(b"x")
+    os.utime(last, (1, 1))
+    assert resolve_ckpt_path(None, tmp_path) == str(hpc)
+
+
+TINY_RUN = ["trainer.limit_val_batches=1", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+
+
+def test_ckpt_path_auto_resumes_in_the_run_directory(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    common = [
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *TINY_RUN,
+        "trainer.accelerator=cpu",
+        "trainer.limit_train_batches=1",
+        "logger=none",
+        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        "ckpt_path=auto",
+    ]
+    run_train(tmp_path, *common, "trainer.max_epochs=1")
+    first = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert first["epoch"] == 0
+    run_train(tmp_path, *common, "trainer.max_epochs=2")
+    second = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert second["epoch"] == 1
+    assert second["attngan"]["generator_step"] == 2  # one step per epoch: the second run continued the first
+
+
+def test_seed_and_deterministic_give_identical_runs(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    states = []
+    for name in ("a", "b"):
+        run_train(
+            tmp_path / name,
+            *TINY_ATTNGAN,
+            *TINY_DATA,
+            *TINY_RUN,
+            "trainer.accelerator=cpu",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2",
+            "trainer.deterministic=true",
+            "data.num_workers=1",
+            "logger=none",
+            "seed=7",
+            f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        )
+        checkpoint = torch.load(
+            tmp_path / name / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+        )
+        states.append(checkpoint["state_dict"])
+    for prefix in ("generator.", "generator_ema.", "discriminators."):
+        assert fingerprint(states[0], prefix) == fingerprint(states[1], prefix), prefix
