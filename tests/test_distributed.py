@@ -19,9 +19,9 @@ import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from tests.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
+from training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent  # importable in the ranks: RankProbe is named by its target
 TRAIN = Path(sys.executable).parent / "attngan-train"
 
 # TINY_TRAINER without logger=none: the CSV logger shows what rank 0 logged
@@ -65,7 +65,9 @@ class RankProbe(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.start = self._fingerprints(pl_module)
 
-    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self.keys += list(batch["keys"])
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -83,22 +85,26 @@ class RankProbe(Callback):
 
 def probe_overrides(out_dir: Path, prefixes: list[str]) -> list[str]:
     return [
-        "+callbacks.probe._target_=tests.test_distributed.RankProbe",
+        "+callbacks.probe._target_=test_distributed.RankProbe",
         f"+callbacks.probe.out_dir={out_dir}",
         f"+callbacks.probe.prefixes=[{','.join(prefixes)}]",
     ]
 
 
-def run_cli(tmp_path: Path, shared_cache: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    tmp_path: Path, shared_cache: Path, *overrides: str, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """``attngan-train`` as a user runs it, in ``tmp_path`` (one thread per rank: 2 ranks on 2 cores)."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
         "OMP_NUM_THREADS": "1",
         "ATTNGAN_CACHE": str(shared_cache),
     }
     env.pop("WANDB_MODE", None)
-    command = [sys.executable, str(TRAIN), f"paths.root_dir={tmp_path}", *overrides]
+    flags = [o for o in overrides if o.startswith("-")]  # -m must come before the overrides
+    rest = [o for o in overrides if not o.startswith("-")]
+    command = [sys.executable, str(TRAIN), *flags, f"paths.root_dir={tmp_path}", *rest]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -109,7 +115,9 @@ def read_ranks(out_dir: Path) -> list[dict[str, Any]]:
 
 
 def shared_cache_of(checkpoint: Path) -> Path:
-    return checkpoint.parent.parent / "shared-cache"  # where tests.training keeps the generated shapes data
+    return (
+        checkpoint.parent.parent / "shared-cache"
+    )  # where training.compose_train keeps the generated shapes data
 
 
 # ------------------------------------------------------------------------------------------ DDP runs
@@ -216,7 +224,11 @@ def test_resolve_ckpt_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert resolve_ckpt_path(None, tmp_path) == str(hpc)
 
 
-TINY_RUN = ["trainer.limit_val_batches=1", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+TINY_RUN = [
+    "trainer.limit_val_batches=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
 
 
 def test_ckpt_path_auto_resumes_in_the_run_directory(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:

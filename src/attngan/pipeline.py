@@ -1,15 +1,23 @@
 """AttnGANPipeline: a checkpoint turned into a callable from captions to images and attention maps.
 
-from attngan import AttnGANPipeline
-pipe = AttnGANPipeline.from_checkpoint("outputs/shapes/attngan.ckpt", device="cpu")
-result = pipe(["a large red circle on the left"], seed=0)
-result.images[0].save("red_circle.png")
-result.attention_figure(0).save("red_circle_attention.png")
+::
+
+    from attngan import AttnGANPipeline
+    pipe = AttnGANPipeline.from_checkpoint("outputs/shapes/attngan.ckpt", device="cpu")
+    result = pipe(["a large red circle on the left", "a large blue circle on the left"], seed=0)
+    result.images[0].save("red_circle.png")           # final stage, PIL
+    result.attention_figure(0).save("red_circle_attention.png")
+
+The same ``seed`` gives every caption the same noise, so the two images above differ only by the colour word
+(paper Fig. 5). Unknown words are left out and reported in ``result.unknown_words``; a caption with no known
+word raises :class:`UnknownCaptionError` naming it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,18 +38,63 @@ class UnknownCaptionError(AttnGANError):
     """A caption has no word the model knows."""
 
 
+@contextmanager
+def fixed_condition_noise(generator: torch.nn.Module, condition_noise: torch.Tensor | None) -> Iterator[None]:
+    """Make the generator's conditioning augmentation use ``condition_noise`` as ε.
+
+    CA samples ``c = μ + ε·σ`` with a fresh ε on every call, in evaluation too (as the release). Giving ε
+    makes an image a function of (caption, z, ε) only, so it does not depend on the global random state,
+    the batch it is generated in, or the device. ``None`` leaves CA as it is.
+
+    Args:
+        generator: a :class:`~attngan.models.Generator` (its ``conditioning`` module is hooked).
+        condition_noise: ``(B, condition_dim)`` ε for the next forward passes of a batch of B.
+    """
+    conditioning = getattr(generator, "conditioning", None)
+    if condition_noise is None or conditioning is None:
+        yield
+        return
+
+    def replace_epsilon(module: torch.nn.Module, args: Any, output: Any) -> Any:
+        _, mu, logvar = output
+        if mu.shape != condition_noise.shape:
+            raise ValueError(
+                f"condition noise {tuple(condition_noise.shape)} does not fit μ {tuple(mu.shape)}"
+            )
+        return mu + condition_noise.to(mu) * torch.exp(0.5 * logvar), mu, logvar
+
+    handle = conditioning.register_forward_hook(replace_epsilon)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU; anything else as given (``"cpu"``, ``"cuda:1"``)."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 @dataclass
 class GenerationResult:
     """What :class:`AttnGANPipeline` returns. Images are ordered caption-major:
     image ``k`` is caption ``k // num_images_per_caption``.
 
+    With one image per caption (the default), "per image" below is "per caption".
+
     Attributes:
         captions: the captions, as given.
         images: final-stage images (PIL), one per generated image.
         stage_images: per image, the image of every stage (increasing size).
-        attention: per attention stage, per image, a ``(num_words, H, W)`` tensor of word attention.
+        attention: per attention stage (``num_stages - 1`` of them), per image, a ``(num_words, H, W)`` float
+            tensor: β of paper Eq. 2 for the caption's words (each region's values sum to 1 over the words).
         tokens: per caption, the words the model saw (unknown words removed, truncated to ``max_words``).
         unknown_words: per caption, the words not in the vocabulary (reported, never silently dropped).
+        noise: ``(num_images, z_dim)`` the noise z of every image; image ``k`` of every caption gets the same.
+        condition_noise: ``(num_images, condition_dim)`` the conditioning-augmentation ε, shared the same way.
+        num_images_per_caption: images per caption.
     """
 
     captions: list[str]
@@ -50,16 +103,35 @@ class GenerationResult:
     attention: list[list[torch.Tensor]]
     tokens: list[list[str]]
     unknown_words: list[list[str]]
+    noise: torch.Tensor | None = None
+    condition_noise: torch.Tensor | None = None
     num_images_per_caption: int = 1
     _stage_tensors: list[list[torch.Tensor]] = field(default_factory=list, repr=False)
 
-    def attention_figure(self, index: int, top_k: int = 5) -> Image.Image:
-        """Paper Fig. 1/4 style figure for image ``index``: stages in a row, then the top-k attended words."""
+    def attention_figure(
+        self, index: int, top_k: int = 5, cell_size: int | None = None, title: bool = True
+    ) -> Image.Image:
+        """Paper Fig. 1/4 style figure for image ``index``: the stage images in a row, then per attention
+        stage the ``top_k`` most attended words, their maps upsampled over the final image, word underneath.
+
+        Args:
+            index: the image (caption-major, see the class docstring).
+            top_k: words per attention stage.
+            cell_size: side of every cell; default the final image size, at least 128 pixels.
+            title: write the caption above the figure.
+        """
         from attngan.viz import attention_figure
 
-        tokens = self.tokens[index // self.num_images_per_caption]
+        caption = index // self.num_images_per_caption
+        stages = self._stage_tensors[index]
+        cell = cell_size or max(128, int(stages[-1].shape[-1]))
         return attention_figure(
-            self._stage_tensors[index], [stage[index] for stage in self.attention], tokens, top_k=top_k
+            stages,
+            [stage[index] for stage in self.attention],
+            self.tokens[caption],
+            top_k=top_k,
+            cell_size=cell,
+            title=self.captions[caption] if title else None,
         )
 
 
@@ -72,7 +144,8 @@ class AttnGANPipeline:
         vocab: the vocabulary both were trained with.
         max_words: captions longer than this keep their first ``max_words`` known words.
         image_encoder: the DAMSM image encoder (for evaluation); optional.
-        device: where to run.
+        device: where to run (``"auto"``: CUDA when available).
+        metadata: the checkpoint's ``"attngan"`` entry (config, networks, vocabulary).
     """
 
     def __init__(
@@ -85,7 +158,7 @@ class AttnGANPipeline:
         device: str | torch.device = "cpu",
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.text_encoder = text_encoder.to(self.device).eval()
         self.generator = generator.to(self.device).eval()
         self.image_encoder = image_encoder.to(self.device).eval() if image_encoder is not None else None
@@ -96,12 +169,21 @@ class AttnGANPipeline:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> AttnGANPipeline:
-        """Load an attngan checkpoint (from ``attngan-train`` or ``attngan-import-original``)."""
+        """Load an attngan checkpoint (from ``attngan-train`` or ``attngan-import-original``): the frozen
+        DAMSM encoders and the EMA generator, in evaluation mode.
+
+        Args:
+            path: the ``.ckpt`` file.
+            device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``.
+
+        Raises:
+            CheckpointError: the file is missing, unreadable, or not an AttnGAN checkpoint.
+        """
         checkpoint = safe_load_checkpoint(path)
         entry = attngan_entry(checkpoint, path, kind="attngan")
         state = checkpoint.get("state_dict", {})
         networks = entry.get("networks", {})
-        for name in ("text_encoder", "image_encoder", "generator"):
+        for name in ("text_encoder", "generator"):
             if name not in networks:
                 raise CheckpointError(f"'{path}' does not describe its {name} (networks.{name} missing)")
         text_encoder, image_encoder = build_encoders(networks, state)
@@ -151,47 +233,116 @@ class AttnGANPipeline:
         return torch.stack(ids_rows), torch.tensor(lengths, dtype=torch.long), tokens, unknowns
 
     @torch.no_grad()
-    def generate(self, captions: torch.Tensor, lengths: torch.Tensor, noise: torch.Tensor) -> Any:
-        """Generator output for caption ids ``(B, T)``, lengths ``(B,)`` and noise ``(B, z_dim)``."""
+    def generate(
+        self,
+        captions: torch.Tensor,
+        lengths: torch.Tensor,
+        noise: torch.Tensor,
+        condition_noise: torch.Tensor | None = None,
+    ) -> Any:
+        """The :class:`~attngan.models.generator.GeneratorOutput` of a batch.
+
+        Args:
+            captions: ``(B, T)`` word ids (0 = padding); lengths: ``(B,)``.
+            noise: z, ``(B, z_dim)``.
+            condition_noise: CA's ε, ``(B, condition_dim)``; ``None`` draws it from the global generator.
+        """
         captions, lengths, noise = captions.to(self.device), lengths.to(self.device), noise.to(self.device)
-        words, sentence = self.text_encoder(captions, lengths)
-        return self.generator(noise, sentence, words, padding_mask(lengths, captions.shape[1]))
+        words, sentence = self.text_encoder(captions, lengths)  # (B, D, T), (B, D)
+        with fixed_condition_noise(self.generator, condition_noise):
+            return self.generator(noise, sentence, words, padding_mask(lengths, captions.shape[1]))
 
     @property
     def z_dim(self) -> int:
-        return int(self.metadata.get("networks", {}).get("generator", {}).get("z_dim", 100))
+        """Size of the generator's noise vector."""
+        return int(getattr(self.generator, "z_dim", 100))
+
+    @property
+    def image_sizes(self) -> list[int]:
+        """Image size of every generator stage (increasing); the last one is the final image."""
+        return [int(s) for s in self.generator.image_sizes]
+
+    @property
+    def condition_dim(self) -> int:
+        """Size of the conditioning-augmentation condition (and of its noise ε)."""
+        return int(getattr(self.generator, "condition_dim", 100))
+
+    def noise(self, num_images_per_caption: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The noise of a seed, on the CPU: ``(z (n, z_dim), ε (n, condition_dim))``; row ``k`` is what image
+        ``k`` of every caption gets (independent of the captions, their number and the device)."""
+        generator = torch.Generator().manual_seed(int(seed))
+        drawn = torch.randn(int(num_images_per_caption), self.z_dim + self.condition_dim, generator=generator)
+        return drawn[:, : self.z_dim], drawn[:, self.z_dim :]
 
     def __call__(
-        self, captions: list[str] | str, seed: int = 0, num_images_per_caption: int = 1
+        self,
+        captions: list[str] | str,
+        seed: int = 0,
+        num_images_per_caption: int = 1,
+        batch_size: int = 32,
     ) -> GenerationResult:
-        """Images for every caption. The same ``seed`` gives the same noise to every caption, so
-        changing one word shows that word's effect (paper Fig. 5)."""
+        """Images, stage images and word attention for every caption.
+
+        The same ``seed`` gives the same noise (z and CA's ε) to every caption, so changing one word shows
+        that word's effect (paper Fig. 5); the images of a caption do not depend on the other captions of the
+        call, the batch size or the global random state.
+
+        Args:
+            captions: one caption or a list.
+            seed: seed of the noise.
+            num_images_per_caption: images per caption (different noise each).
+            batch_size: images per generator forward pass (memory only; results do not change).
+
+        Raises:
+            UnknownCaptionError: a caption has no known word (the message names it).
+        """
         from attngan.viz import tensor_to_pil
 
         if isinstance(captions, str):
             captions = [captions]
+        captions = [str(c) for c in captions]
         if not captions:
-            raise AttnGANError("no captions given")
-        ids, lengths, tokens, unknown = self.encode_captions(list(captions))
+            raise AttnGANError("no captions given: pass a caption or a list of captions")
         n = int(num_images_per_caption)
-        noise = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(int(seed)))
-        noise = noise.repeat(len(captions), 1)  # (B * n, z): same noise for every caption
-        output = self.generate(ids.repeat_interleave(n, 0), lengths.repeat_interleave(n, 0), noise)
-        count = len(captions) * n
-        stage_tensors = [[stage[i].float().cpu() for stage in output.images] for i in range(count)]
-        attention = [
-            [att[i, : int(lengths[i // n])].float().cpu() for i in range(count)] for att in output.attention
-        ]
+        if n < 1 or int(batch_size) < 1:
+            raise AttnGANError(
+                f"num_images_per_caption and batch_size must be >= 1, got {n} and {batch_size}"
+            )
+        ids, lengths, tokens, unknown = self.encode_captions(captions)
+        noise, condition_noise = self.noise(n, seed)
+        noise = noise.repeat(len(captions), 1)  # (B * n, z_dim): the same rows for every caption
+        condition_noise = condition_noise.repeat(len(captions), 1)  # (B * n, condition_dim)
+        ids, lengths = ids.repeat_interleave(n, 0), lengths.repeat_interleave(n, 0)  # (B * n, T), (B * n,)
+        stage_tensors: list[list[torch.Tensor]] = []
+        attention: list[list[torch.Tensor]] = []
+        for start in range(0, ids.shape[0], int(batch_size)):
+            part = slice(start, start + int(batch_size))
+            output = self.generate(ids[part], lengths[part], noise[part], condition_noise[part])
+            if not attention:
+                attention = [[] for _ in output.attention]
+            for i in range(output.images[0].shape[0]):
+                length = int(lengths[start + i])
+                stage_tensors.append([stage[i].float().cpu() for stage in output.images])
+                for maps, stage_maps in zip(attention, output.attention, strict=True):
+                    maps.append(stage_maps[i, :length].float().cpu())  # (words, H, W)
         return GenerationResult(
-            captions=list(captions),
+            captions=captions,
             images=[tensor_to_pil(stages[-1]) for stages in stage_tensors],
             stage_images=[[tensor_to_pil(s) for s in stages] for stages in stage_tensors],
             attention=attention,
             tokens=tokens,
             unknown_words=unknown,
+            noise=noise,
+            condition_noise=condition_noise,
             num_images_per_caption=n,
             _stage_tensors=stage_tensors,
         )
 
 
-__all__ = ["AttnGANPipeline", "GenerationResult", "UnknownCaptionError"]
+__all__ = [
+    "AttnGANPipeline",
+    "GenerationResult",
+    "UnknownCaptionError",
+    "fixed_condition_noise",
+    "resolve_device",
+]

@@ -4,13 +4,19 @@ Examples::
 
     attngan-generate checkpoint=outputs/shapes/attngan.ckpt 'captions=[a large red circle on the left]'
     attngan-generate checkpoint=model.ckpt captions_file=captions.txt output_dir=out seed=3 num_images_per_caption=4
+
+Output (``output_dir``): ``<NNN>_<caption>.png`` (``..._<k>.png`` with several images per caption), the final
+stage; ``<NNN>_<caption>_attention.png``: the stage images in a row, then per attention stage the top-k
+attended words with their maps over the final image (paper Fig. 1/4), for the caption's first image;
+``generated.json``: captions, the words the model saw, unknown words and file names. The same ``seed`` gives
+every caption the same noise, so captions that differ by one word show that word's effect (paper Fig. 5).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +25,21 @@ from omegaconf import DictConfig
 from attngan.cli.common import hydra_main
 from attngan.errors import ConfigError, DataError
 
-
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+log = logging.getLogger("attngan.generate")
 
 
 def read_captions(cfg: DictConfig) -> list[str]:
-    captions = [str(c) for c in (cfg.get("captions") or [])]
+    """``captions`` followed by the lines of ``captions_file`` (blank lines skipped)."""
+    raw = cfg.get("captions") or []
+    if isinstance(raw, str):  # captions="a red circle": one caption
+        raw = [raw]
+    captions = [str(c).strip() for c in raw if str(c).strip()]
     if cfg.get("captions_file"):
         path = Path(cfg.captions_file)
         if not path.is_file():
-            raise DataError(f"captions_file '{path}' does not exist (one caption per line)")
+            raise DataError(
+                f"captions_file '{path}' does not exist (expected a text file, one caption per line)"
+            )
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
@@ -42,21 +48,28 @@ def read_captions(cfg: DictConfig) -> list[str]:
             ) from err
         captions += [line.strip() for line in text.splitlines() if line.strip()]
     if not captions:
-        raise ConfigError("no captions: pass 'captions=[a red circle,a blue square]' or captions_file=FILE")
+        raise ConfigError(
+            "no captions: pass 'captions=[a red circle,a blue square]' (quote captions that hold a comma: "
+            "'captions=[\"a red circle, large\"]') or captions_file=FILE (one caption per line)"
+        )
     return captions
 
 
 def slug(text: str, limit: int = 48) -> str:
+    """A file-name-safe version of a caption: lower-case letters and digits joined by ``_``."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:limit] or "caption"
 
 
 def generate(cfg: DictConfig) -> dict[str, Any]:
+    """Generate the images and figures of ``cfg`` (see ``conf/generate.yaml``); returns the manifest."""
     from attngan.pipeline import AttnGANPipeline
 
     captions = read_captions(cfg)
-    pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=resolve_device(cfg.device))
     n = int(cfg.num_images_per_caption)
-    result = pipe(captions, seed=int(cfg.seed), num_images_per_caption=n)
+    if n < 1:
+        raise ConfigError(f"num_images_per_caption must be >= 1, got {n}")
+    pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=str(cfg.device))
+    result = pipe(captions, seed=int(cfg.seed), num_images_per_caption=n, batch_size=int(cfg.batch_size))
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = []
@@ -67,8 +80,15 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
             name = f"{stem}_{k}.png" if n > 1 else f"{stem}.png"
             result.images[c * n + k].save(out / name)
             images.append(name)
-        figure_name = f"{stem}_attention.png"
-        result.attention_figure(c * n, top_k=int(cfg.top_k)).save(out / figure_name)
+        figure_name = None
+        if result.attention:  # a one-stage generator has no attention
+            figure_name = f"{stem}_attention.png"
+            figure = result.attention_figure(
+                c * n, top_k=int(cfg.top_k), cell_size=cfg.get("cell_size") or None
+            )
+            figure.save(out / figure_name)
+        if result.unknown_words[c]:
+            log.warning("caption %d %r: unknown words left out: %s", c, caption, result.unknown_words[c])
         records.append(
             {
                 "caption": caption,
@@ -78,12 +98,16 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
                 "attention_figure": figure_name,
             }
         )
-    manifest = {"checkpoint": str(cfg.checkpoint), "seed": int(cfg.seed), "captions": records}
-    (out / "generated.json").write_text(json.dumps(manifest, indent=2))
-    print(
-        f"wrote {len(result.images)} image(s) and {len(captions)} attention figure(s) to {out}",
-        file=sys.stderr,
-    )
+    manifest = {
+        "checkpoint": str(cfg.checkpoint),
+        "seed": int(cfg.seed),
+        "num_images_per_caption": n,
+        "image_sizes": pipe.image_sizes,
+        "captions": records,
+    }
+    (out / "generated.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    figures = sum(r["attention_figure"] is not None for r in records)
+    log.info("wrote %d image(s) and %d attention figure(s) to %s", len(result.images), figures, out)
     return manifest
 
 

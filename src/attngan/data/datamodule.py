@@ -17,8 +17,10 @@ from torch.utils.data import DataLoader
 from attngan.data.captions import dataset_vocabulary, encode_records
 from attngan.data.dataset import (
     ON_BAD_SAMPLE,
+    CaptionDataLoader,
     CaptionImageDataset,
     EpochSampler,
+    ResumableDataLoader,
     collate_captions,
     read_bad_log,
     seed_worker,
@@ -75,6 +77,8 @@ class CaptionDataModule(L.LightningDataModule):
             list in id order; ``None``: the dataset's own.
         name: the dataset name of the config (checked against the class).
         reader_options: dataset-specific reader arguments (passed by the subclasses).
+        cache_text_embeddings: ask the AttnGAN module to cache its frozen text encoder's outputs per caption
+            (:mod:`attngan.lit.text_cache`); the batches themselves do not change.
     """
 
     dataset_name: ClassVar[str]
@@ -100,6 +104,7 @@ class CaptionDataModule(L.LightningDataModule):
         vocab: Vocabulary | str | Path | Sequence[str] | None = None,
         name: str | None = None,
         reader_options: dict[str, Any] | None = None,
+        cache_text_embeddings: bool = False,
     ) -> None:
         super().__init__()
         if name is not None and name != self.dataset_name:
@@ -133,6 +138,7 @@ class CaptionDataModule(L.LightningDataModule):
         self.bad_manifest = bad_manifest
         self.caption_index = int(caption_index)
         self.reader_options = dict(reader_options or {})
+        self.cache_text_embeddings = bool(cache_text_embeddings)
         self.save_hyperparameters(ignore=["vocab"], logger=False)
 
         self._given_vocab = self._as_vocabulary(vocab)
@@ -314,7 +320,9 @@ class CaptionDataModule(L.LightningDataModule):
                 f"data.batch_size={batch_size} is larger than the {len(dataset)} training images of {self.root}; "
                 "training drops incomplete batches, so no batch would be made. Lower data.batch_size."
             )
-        return DataLoader(
+        # the training loader's place in the epoch goes into checkpoints: an exact mid-epoch resume
+        loader_cls = ResumableDataLoader if train else CaptionDataLoader
+        return loader_cls(
             dataset,
             batch_size=batch_size,
             sampler=EpochSampler(len(dataset), self.seed, shuffle=True) if train else None,

@@ -11,17 +11,19 @@ import json
 import logging
 import os
 import random
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
+from attngan import errors
 from attngan.data.images import MultiScaleTransform, open_image
 from attngan.data.records import BAD_IMAGE, Problem, Record
-from attngan.errors import BadSampleError, DataError
+from attngan.errors import AttnGANError, BadSampleError, DataError
 from attngan.text.encoding import caption_to_tensor
 
 log = logging.getLogger(__name__)
@@ -194,6 +196,96 @@ class EpochSampler(Sampler[tuple[int, int]]):
             self.epoch += 1
         self._epoch_set = False
         return iter(zip(order.tolist(), seeds.tolist()))
+
+
+# torch re-raises an exception of a DataLoader worker as text: "Caught <Name> in DataLoader worker process
+# <n>.\nOriginal Traceback ...\n<module>.<Name>: <message>"
+_WORKER_ERROR_LINE = re.compile(r"^attngan\.errors\.(\w+): ", re.MULTILINE)
+
+
+def worker_error(err: BaseException) -> AttnGANError | None:
+    """The attngan error a DataLoader worker raised, rebuilt from the text torch hands back.
+
+    A worker's exception reaches the main process as its formatted traceback (and as a ``RuntimeError`` when
+    the class cannot be rebuilt from one string, as :class:`BadSampleError`). For user errors this gives the
+    error back with its own message only, so the console scripts report it without a traceback.
+
+    Returns:
+        The rebuilt error, or ``None`` when ``err`` is not an attngan error from a worker.
+    """
+    text = str(err)
+    if not text.startswith("Caught ") or " in DataLoader worker process " not in text.split("\n", 1)[0]:
+        return None
+    found = list(_WORKER_ERROR_LINE.finditer(text))
+    if not found:
+        return None
+    cls = getattr(errors, found[-1].group(1), None)
+    if not (isinstance(cls, type) and issubclass(cls, AttnGANError)):
+        return None
+    rebuilt = cls.__new__(cls)
+    Exception.__init__(rebuilt, text[found[-1].end() :].rstrip("\n"))
+    return rebuilt
+
+
+class _LoaderIterator:
+    """Iterates a :class:`CaptionDataLoader`: counts the batches it delivers, reports worker errors cleanly."""
+
+    def __init__(self, loader: CaptionDataLoader, iterator: Iterator[Any], skip: int) -> None:
+        self._loader = loader
+        self._iterator = iterator
+        loader._batches_done = 0
+        for _ in range(skip):  # replays the epoch's first batches: every random draw stays in place
+            if next(self, None) is None:
+                break
+
+    def __iter__(self) -> _LoaderIterator:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            batch = next(self._iterator)
+        except StopIteration:
+            raise
+        except Exception as err:
+            clean = worker_error(err)
+            if clean is None:
+                raise
+            raise clean from None
+        self._loader._batches_done += 1
+        return batch
+
+    def __len__(self) -> int:
+        return len(self._iterator)  # type: ignore[arg-type]
+
+
+class CaptionDataLoader(DataLoader):
+    """A ``DataLoader`` that reports the user errors of its worker processes (bad files) without a traceback."""
+
+    _batches_done = 0  # batches delivered in the current epoch
+    _resume_at = 0  # batches of the next epoch to skip (set by load_state_dict)
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        skip, self._resume_at = self._resume_at, 0
+        return _LoaderIterator(self, super().__iter__(), skip)
+
+
+class ResumableDataLoader(CaptionDataLoader):
+    """The training loader: its place in the epoch is part of Lightning checkpoints (exact mid-epoch resume).
+
+    Lightning's fit loop saves :meth:`state_dict` of a stateful training loader in every checkpoint and, when it
+    resumes in the middle of an epoch, hands it back through :meth:`load_state_dict` before starting the rest
+    of that epoch. The loader then replays the batches the interrupted run had already trained on and delivers
+    the next one: the order and every random draw (caption, word subset, crop, flip) come from
+    ``(seed, epoch)`` and each sample's own seed (:class:`EpochSampler`), so the resumed epoch is the
+    interrupted one. The batches delivered are the batches trained on, because Lightning fetches the batches of
+    a loader with a length one at a time (no pre-fetching); the exact-resume test checks this.
+    """
+
+    def state_dict(self) -> dict[str, int]:
+        return {"batches_done": int(self._batches_done)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_at = int(state_dict.get("batches_done", 0))
 
 
 def collate_captions(samples: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,23 @@ from torch import nn
 
 from attngan.errors import ConfigError, NonFiniteLossError, VocabularyMismatchError
 from attngan.lit.checkpoint import attngan_entry, safe_load_checkpoint, strip_prefix
-from attngan.lit.common import dataset_has_classes, fixed_batch, run_metadata
+from attngan.lit.common import dataset_has_classes, fixed_batch, run_metadata, step_seed
 from attngan.lit.damsm_module import load_damsm
 from attngan.lit.ema import make_ema, update_ema
-from attngan.lit.strategy import average_gradients
+from attngan.lit.strategy import average_gradients, broadcast_buffers
+from attngan.lit.text_cache import TextEmbeddingCache, text_encoder_fingerprint
 from attngan.losses.adversarial import discriminator_loss, generator_loss, mismatched
 from attngan.losses.damsm import damsm_loss, padding_mask
 from attngan.losses.kl import kl_loss
 from attngan.models import Discriminator, Generator, init_weights
 
 log = logging.getLogger(__name__)
+
+# keys that on_before_batch_transfer adds to a training batch (host values, read by training_step)
+HOST_LENGTHS = "host_lengths"  # list[int]: caption lengths, so the text encoder needs no device read
+TEXT_CACHE_SLOTS = "text_cache_slots"  # (B,) long: rows of the text-embedding cache
+TEXT_CACHE_MISSING = "text_cache_missing"  # (M,) long: batch rows to encode live and store
+TEXT_CACHE_PENDING = "text_cache_pending"  # list[int]: the slots of those rows
 
 GENERATOR_TARGET = "attngan.models.Generator"
 DISCRIMINATOR_TARGET = "attngan.models.Discriminator"
@@ -145,6 +151,9 @@ class AttnGANModule(LightningModule):
         if init_from:
             self._load_initial_weights(init_from)
         self.generator_ema = make_ema(self.generator)
+        # eval mode from the start: Lightning keeps the modes it finds (it does not call train()), and samples
+        # rendered in train mode would use batch statistics and overwrite the EMA's BatchNorm buffers
+        self.generator_ema.eval()
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
         self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
         # first generator step at which each loss term was non-finite (-1: never); checked every N steps
@@ -154,6 +163,8 @@ class AttnGANModule(LightningModule):
         self._step = 0  # host mirror of generator_step (no sync inside the step)
         self._sample_batch: dict[str, Any] | None = None
         self._compiled = False
+        # data.cache_text_embeddings=true: the frozen text encoder's outputs per caption (set up in setup())
+        self.text_cache: TextEmbeddingCache | None = None
 
     # ------------------------------------------------------------------ setup
     @property
@@ -200,9 +211,33 @@ class AttnGANModule(LightningModule):
             for disc in self.discriminators:
                 disc.compile()
             self._compiled = True
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if getattr(datamodule, "cache_text_embeddings", False) and self.text_cache is None:
+            self.text_cache = TextEmbeddingCache()
 
     def on_fit_start(self) -> None:
         self._step = int(self.generator_step)
+        if self.text_cache is not None:  # weights are final here (after a resume's checkpoint load)
+            fingerprint = text_encoder_fingerprint(self.text_encoder, self.damsm_networks.get("text_encoder"))
+            if self.text_cache.bind(fingerprint):
+                log.info("text-embedding cache emptied: the text encoder changed")
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Host-side work for the training step while the batch is still on the CPU: caption lengths as
+        integers and the text-embedding cache lookup (so that the step never reads device values)."""
+        training = self._trainer is not None and self.trainer.training
+        if not (training and isinstance(batch, dict) and "lengths" in batch and "captions" in batch):
+            return batch
+        lengths = batch["lengths"]
+        if lengths.device.type != "cpu":  # a loader that already moved the batch: nothing to win
+            return batch
+        batch[HOST_LENGTHS] = lengths.tolist()
+        if self.text_cache is not None:
+            lookup = self.text_cache.lookup(batch["captions"], lengths)
+            batch[TEXT_CACHE_SLOTS] = lookup.slots
+            batch[TEXT_CACHE_MISSING] = lookup.missing
+            batch[TEXT_CACHE_PENDING] = lookup.pending
+        return batch
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -214,14 +249,29 @@ class AttnGANModule(LightningModule):
         average_gradients(module.parameters())
 
     def _step_seed(self) -> int:
-        rank = self.global_rank
-        digest = hashlib.blake2b(f"{self.hparams.seed}:{rank}:{self._step}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
+        return step_seed(self.hparams.seed, self.global_rank, self._step)
 
     def encode_text(self, captions: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen text encoder, in fp32 even under mixed precision: words (B, D, T), sentence (B, D)."""
         with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
             return self.text_encoder(captions, lengths)
+
+    def batch_text_features(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Words ``(B, D, T)`` and sentence ``(B, D)`` of a training batch: from the text-embedding cache
+        when every caption is stored, else encoded live (and the new captions stored)."""
+        captions = batch["captions"]
+        host_lengths = batch.get(HOST_LENGTHS)
+        # lengths on the host: the text encoder packs sequences by length on the CPU
+        lengths = torch.tensor(host_lengths) if host_lengths is not None else batch["lengths"]
+        slots = batch.get(TEXT_CACHE_SLOTS)
+        if self.text_cache is None or slots is None:
+            return self.encode_text(captions, lengths)
+        missing = batch[TEXT_CACHE_MISSING]
+        if missing.numel() == 0:
+            return self.text_cache.gather(slots)
+        words, sentence = self.encode_text(captions, lengths)
+        self.text_cache.store(slots[missing], words[missing], sentence[missing], batch[TEXT_CACHE_PENDING])
+        return words, sentence
 
     def _backward_and_step(self, loss: torch.Tensor, optimizer: Any, module: nn.Module, term: str) -> None:
         if self.hparams.nonfinite_policy == "skip" and not self._finite_on_every_rank(loss):
@@ -246,7 +296,7 @@ class AttnGANModule(LightningModule):
         batch_size = captions.shape[0]
         class_ids = batch["class_ids"] if dataset_has_classes(self.trainer) else None
 
-        words, sentence = self.encode_text(captions, lengths)  # (B, D, T), (B, D)
+        words, sentence = self.batch_text_features(batch)  # (B, D, T), (B, D)
         mask = padding_mask(lengths, captions.shape[1])  # (B, T), True at padding
         noise = torch.randn(batch_size, int(self.hparams.generator.get("z_dim", 100)), device=self.device)
         output = self.generator(noise, sentence, words, mask)
@@ -304,15 +354,7 @@ class AttnGANModule(LightningModule):
     def _sync_generator_buffers(self) -> None:
         # BatchNorm statistics of rank 0 (as DDP's broadcast_buffers), so that the EMA, which copies the
         # generator's buffers, and the discriminators are identical on every rank
-        if self._world_size() > 1:
-            networks = [self.generator, *self.discriminators]
-            buffers = [b for net in networks for b in net.buffers() if b.is_floating_point()]
-            flat = torch._utils._flatten_dense_tensors(buffers)
-            dist.broadcast(flat, src=0)
-            for buffer, synced in zip(
-                buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True
-            ):
-                buffer.copy_(synced)
+        broadcast_buffers(self.generator, *self.discriminators)
 
     def _track_nonfinite(self, values: torch.Tensor) -> None:
         bad = ~torch.isfinite(values)

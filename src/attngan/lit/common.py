@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,16 @@ from typing import Any
 import torch
 
 import attngan
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of one training step's random draws: a pure function of ``(seed, rank, step)``.
+
+    Seeding the global generator with it at the start of every step makes noise, CA samples and dropout masks
+    independent of everything that ran before (data loading, sampling, a resume from a checkpoint).
+    """
+    digest = hashlib.blake2b(f"{seed}:{rank}:{step}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def dataset_has_classes(trainer: Any) -> bool:

@@ -10,8 +10,9 @@ from typing import Any
 import torch
 from lightning.pytorch import LightningModule
 
+from attngan.errors import CheckpointError
 from attngan.lit.checkpoint import attngan_entry, build_network, safe_load_checkpoint, strip_prefix
-from attngan.lit.common import dataset_has_classes, run_metadata
+from attngan.lit.common import dataset_has_classes, run_metadata, step_seed
 from attngan.losses.damsm import damsm_loss, word_level_scores
 from attngan.text import Vocabulary
 
@@ -30,6 +31,7 @@ class DAMSMModule(LightningModule):
         reset_optimizer_each_epoch: clear Adam's moments every epoch, as the release does.
         r_precision_candidates: validation R-precision candidates per image (own caption + mismatches).
         num_attention_figures: fixed validation pairs drawn with their word-to-region attention.
+        seed: base of the per-step random streams (dropout), so a resumed run draws the same numbers.
         run_config: the resolved run config, stored in checkpoints.
     """
 
@@ -50,6 +52,7 @@ class DAMSMModule(LightningModule):
         r_precision_candidates: int = 100,
         num_attention_figures: int = 4,
         image_sizes: list[int] | None = None,
+        seed: int = 0,
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -87,6 +90,8 @@ class DAMSMModule(LightningModule):
         return losses, (words, sentence, regions, image_global)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        # dropout masks are a function of (seed, rank, step): a resumed run draws what the uninterrupted one did
+        torch.manual_seed(step_seed(self.hparams.seed, self.global_rank, self.global_step))
         losses, _ = self._losses(batch)
         batch_size = batch["captions"].shape[0]
         terms = {f"train/{k}": v for k, v in losses.items() if k != "loss"}
@@ -153,7 +158,8 @@ class DAMSMModule(LightningModule):
     def _save_attention_figures(self) -> None:
         from attngan.viz import attention_figure
 
-        if self._figure_batch is None or self.trainer.log_dir is None:
+        # (not trainer.log_dir: under DDP it is a collective call, and this runs on rank 0 only)
+        if self._figure_batch is None:
             return
         batch = self._figure_batch
         images = batch["images"][-1].to(self.device)
@@ -211,7 +217,10 @@ def load_damsm(path: str | Path, map_location: Any = "cpu") -> DAMSMBundle:
     """Frozen, eval-mode DAMSM encoders and vocabulary from a checkpoint of :class:`DAMSMModule`."""
     checkpoint = safe_load_checkpoint(path, map_location=map_location)
     entry = attngan_entry(checkpoint, path, kind="damsm")
-    text_encoder, image_encoder = build_encoders(entry["networks"], checkpoint["state_dict"])
+    networks = entry.get("networks", {})
+    if "image_encoder" not in networks:
+        raise CheckpointError(f"DAMSM checkpoint '{path}' has no image encoder (the DAMSM loss needs one)")
+    text_encoder, image_encoder = build_encoders(networks, checkpoint["state_dict"])
     return DAMSMBundle(
         text_encoder=text_encoder,
         image_encoder=image_encoder,
@@ -223,23 +232,25 @@ def load_damsm(path: str | Path, map_location: Any = "cpu") -> DAMSMBundle:
 
 def build_encoders(
     networks: dict[str, dict[str, Any]], state_dict: dict[str, torch.Tensor]
-) -> tuple[torch.nn.Module, torch.nn.Module]:
+) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """Frozen, eval-mode text and image encoders from their specs and a state dict holding
-    ``text_encoder.*`` and ``image_encoder.*`` entries."""
+    ``text_encoder.*`` and ``image_encoder.*`` entries. The image encoder is None when ``networks`` has none
+    (an imported release generator without its image encoder)."""
     text_encoder = build_network(networks["text_encoder"])
-    image_spec = dict(networks["image_encoder"])
-    if "pretrained" in image_spec:
-        image_spec["pretrained"] = (
-            False  # the trained weights come from the checkpoint, not from ImageNet files
-        )
-    with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
-        warnings.simplefilter("ignore")
-        image_encoder = build_network(image_spec)
     text_encoder.load_state_dict(strip_prefix(state_dict, "text_encoder."))
-    image_encoder.load_state_dict(strip_prefix(state_dict, "image_encoder."))
+    image_encoder = None
+    if "image_encoder" in networks:
+        image_spec = dict(networks["image_encoder"])
+        if "pretrained" in image_spec:
+            image_spec["pretrained"] = False  # the trained weights come from the checkpoint, not from ImageNet files
+        with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
+            warnings.simplefilter("ignore")
+            image_encoder = build_network(image_spec)
+        image_encoder.load_state_dict(strip_prefix(state_dict, "image_encoder."))
     for net in (text_encoder, image_encoder):
-        net.requires_grad_(False)
-        net.eval()
+        if net is not None:
+            net.requires_grad_(False)
+            net.eval()
     return text_encoder, image_encoder
 
 

@@ -11,7 +11,9 @@ keeps Lightning's process group, samplers and rank handling, but does not wrap t
   the EMA never take part in gradient traffic;
 - a module with automatic optimisation (the DAMSM) gets its gradients averaged by the strategy, right after
   the backward pass and before ``on_before_optimizer_step`` (so gradient clipping sees averaged gradients,
-  as under plain DDP).
+  as under plain DDP), and its BatchNorm statistics broadcast from rank 0 after each step;
+- either way every rank holds the same weights, buffers and EMA at every step, and rank 0 alone writes
+  checkpoints, samples and logs.
 """
 
 from __future__ import annotations
@@ -59,6 +61,20 @@ def average_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
         grad.copy_(synced)
 
 
+def broadcast_buffers(*modules: torch.nn.Module) -> None:
+    """Copy rank 0's floating-point buffers (BatchNorm statistics) of ``modules`` to every rank, in one
+    flat broadcast, as ``DistributedDataParallel(broadcast_buffers=True)`` does. A no-op outside a group."""
+    if world_size() == 1:
+        return
+    buffers = [b for module in modules for b in module.buffers() if b.is_floating_point()]
+    if not buffers:
+        return
+    flat = torch._utils._flatten_dense_tensors(buffers)
+    dist.broadcast(flat, src=0)
+    for buffer, synced in zip(buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True):
+        buffer.copy_(synced)
+
+
 class GANDDPStrategy(DDPStrategy):
     """DDP without the ``DistributedDataParallel`` wrapper (see the module docstring).
 
@@ -90,6 +106,9 @@ class GANDDPStrategy(DDPStrategy):
                 average_gradients(parameters)
                 return result
 
+            output = super().optimizer_step(optimizer, closure, model, **kwargs)
+            broadcast_buffers(module)  # BatchNorm statistics of rank 0, so that every rank holds one model
+            return output
         return super().optimizer_step(optimizer, closure, model, **kwargs)
 
 
@@ -169,6 +188,7 @@ __all__ = [
     "AUTO_RESUME",
     "GANDDPStrategy",
     "average_gradients",
+    "broadcast_buffers",
     "check_launch",
     "newest_checkpoint",
     "requeued_on_slurm",
