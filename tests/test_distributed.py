@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
 TESTS = Path(__file__).resolve().parent  # importable in the ranks: RankProbe is named by its target
 TRAIN = Path(sys.executable).parent / "attngan-train"
 
-# TINY_TRAINER without logger=none: the CSV logger shows what rank 0 logged
+# TINY_TRAINER without logger=none (the CSV logger shows what rank 0 logged), on 2 CPU processes
 DDP_TRAINER = [
     "trainer=ddp",
     "trainer.accelerator=cpu",
@@ -34,6 +35,7 @@ DDP_TRAINER = [
     "trainer.limit_val_batches=1",
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",
+    "callbacks.evaluation.num_images=16",  # the evaluation callback's val/ metrics, quickly
 ]
 
 
@@ -180,6 +182,77 @@ def test_damsm_ddp_averages_gradients(tmp_path: Path, tiny_damsm_checkpoint: Pat
     assert ranks[0]["end"] == ranks[1]["end"]
     assert ranks[0]["end"]["text_encoder."] != ranks[0]["start"]["text_encoder."]
     assert not set(ranks[0]["keys"]) & set(ranks[1]["keys"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(
+    tmp_path: Path, tiny_damsm_checkpoint: Path
+) -> None:
+    """What ``srun`` (or the submitit launcher) does, simulated with 2 local processes and SLURM's variables:
+    a ``-m`` sweep is allowed (nothing re-launches it), and the job started again after a requeue
+    (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory."""
+    sweep = tmp_path / "sweep"
+    port = free_port()
+
+    def launch(restart_count: int, max_epochs: int) -> None:
+        processes = []
+        for rank in (0, 1):
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+                "OMP_NUM_THREADS": "1",
+                "ATTNGAN_CACHE": str(shared_cache_of(tiny_damsm_checkpoint)),
+                "SLURM_NTASKS": "2",
+                "SLURM_NTASKS_PER_NODE": "2",
+                "SLURM_PROCID": str(rank),
+                "SLURM_LOCALID": str(rank),
+                "SLURM_NODEID": "0",
+                "SLURM_JOB_NAME": "attngan",
+                "SLURM_JOB_ID": "4242",
+                "SLURM_NODELIST": "localhost",
+                "SLURM_RESTART_COUNT": str(restart_count),
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(port),
+            }
+            command = [
+                sys.executable,
+                str(TRAIN),
+                "-m",
+                f"paths.root_dir={tmp_path}",
+                f"hydra.sweep.dir={sweep}",  # every rank must agree (a ${now} directory could differ)
+                *TINY_ATTNGAN,
+                *TINY_DATA,
+                *(o for o in DDP_TRAINER if not o.startswith("trainer.max_epochs=")),
+                f"trainer.max_epochs={max_epochs}",
+                # one folder per job number: the requeued job (here with another max_epochs) finds its folder
+                "hydra.sweep.subdir=${hydra.job.num}",
+                "logger=none",
+                f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+                "model.lambda_damsm=5",
+            ]
+            log = (tmp_path / f"rank{rank}_restart{restart_count}.log").open("w")
+            processes.append((subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
+        for process, log in processes:
+            process.wait(timeout=300)
+            log.close()
+            assert process.returncode == 0, Path(log.name).read_text()[-4000:]
+
+    launch(restart_count=0, max_epochs=1)
+    launch(restart_count=1, max_epochs=2)  # the requeued job, with a later time limit
+    jobs = [p.parent.parent for p in sweep.rglob(".hydra/overrides.yaml")]
+    assert len(jobs) == 1
+    checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 1
+    assert (
+        checkpoint["attngan"]["generator_step"] == 4
+    )  # 2 steps per epoch, the second epoch on top of the first
+    assert "requeued SLURM job: resuming from" in (tmp_path / "rank0_restart1.log").read_text()
 
 
 def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:

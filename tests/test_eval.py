@@ -177,12 +177,13 @@ def test_eval_skips_inception_without_weights_unless_asked(
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    report = cli(
+    cli(
         main,
         *eval_args(
             tiny_attngan_checkpoint, "num_images=20", "metrics.num_candidates=10", "metrics.num_folds=2"
         ),
     )
+    report = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert report["settings"]["names"] == ["r_precision", "shapes_oracle", "attention_localisation"]
     assert "weights" in report["skipped"]["fid"]
     assert (
@@ -205,6 +206,30 @@ def test_eval_needs_enough_images_for_r_precision(cli, capsys, tiny_attngan_chec
     assert (
         "num_images=20 is too few for r_precision with metrics.num_candidates=100" in capsys.readouterr().err
     )
+
+
+def test_eval_refuses_data_the_checkpoint_was_not_trained_on(cli, capsys, tiny_attngan_checkpoint, mini_cub):
+    from attngan.cli.eval import main
+
+    with pytest.raises(SystemExit):
+        cli(main, f"checkpoint={tiny_attngan_checkpoint}", "data=cub", f"data.root={mini_cub}", "device=cpu")
+    err = capsys.readouterr().err
+    assert "attngan-eval: error:" in err and "are unknown to the checkpoint" in err
+    assert "VocabularyMismatchError" in err
+
+
+@pytest.mark.parametrize("data", ["shapes", "cub", "coco", "folder"])
+def test_eval_config_composes_for_every_dataset(data):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from attngan.cli.common import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=["checkpoint=model.ckpt", f"data={data}"])
+    resolved = OmegaConf.to_container(cfg.data, resolve=True)
+    assert resolved["name"] == data and resolved["image_sizes"] == [64]
+    assert cfg.num_images == 30000 and cfg.metrics.names is None and cfg.max_words is None
 
 
 # ------------------------------------------------------------------------------------ pieces

@@ -110,11 +110,12 @@ def test_lookup_needs_a_bound_cache_and_host_tensors() -> None:
 # ------------------------------------------------------------------------ in the AttnGAN module
 def _fit(tmp_path: Path, damsm: Path, *overrides: str) -> Any:
     """Train the tiny AttnGAN for 2 epochs x 2 batches; returns the module (losses logged every step)."""
+    import lightning as L
     from hydra.utils import instantiate
     from lightning.pytorch import Callback
-    from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
     from attngan.cli.train import build_module, build_trainer
+    from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
     class Losses(Callback):
         def __init__(self) -> None:
@@ -134,6 +135,7 @@ def _fit(tmp_path: Path, damsm: Path, *overrides: str) -> Any:
         "callbacks=none",
         *overrides,
     )
+    L.seed_everything(int(cfg.seed), verbose=False)  # as attngan-train: the same initial weights
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.prepare_data()
     datamodule.setup("fit")

@@ -186,10 +186,17 @@ class AttnGANPipeline:
         for name in ("text_encoder", "generator"):
             if name not in networks:
                 raise CheckpointError(f"'{path}' does not describe its {name} (networks.{name} missing)")
-        text_encoder, image_encoder = build_encoders(networks, state)
-        generator = build_network(networks["generator"])
-        prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in state) else "generator."
-        generator.load_state_dict(strip_prefix(state, prefix))
+        try:
+            text_encoder, image_encoder = build_encoders(networks, state)
+            generator = build_network(networks["generator"])
+            prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in state) else "generator."
+            generator.load_state_dict(strip_prefix(state, prefix))
+        except RuntimeError as err:  # load_state_dict: missing / unexpected keys or other shapes
+            raise CheckpointError(
+                f"the weights in '{path}' do not fit the networks it describes with this attngan version "
+                f"({' '.join(str(err).split())[:300]}). It was written by attngan {entry.get('version')!r} "
+                f"(git {entry.get('git')!r}); load it with that version, or retrain."
+            ) from err
         generator.requires_grad_(False)
         config = entry.get("config") or {}
         max_words = int((config.get("data") or {}).get("max_words", 18))
@@ -223,7 +230,8 @@ class AttnGANPipeline:
                 raise UnknownCaptionError(
                     f"caption {caption!r} has no word this model knows"
                     + (f" (unknown: {unknown})" if unknown else " (it is empty)")
-                    + f"; the vocabulary has {len(self.vocab) - 1} words, e.g. {self.vocab.to_list()[1:9]}"
+                    + f". Rephrase it with words of the training captions: the vocabulary has "
+                    f"{len(self.vocab) - 1} words, e.g. {self.vocab.to_list()[1:9]}"
                 )
             row, length = caption_to_tensor(ids, self.max_words)
             ids_rows.append(row)

@@ -41,7 +41,7 @@ _DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "caption
 def _check_training_data(cfg: DictConfig, train_config: dict[str, Any]) -> None:
     """Warn when the evaluation data differs from the checkpoint's training data in what defines it."""
     trained = train_config.get("data") or {}
-    if not trained:
+    if not trained.get("name"):  # e.g. a checkpoint imported from the release: nothing to compare
         return
     current = to_plain(cfg.data)
     if trained.get("name") != current.get("name"):
@@ -200,10 +200,10 @@ def markdown_table(report: dict[str, Any]) -> str:
         "",
     ]
     notes = [
-        f"{report['num_images']:,} images from {report['data']['num_test_images']:,} test images × "
-        f"{report['caption_passes']} caption(s) each (pass k uses caption k mod {report['captions_per_image']}), "
-        f"{report['max_words']} words per caption, seed {report['seed']}, {report['image_size']}×"
-        f"{report['image_size']} px."
+        f"{report['num_images']:,} images in {report['caption_passes']} pass(es) over the "
+        f"{report['data']['num_test_images']:,} test images (pass k gives every image its caption k mod "
+        f"{report['captions_per_image']}), {report['max_words']} words per caption, seed {report['seed']}, "
+        f"{report['image_size']}×{report['image_size']} px."
     ]
     settings = report["settings"]
     if "r_precision" in results:

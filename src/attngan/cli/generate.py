@@ -80,13 +80,9 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
             name = f"{stem}_{k}.png" if n > 1 else f"{stem}.png"
             result.images[c * n + k].save(out / name)
             images.append(name)
-        figure_name = None
-        if result.attention:  # a one-stage generator has no attention
-            figure_name = f"{stem}_attention.png"
-            figure = result.attention_figure(
-                c * n, top_k=int(cfg.top_k), cell_size=cfg.get("cell_size") or None
-            )
-            figure.save(out / figure_name)
+        figure_name = f"{stem}_attention.png"  # a one-stage generator has no attention: its stage row only
+        figure = result.attention_figure(c * n, top_k=int(cfg.top_k), cell_size=cfg.get("cell_size") or None)
+        figure.save(out / figure_name)
         if result.unknown_words[c]:
             log.warning("caption %d %r: unknown words left out: %s", c, caption, result.unknown_words[c])
         records.append(
@@ -106,8 +102,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
         "captions": records,
     }
     (out / "generated.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    figures = sum(r["attention_figure"] is not None for r in records)
-    log.info("wrote %d image(s) and %d attention figure(s) to %s", len(result.images), figures, out)
+    log.info("wrote %d image(s) and %d attention figure(s) to %s", len(result.images), len(records), out)
     return manifest
 
 

@@ -22,21 +22,33 @@ from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
 from attngan.config import to_plain
-from attngan.errors import ConfigError
+from attngan.errors import AttnGANError, ConfigError
 
 log = logging.getLogger("attngan.train")
 
 
 def _instantiate_group(group: DictConfig | None) -> list[Any]:
-    from hydra.utils import instantiate
-
     if not group:
         return []
     return [
-        instantiate(spec, _convert_="all")
+        instantiate_user(spec)
         for spec in group.values()
         if isinstance(spec, DictConfig) and "_target_" in spec
     ]
+
+
+def instantiate_user(spec: DictConfig) -> Any:
+    """``hydra.utils.instantiate`` (plain containers, so checkpoints stay weights_only-safe), with an
+    :class:`AttnGANError` of the constructor re-raised as itself (Hydra wraps it, which hides the message)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(spec, _convert_="all")
+    except InstantiationException as err:
+        if isinstance(err.__cause__, AttnGANError):
+            raise err.__cause__ from None
+        raise
 
 
 def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
@@ -86,28 +98,33 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint."""
     import lightning as L
-    from hydra.utils import instantiate
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
-    from attngan.lit.checkpoint import safe_load_checkpoint
+    from attngan.lit.checkpoint import check_resumable, safe_load_checkpoint
     from attngan.lit.logging import finish_loggers
     from attngan.lit.strategy import check_launch, resolve_ckpt_path
 
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.trainer.get("default_root_dir") or ".")
-    if ckpt_path:
-        safe_load_checkpoint(ckpt_path)  # a clear error now rather than deep inside Lightning
-    datamodule = instantiate(cfg.data, _convert_="all")  # plain lists: checkpoints stay weights_only-safe
+    # a clear error now (a bad file, another model) rather than a traceback from deep inside Lightning
+    resume_from = safe_load_checkpoint(ckpt_path) if ckpt_path else None
+    datamodule = instantiate_user(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule.vocab.to_list())
+    if resume_from is not None:
+        check_resumable(resume_from, ckpt_path, module)
+        del resume_from
     trainer = build_trainer(cfg)
     check_launch(trainer)  # a -m sweep must not re-launch itself for extra DDP ranks
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
+        unsaved = [c.save_error for c in trainer.callbacks if getattr(c, "save_error", None) is not None]
+        if unsaved:  # the pre-emption checkpoint was refused (a non-finite loss): that is the news
+            raise unsaved[0] from None
         last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
         print(
             f"attngan-train: pre-empted (SIGTERM/SIGUSR1); resumable checkpoint: {last}\n"
@@ -126,6 +143,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         result["exported"] = str(export)
     if trainer.is_global_zero:
         print_run_summary(run_dir, result)
+    result["metrics"] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     finish_loggers(trainer.loggers)  # flush W&B; the next job of a sweep gets its own run
     return result
 
@@ -140,8 +158,24 @@ def print_run_summary(run_dir: Path, result: dict[str, Any]) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
+def sweep_objective(cfg: DictConfig) -> Any:
+    """The Hydra task: :func:`train`; with ``+optimized_metric=<name>`` (an Optuna sweep) it returns that
+    metric's final value, which the sweeper optimises, instead of the result dict."""
+    result = train(cfg)
+    metric = cfg.get("optimized_metric")
+    if not metric:
+        return result
+    if metric not in result["metrics"]:
+        raise ConfigError(
+            f"optimized_metric={metric} was not logged by the end of training; logged: "
+            f"{sorted(result['metrics']) or 'nothing'}. Evaluation metrics (val/*) need the evaluation "
+            "callback to run on the last epoch (callbacks.evaluation.on_last_epoch=true)."
+        )
+    return result["metrics"][metric]
+
+
 def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("train", "attngan-train", train, argv)
+    return hydra_main("train", "attngan-train", sweep_objective, argv)
 
 
 if __name__ == "__main__":

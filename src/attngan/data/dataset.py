@@ -233,15 +233,20 @@ class _LoaderIterator:
     def __init__(self, loader: CaptionDataLoader, iterator: Iterator[Any], skip: int) -> None:
         self._loader = loader
         self._iterator = iterator
+        self._skip = skip
         loader._batches_done = 0
-        for _ in range(skip):  # replays the epoch's first batches: every random draw stays in place
-            if next(self, None) is None:
-                break
 
     def __iter__(self) -> _LoaderIterator:
         return self
 
     def __next__(self) -> Any:
+        # skipped at the first batch, not before: the sampler reads its epoch (set_epoch) when it starts
+        skip, self._skip = self._skip, 0
+        for _ in range(skip):  # replays the epoch's first batches, so every random draw stays in place
+            self._next()
+        return self._next()
+
+    def _next(self) -> Any:
         try:
             batch = next(self._iterator)
         except StopIteration:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch.distributed as dist
 from lightning.pytorch import LightningModule
 from torch import nn
 
-from attngan.errors import ConfigError, NonFiniteLossError, VocabularyMismatchError
+from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError, VocabularyMismatchError
 from attngan.lit.checkpoint import attngan_entry, safe_load_checkpoint, strip_prefix
 from attngan.lit.common import dataset_has_classes, fixed_batch, run_metadata, step_seed
 from attngan.lit.damsm_module import load_damsm
@@ -24,6 +25,9 @@ from attngan.losses.kl import kl_loss
 from attngan.models import Discriminator, Generator, init_weights
 
 log = logging.getLogger(__name__)
+# the module (not the data) owns on_before_batch_transfer, as Lightning then does by itself; its warning
+# about that choice would only puzzle users
+warnings.filterwarnings("ignore", message=r".*overridden `on_before_batch_transfer` in `LightningModule`")
 
 # keys that on_before_batch_transfer adds to a training batch (host values, read by training_step)
 HOST_LENGTHS = "host_lengths"  # list[int]: caption lengths, so the text encoder needs no device read
@@ -111,6 +115,14 @@ class AttnGANModule(LightningModule):
         self.vocab = list(vocab)
         self.run_config = run_config
 
+        unset = damsm_checkpoint in (None, "", "???")
+        if unset or not Path(damsm_checkpoint).is_file():
+            found = "is not set" if unset else f"'{damsm_checkpoint}' does not exist"
+            raise CheckpointError(
+                f"model.damsm_checkpoint {found}. AttnGAN needs the text and image encoders of a trained DAMSM: "
+                "train one first (e.g. `attngan-train experiment=shapes_damsm export_path=outputs/shapes/damsm.ckpt`)"
+                " and pass model.damsm_checkpoint=<that file>."
+            )
         damsm = load_damsm(damsm_checkpoint)
         if damsm.vocab.to_list() != self.vocab:
             raise VocabularyMismatchError(
@@ -134,8 +146,11 @@ class AttnGANModule(LightningModule):
         sizes = [int(generator.get("base_size", 64)) * 2**i for i in range(int(generator["num_stages"]))]
         if image_sizes is not None and list(image_sizes) != sizes:
             raise ConfigError(
-                f"model.image_sizes={list(image_sizes)} does not match the generator's stages {sizes} "
-                "(base_size * 2**stage); leave model.image_sizes to its default interpolation"
+                f"model.image_sizes={list(image_sizes)} does not match the generator: "
+                f"model.generator.num_stages={generator['num_stages']} stages from "
+                f"model.generator.base_size={generator.get('base_size', 64)} make {sizes} (base_size * 2**stage). "
+                "Choose the sizes with model.generator.num_stages and model.generator.base_size, and drop the "
+                "model.image_sizes override (it follows them by default)."
             )
         self.image_sizes = sizes
         self.discriminator_specs = [
@@ -177,10 +192,17 @@ class AttnGANModule(LightningModule):
         attngan_entry(checkpoint, path, kind="attngan")
         state = checkpoint["state_dict"]
         source = "generator_ema." if any(k.startswith("generator_ema.") for k in state) else "generator."
-        self.generator.load_state_dict(strip_prefix(state, source))
         disc_state = strip_prefix(state, "discriminators.")
-        if disc_state:
-            self.discriminators.load_state_dict(disc_state)
+        try:
+            self.generator.load_state_dict(strip_prefix(state, source))
+            if disc_state:
+                self.discriminators.load_state_dict(disc_state)
+        except RuntimeError as err:
+            saved = checkpoint["attngan"].get("networks", {}).get("generator", {})
+            raise CheckpointError(
+                f"model.init_from='{path}' does not fit this model's networks ({str(err).splitlines()[0]}). "
+                f"Its generator was built with {saved}; set model.generator.* to match."
+            ) from err
         else:
             log.warning("init_from=%s has no discriminators: they start from random weights", path)
 
@@ -207,11 +229,20 @@ class AttnGANModule(LightningModule):
             self.generator.to(memory_format=torch.channels_last)
             self.discriminators.to(memory_format=torch.channels_last)
         if self.hparams.compile and not self._compiled:
-            self.generator.compile()
+            # static shapes: every discriminator shares one forward, and Dynamo would otherwise turn the
+            # image size dynamic after the second scale (slower kernels); each scale gets its own graph
+            self.generator.compile(dynamic=False)
             for disc in self.discriminators:
-                disc.compile()
+                disc.compile(dynamic=False)
             self._compiled = True
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data_sizes = getattr(datamodule, "image_sizes", None)
+        if data_sizes is not None and [int(s) for s in data_sizes] != self.image_sizes:
+            raise ConfigError(
+                f"data.image_sizes={list(data_sizes)} but the generator's stages make {self.image_sizes}: every "
+                "discriminator needs real images of its stage's size. Drop the data.image_sizes override (it "
+                "follows model.image_sizes) or change model.generator.num_stages / model.generator.base_size."
+            )
         if getattr(datamodule, "cache_text_embeddings", False) and self.text_cache is None:
             self.text_cache = TextEmbeddingCache()
 
@@ -479,6 +510,7 @@ class AttnGANModule(LightningModule):
 
     # ------------------------------------------------------------------ checkpoint
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._check_nonfinite()  # a non-finite loss not checked yet (every N steps) never reaches a checkpoint
         meta = run_metadata("attngan", self.run_config, self.vocab)
         meta["networks"] = {
             **self.damsm_networks,

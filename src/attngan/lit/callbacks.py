@@ -10,6 +10,8 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from attngan.errors import AttnGANError
+
 log = logging.getLogger(__name__)
 
 # exit code of a run stopped by SIGTERM / SIGUSR1 after writing its resumable checkpoint (EX_TEMPFAIL)
@@ -47,11 +49,16 @@ class PreemptionCheckpoint(Callback):
 
     Lightning turns SIGTERM into a ``SIGTERMException`` at the next batch boundary, on every rank; this
     callback then writes a resumable checkpoint (atomically) over ``checkpoints/last.ckpt``. The console
-    script exits with :data:`PREEMPTED_EXIT_CODE`. Resume with ``ckpt_path=<run dir>/checkpoints/last.ckpt``.
+    script exits with :data:`PREEMPTED_EXIT_CODE`. Resume with ``ckpt_path=<run dir>/checkpoints/last.ckpt``:
+    the checkpoint holds the training loader's place in the epoch, so the resumed run carries on with the
+    next batch and ends bit-identical to an uninterrupted one (on CPU with ``trainer.deterministic=true``).
+    A non-finite loss not yet checked stops the save (the module raises): the file keeps the last good state.
     """
 
     def __init__(self) -> None:
         self._previous: Any = None
+        # why the pre-emption checkpoint was not written (a non-finite loss): train() reports it instead
+        self.save_error: AttnGANError | None = None
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         from lightning.fabric.plugins.environments import SLURMEnvironment
@@ -69,16 +76,24 @@ class PreemptionCheckpoint(Callback):
         except ValueError:  # not the main thread: leave signals alone
             self._previous = None
 
-    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+    def _restore_handler(self) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGUSR1, self._previous)
             self._previous = None
 
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._restore_handler()
+
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        self._restore_handler()  # on_fit_end does not run after an exception
         if not isinstance(exception, SIGTERMException):
             return
         path = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
-        trainer.save_checkpoint(path)
+        try:
+            trainer.save_checkpoint(path)
+        except AttnGANError as err:  # raised here, it would skip Lightning's clean-up; the old file stays
+            self.save_error = err
+            return
         if trainer.is_global_zero:
             log.warning(
                 "pre-empted: resumable checkpoint written to %s; resume with ckpt_path=%s", path, path

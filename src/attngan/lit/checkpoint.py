@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from attngan.errors import CheckpointError, ConfigError
+from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
 
 # network classes a checkpoint may name in its `_target_` (nothing else is ever instantiated from one)
 ALLOWED_TARGET_PREFIX = "attngan.models."
@@ -122,6 +122,59 @@ def build_network(spec: dict[str, Any], **extra: Any) -> torch.nn.Module:
 def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The entries of ``state`` under ``prefix`` (e.g. ``"text_encoder."``), with the prefix removed."""
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+# the checkpoint kind each LightningModule writes (the "kind" of its "attngan" entry)
+MODULE_KINDS = {"DAMSMModule": "damsm", "AttnGANModule": "attngan"}
+
+
+def check_resumable(
+    checkpoint: dict[str, Any], path: str | os.PathLike[str], module: torch.nn.Module
+) -> None:
+    """Refuse, naming the file and the differences, a checkpoint that ``module`` cannot resume training from.
+
+    Catches what Lightning would otherwise report as a traceback deep inside ``trainer.fit``: a checkpoint of
+    another kind (DAMSM vs AttnGAN), a weights-only file (an export of ``attngan-import-original``), another
+    vocabulary, or networks of other shapes (other model overrides than the run that wrote it).
+    """
+    kind = MODULE_KINDS.get(type(module).__name__)
+    entry = attngan_entry(checkpoint, path, kind=kind)
+    if not {"state_dict", "optimizer_states", "loops"} <= set(checkpoint):
+        raise CheckpointError(
+            f"'{path}' holds weights only (no optimizer or loop state), so training cannot resume from it. "
+            "Start a new run from its weights instead (model.init_from=<file> for AttnGAN), or resume from a "
+            "run's checkpoints/last.ckpt."
+        )
+    vocab = getattr(module, "vocab", None)
+    if vocab is not None and entry.get("vocab") is not None and list(entry["vocab"]) != list(vocab):
+        raise VocabularyMismatchError(
+            f"'{path}' was trained with another vocabulary ({len(entry['vocab'])} ids) than this run's dataset "
+            f"({len(vocab)} ids); resume it with the data of the run that wrote it."
+        )
+    saved, expected = checkpoint["state_dict"], module.state_dict()
+    problems = []
+    if missing := sorted(set(expected) - set(saved)):
+        problems.append(
+            f"missing {', '.join(missing[:4])}"
+            + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        )
+    if unexpected := sorted(set(saved) - set(expected)):
+        problems.append(
+            f"unexpected {', '.join(unexpected[:4])}"
+            + (f" and {len(unexpected) - 4} more" if len(unexpected) > 4 else "")
+        )
+    shapes = [
+        f"{k} {tuple(saved[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in saved and isinstance(saved[k], torch.Tensor) and saved[k].shape != v.shape
+    ]
+    if shapes:
+        problems.append("other shapes: " + ", ".join(shapes[:4]) + (" ..." if len(shapes) > 4 else ""))
+    if problems:
+        raise CheckpointError(
+            f"'{path}' does not fit the model of this run ({'; '.join(problems)}). Resume with the same model "
+            "overrides as the run that wrote it (its resolved config is inside: checkpoint['attngan']['config'])."
+        )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from lightning.pytorch import LightningModule
 
-from attngan.errors import CheckpointError
+from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError
 from attngan.lit.checkpoint import attngan_entry, build_network, safe_load_checkpoint, strip_prefix
 from attngan.lit.common import dataset_has_classes, run_metadata, step_seed
 from attngan.losses.damsm import damsm_loss, word_level_scores
 from attngan.text import Vocabulary
+
+log = logging.getLogger(__name__)
 
 
 class DAMSMModule(LightningModule):
@@ -32,6 +36,8 @@ class DAMSMModule(LightningModule):
         r_precision_candidates: validation R-precision candidates per image (own caption + mismatches).
         num_attention_figures: fixed validation pairs drawn with their word-to-region attention.
         seed: base of the per-step random streams (dropout), so a resumed run draws the same numbers.
+        nonfinite_policy: a NaN or infinite loss ``"stop"``s the run (naming the step and the term) or is
+            ``"skip"``ped (no update; counted in ``skipped_steps``). Checked every step (one host sync).
         run_config: the resolved run config, stored in checkpoints.
     """
 
@@ -53,9 +59,13 @@ class DAMSMModule(LightningModule):
         num_attention_figures: int = 4,
         image_sizes: list[int] | None = None,
         seed: int = 0,
+        nonfinite_policy: str = "stop",
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if nonfinite_policy not in ("stop", "skip"):
+            raise ConfigError(f"model.nonfinite_policy must be 'stop' or 'skip', got {nonfinite_policy!r}")
+        self.skipped_steps = 0  # steps left out by nonfinite_policy=skip (saved in checkpoints)
         # logger=False: loggers get the whole resolved run config instead (attngan.lit.logging.LogRunConfig)
         self.save_hyperparameters(ignore=["run_config"], logger=False)
         self.vocab = list(vocab)
@@ -89,7 +99,7 @@ class DAMSMModule(LightningModule):
         )
         return losses, (words, sentence, regions, image_global)
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
         # dropout masks are a function of (seed, rank, step): a resumed run draws what the uninterrupted one did
         torch.manual_seed(step_seed(self.hparams.seed, self.global_rank, self.global_step))
         losses, _ = self._losses(batch)
@@ -99,7 +109,27 @@ class DAMSMModule(LightningModule):
         self.log(
             "train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size
         )
+        if not self._finite_on_every_rank(losses["loss"]):
+            bad = [name for name, value in losses.items() if name != "loss" and not torch.isfinite(value)]
+            term = bad[0] if bad else "loss"
+            if self.hparams.nonfinite_policy == "skip":  # returning None: no backward, no optimizer step
+                self.skipped_steps += 1
+                log.warning("skipping step %d: non-finite DAMSM loss term '%s'", self.global_step, term)
+                return None
+            raise NonFiniteLossError(
+                f"the DAMSM loss term '{term}' became non-finite (NaN or inf) at step {self.global_step} "
+                f"(epoch {self.current_epoch}); the weights were not updated with it and nothing was saved "
+                "after the last good checkpoint (<run dir>/checkpoints/last.ckpt). Lower model.lr, check the "
+                "data, or set model.nonfinite_policy=skip to skip such steps."
+            )
         return losses["loss"]
+
+    def _finite_on_every_rank(self, loss: torch.Tensor) -> bool:
+        """Whether ``loss`` is finite on every rank (all ranks must skip or stop together)."""
+        finite = torch.isfinite(loss.detach()).to(torch.float32)
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         # the release clips the RNN only (its image heads are not clipped)
@@ -199,7 +229,11 @@ class DAMSMModule(LightningModule):
         meta["networks"] = {"text_encoder": self.text_encoder_spec, "image_encoder": self.image_encoder_spec}
         meta["gammas"] = [self.hparams.gamma1, self.hparams.gamma2, self.hparams.gamma3]
         meta["generator_step"] = 0
+        meta["skipped_steps"] = self.skipped_steps
         checkpoint["attngan"] = meta
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.skipped_steps = int(checkpoint.get("attngan", {}).get("skipped_steps", 0))
 
 
 @dataclass

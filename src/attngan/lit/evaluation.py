@@ -496,6 +496,15 @@ class EvaluationCallback(Callback):
         last = self.on_last_epoch and max_epochs is not None and max_epochs > 0 and epoch >= max_epochs
         return bool(last or (self.every_n_epochs and epoch % self.every_n_epochs == 0))
 
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Build the metrics before training, so that a configuration that cannot work fails at once."""
+        if stage != "fit" or self.suite is not None or not self.applies_to(pl_module):
+            return
+        datamodule = getattr(trainer, "datamodule", None)
+        dataset = getattr(datamodule, "val_dataset", None)
+        if dataset is not None and len(dataset) >= 2:
+            self.suite = self._build(datamodule, pl_module, min(self.num_images, len(dataset)))
+
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not self.applies_to(pl_module) or not self.is_due(trainer):
             return
@@ -535,7 +544,7 @@ class EvaluationCallback(Callback):
             keep_real_features=True,
             during_training=True,
         )
-        return suite.to(pl_module.device)
+        return suite
 
     @torch.no_grad()
     def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, float]:
@@ -543,13 +552,12 @@ class EvaluationCallback(Callback):
         datamodule = getattr(trainer, "datamodule", None)
         dataset = getattr(datamodule, "val_dataset", None)
         if dataset is None or len(dataset) < 2:
-            if self.suite is None:
-                log.warning("evaluation skipped: the data module has no test split (datamodule.val_dataset)")
+            log.warning("evaluation skipped: the data module has no test split (datamodule.val_dataset)")
             return {}
         total, positions = self._subset(trainer, dataset)
         if self.suite is None:
             self.suite = self._build(datamodule, pl_module, total)
-        suite = self.suite
+        suite = self.suite.to(pl_module.device)
         suite.reset()
         if not suite.metrics:
             return {}

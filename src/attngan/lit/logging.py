@@ -116,9 +116,9 @@ def log_samples(
 ) -> None:
     """Log a sample grid and, per caption, its stage images and attention figure.
 
-    W&B gets a table (epoch, caption, one column per stage, attention figure) under ``samples/table`` and the
-    grid under ``samples/grid``; TensorBoard gets the images; CSV and other loggers get nothing (the PNGs are
-    in the run directory anyway).
+    W&B gets a table (epoch, caption, one column per stage, attention figure) under ``samples/table``, the
+    captioned attention figures under ``samples/attention`` and the grid under ``samples/grid``; TensorBoard
+    gets the images; CSV and other loggers get nothing (the PNGs are in the run directory anyway).
 
     Args:
         loggers: the trainer's loggers.
@@ -143,6 +143,11 @@ def log_samples(
             logger.experiment.log(
                 {
                     "samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"),
+                    # the figures also as plain captioned images: kept in the run's own files (a table's
+                    # images are staged as an artifact, in $WANDB_DATA_DIR until the run is synced)
+                    "samples/attention": [
+                        wandb.Image(figure, caption=caption) for caption, figure in figures
+                    ],
                     "samples/table": table,
                     "epoch": epoch,
                     "trainer/global_step": step,

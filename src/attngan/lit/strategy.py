@@ -174,7 +174,10 @@ def check_launch(trainer: Any) -> None:
         return
     strategy = trainer.strategy
     launcher = getattr(strategy, "launcher", None)
-    if isinstance(launcher, _SubprocessScriptLauncher) and int(getattr(strategy, "num_processes", 1)) > 1:
+    environment = getattr(strategy, "cluster_environment", None)
+    started_outside = bool(getattr(environment, "creates_processes_externally", False))  # SLURM, torchrun
+    relaunches = isinstance(launcher, _SubprocessScriptLauncher) and not started_outside
+    if relaunches and int(getattr(strategy, "num_processes", 1)) > 1:
         raise ConfigError(
             f"a Hydra sweep (-m) cannot start DDP jobs with {strategy.num_processes} devices on this node: "
             "Lightning would re-run the command line, i.e. the whole sweep, for every extra rank. Use one of: "
