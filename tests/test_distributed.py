@@ -190,69 +190,104 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def launch_as_slurm(
+    tmp_path: Path, damsm: Path, name: str, overrides: list[list[str]], restart_count: int = 0
+) -> list[tuple[int, str]]:
+    """What ``srun`` (or the submitit launcher) does, simulated: one local process per rank with SLURM's
+    variables, ``overrides[rank]`` as its command line. Returns ``(exit code, output)`` per rank."""
+    port = free_port()
+    processes = []
+    for rank, rank_overrides in enumerate(overrides):
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "ATTNGAN_CACHE": str(shared_cache_of(damsm)),
+            "SLURM_NTASKS": str(len(overrides)),
+            "SLURM_NTASKS_PER_NODE": str(len(overrides)),
+            "SLURM_PROCID": str(rank),
+            "SLURM_LOCALID": str(rank),
+            "SLURM_NODEID": "0",
+            "SLURM_JOB_NAME": "attngan",
+            "SLURM_JOB_ID": "4242",
+            "SLURM_NODELIST": "localhost",
+            "SLURM_RESTART_COUNT": str(restart_count),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+        flags = [o for o in rank_overrides if o.startswith("-")]
+        rest = [o for o in rank_overrides if not o.startswith("-")]
+        command = [sys.executable, str(TRAIN), *flags, f"paths.root_dir={tmp_path}", *rest]
+        log = (tmp_path / f"{name}_rank{rank}.log").open("w")
+        processes.append((subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
+    results = []
+    for process, log in processes:
+        try:
+            process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            log.close()
+        results.append((process.returncode, Path(log.name).read_text()))
+    return results
+
+
+def slurm_job(damsm: Path, max_epochs: int, *extra: str) -> list[str]:
+    return [
+        *TINY_ATTNGAN,
+        *TINY_DATA,
+        *(o for o in DDP_TRAINER if not o.startswith("trainer.max_epochs=")),
+        f"trainer.max_epochs={max_epochs}",
+        "logger=none",
+        f"model.damsm_checkpoint={damsm}",
+        *extra,
+    ]
+
+
 @pytest.mark.slow
 def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(
     tmp_path: Path, tiny_damsm_checkpoint: Path
 ) -> None:
-    """What ``srun`` (or the submitit launcher) does, simulated with 2 local processes and SLURM's variables:
-    a ``-m`` sweep is allowed (nothing re-launches it), and the job started again after a requeue
-    (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory."""
+    """Ranks started by SLURM: a ``-m`` sweep is allowed (nothing re-launches it), and the job started again
+    after a requeue (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory."""
     sweep = tmp_path / "sweep"
-    port = free_port()
 
-    def launch(restart_count: int, max_epochs: int) -> None:
-        processes = []
-        for rank in (0, 1):
-            env = {
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-                "OMP_NUM_THREADS": "1",
-                "ATTNGAN_CACHE": str(shared_cache_of(tiny_damsm_checkpoint)),
-                "SLURM_NTASKS": "2",
-                "SLURM_NTASKS_PER_NODE": "2",
-                "SLURM_PROCID": str(rank),
-                "SLURM_LOCALID": str(rank),
-                "SLURM_NODEID": "0",
-                "SLURM_JOB_NAME": "attngan",
-                "SLURM_JOB_ID": "4242",
-                "SLURM_NODELIST": "localhost",
-                "SLURM_RESTART_COUNT": str(restart_count),
-                "MASTER_ADDR": "127.0.0.1",
-                "MASTER_PORT": str(port),
-            }
-            command = [
-                sys.executable,
-                str(TRAIN),
-                "-m",
-                f"paths.root_dir={tmp_path}",
-                f"hydra.sweep.dir={sweep}",  # every rank must agree (a ${now} directory could differ)
-                *TINY_ATTNGAN,
-                *TINY_DATA,
-                *(o for o in DDP_TRAINER if not o.startswith("trainer.max_epochs=")),
-                f"trainer.max_epochs={max_epochs}",
-                # one folder per job number: the requeued job (here with another max_epochs) finds its folder
-                "hydra.sweep.subdir=${hydra.job.num}",
-                "logger=none",
-                f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
-                "model.lambda_damsm=5",
-            ]
-            log = (tmp_path / f"rank{rank}_restart{restart_count}.log").open("w")
-            processes.append((subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
-        for process, log in processes:
-            process.wait(timeout=300)
-            log.close()
-            assert process.returncode == 0, Path(log.name).read_text()[-4000:]
+    def job(max_epochs: int) -> list[str]:
+        return slurm_job(
+            tiny_damsm_checkpoint,
+            max_epochs,
+            "-m",
+            f"hydra.sweep.dir={sweep}",  # every rank must agree (a ${now} directory could differ)
+            # one folder per job number: the requeued job (here with a later max_epochs) finds its folder
+            "hydra.sweep.subdir=${hydra.job.num}",
+            "model.lambda_damsm=5",
+        )
 
-    launch(restart_count=0, max_epochs=1)
-    launch(restart_count=1, max_epochs=2)  # the requeued job, with a later time limit
+    for code, output in launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "first", [job(1), job(1)]):
+        assert code == 0, output[-4000:]
+    requeued = launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "requeued", [job(2), job(2)], restart_count=1)
+    for code, output in requeued:
+        assert code == 0, output[-4000:]
+    assert "requeued SLURM job: resuming from" in requeued[0][1]
     jobs = [p.parent.parent for p in sweep.rglob(".hydra/overrides.yaml")]
     assert len(jobs) == 1
     checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert checkpoint["epoch"] == 1
-    assert (
-        checkpoint["attngan"]["generator_step"] == 4
-    )  # 2 steps per epoch, the second epoch on top of the first
-    assert "requeued SLURM job: resuming from" in (tmp_path / "rank0_restart1.log").read_text()
+    # 2 steps per epoch: the second epoch ran on top of the first
+    assert checkpoint["attngan"]["generator_step"] == 4
+
+
+@pytest.mark.slow
+def test_ranks_with_different_run_directories_stop(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+    results = launch_as_slurm(
+        tmp_path,
+        tiny_damsm_checkpoint,
+        "split",
+        [slurm_job(tiny_damsm_checkpoint, 1, f"hydra.run.dir={tmp_path}/run_{rank}") for rank in (0, 1)],
+    )
+    for code, output in results:
+        assert code == 2, output[-3000:]
+        assert "error: the ranks of this job use different run directories" in output
+    assert not list(tmp_path.rglob("last.ckpt"))
 
 
 def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:

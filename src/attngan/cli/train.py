@@ -78,9 +78,11 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
     from attngan.lit.callbacks import default_callbacks
     from attngan.lit.checkpoint import AtomicCheckpointIO
     from attngan.lit.logging import LogRunConfig
+    from attngan.lit.strategy import SameRunDirectory
 
     callbacks = _instantiate_group(cfg.get("callbacks")) + default_callbacks() + list(extra_callbacks or [])
     callbacks.append(LogRunConfig(to_plain(cfg)))  # the resolved config, to every logger (W&B run config)
+    callbacks.append(SameRunDirectory())  # ranks started by srun/torchrun must share one run directory
     loggers = _instantiate_group(cfg.get("logger"))
     if not loggers:  # logger=none: callbacks that need a logger are left out
         from lightning.pytorch.callbacks import LearningRateMonitor
@@ -95,6 +97,16 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
     )
 
 
+def quiet_known_warnings() -> None:
+    """Silence warnings that are expected here and would only bury real ones."""
+    import warnings
+
+    # the frozen DAMSM encoders and the EMA generator stay in eval mode on purpose
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training.*")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint."""
     import lightning as L
@@ -105,6 +117,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from attngan.lit.logging import finish_loggers
     from attngan.lit.strategy import check_launch, resolve_ckpt_path
 
+    quiet_known_warnings()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.trainer.get("default_root_dir") or ".")

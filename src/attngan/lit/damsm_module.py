@@ -176,7 +176,17 @@ class DAMSMModule(LightningModule):
             image_features = self.all_gather(image_features).flatten(0, 1)
             sentence_features = self.all_gather(sentence_features).flatten(0, 1)
             class_ids = self.all_gather(class_ids).flatten(0, 1) if class_ids is not None else None
-        if image_features.shape[0] >= self.hparams.r_precision_candidates:
+        needed = max(self.hparams.r_precision_candidates, metric.num_folds)
+        if image_features.shape[0] < needed:
+            if not getattr(self, "_warned_r_precision", False):
+                log.warning(
+                    "validation R-precision skipped: %d validation images, at least %d needed "
+                    "(model.r_precision_candidates)",
+                    image_features.shape[0],
+                    needed,
+                )
+                self._warned_r_precision = True
+        else:
             metric.update(image_features, sentence_features, class_ids)
             result = metric.compute()
             self.log("val/r_precision", result["r_precision"], prog_bar=True, sync_dist=False)
@@ -276,7 +286,9 @@ def build_encoders(
     if "image_encoder" in networks:
         image_spec = dict(networks["image_encoder"])
         if "pretrained" in image_spec:
-            image_spec["pretrained"] = False  # the trained weights come from the checkpoint, not from ImageNet files
+            image_spec["pretrained"] = (
+                False  # the trained weights come from the checkpoint, not from ImageNet files
+            )
         with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
             warnings.simplefilter("ignore")
             image_encoder = build_network(image_spec)

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.overrides.distributed import _sync_module_states
 from lightning.pytorch.strategies import DDPStrategy
 
@@ -152,6 +153,28 @@ def resolve_ckpt_path(ckpt_path: str | None, run_dir: str | os.PathLike[str]) ->
 
 
 # ---------------------------------------------------------------------------------------------- launching
+class SameRunDirectory(Callback):
+    """Stop every rank, before any checkpoint is read, when the ranks disagree on the run directory.
+
+    Ranks started by SLURM (``srun``) or ``torchrun`` each compose their own config; a run directory with
+    ``${now:...}`` in it then differs between ranks that started in different seconds, and each would look
+    for its resume checkpoint in another place.
+    """
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if trainer.world_size == 1:
+            return
+        mine = os.path.abspath(str(trainer.default_root_dir))
+        rank_zero = trainer.strategy.broadcast(mine, src=0)
+        if not trainer.strategy.reduce_boolean_decision(mine == rank_zero, all=True):
+            raise ConfigError(
+                f"the ranks of this job use different run directories (rank 0: {rank_zero}; rank "
+                f"{trainer.global_rank}: {mine}). Ranks started by srun or torchrun each resolve "
+                "hydra.run.dir themselves; give them one that does not depend on the start time, e.g. "
+                "'hydra.run.dir=outputs/${task_name}/${oc.env:SLURM_JOB_ID}' (or hydra.sweep.dir for -m)."
+            )
+
+
 def check_launch(trainer: Any) -> None:
     """Refuse a Hydra multirun whose jobs would re-launch the script for their extra ranks.
 
@@ -190,6 +213,7 @@ def check_launch(trainer: Any) -> None:
 __all__ = [
     "AUTO_RESUME",
     "GANDDPStrategy",
+    "SameRunDirectory",
     "average_gradients",
     "broadcast_buffers",
     "check_launch",
