@@ -80,9 +80,14 @@ def read_offline_run(run_dir: Path) -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     for record in wandb_records(next(runs[0].glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
-        if kind == "config":
-            for item in record.config.update:
-                config[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
+        if kind in ("config", "run"):  # the config goes with the run record or in config records
+            updates = record.config.update if kind == "config" else record.run.config.update
+            for item in updates:  # a whole top-level value, or one nested key
+                *parents, leaf = [item.key] if item.key else list(item.nested_key)
+                node = config
+                for part in parents:
+                    node = node.setdefault(part, {})
+                node[leaf] = json.loads(item.value_json)
         elif kind == "history":
             history.append(
                 {
@@ -111,10 +116,14 @@ def test_wandb_offline_run_has_config_scalars_and_captioned_images(
         "model.lambda_damsm=3.5",
         f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
     )
+    import wandb
+
+    wandb.teardown()  # the W&B service writes the run files in the background: wait for it, as an exiting CLI does
     run_dir = tmp_path / "run"
     logged = read_offline_run(run_dir)
 
     # the resolved config, as plain nested values
+    assert "model" in logged["config"], f"config keys found: {sorted(logged['config'])}"
     assert logged["config"]["model"]["lambda_damsm"] == 3.5
     assert logged["config"]["model"]["image_sizes"] == [32, 64]  # an interpolation, resolved
     assert logged["config"]["seed"] == 42

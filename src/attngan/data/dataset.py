@@ -222,8 +222,12 @@ def worker_error(err: BaseException) -> AttnGANError | None:
     cls = getattr(errors, found[-1].group(1), None)
     if not (isinstance(cls, type) and issubclass(cls, AttnGANError)):
         return None
+    message = text[found[-1].end() :].rstrip("\n")
     rebuilt = cls.__new__(cls)
-    Exception.__init__(rebuilt, text[found[-1].end() :].rstrip("\n"))
+    Exception.__init__(rebuilt, message)
+    if isinstance(rebuilt, BadSampleError):  # its attributes, from its message "<path>: <problem>. Fix ..."
+        rebuilt.path, _, rest = message.partition(": ")
+        rebuilt.problem = rest.split(". Fix or remove", 1)[0]
     return rebuilt
 
 
