@@ -130,7 +130,9 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
         if (folder / ".hydra" / "overrides.yaml").is_file():
             found.append(folder)
             continue
-        pending += [p for p in folder.iterdir() if p.is_dir() and p.name not in SKIP_DIRS and p.name[0] != "."]
+        pending += [
+            p for p in folder.iterdir() if p.is_dir() and p.name not in SKIP_DIRS and p.name[0] != "."
+        ]
     return found
 
 
