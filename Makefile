@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv with uv and install attngan + dev tools (editable)
 
-train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU, ~20 min)
+train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU)
 	$(VENV)/bin/attngan-train experiment=shapes_damsm export_path=outputs/shapes/damsm.ckpt hydra.run.dir=outputs/shapes/damsm_run
 	$(VENV)/bin/attngan-train experiment=shapes_attngan model.damsm_checkpoint=outputs/shapes/damsm.ckpt export_path=outputs/shapes/attngan.ckpt hydra.run.dir=outputs/shapes/attngan_run
 	@$(PY) -m attngan.cli.summary outputs/shapes
