@@ -7,9 +7,12 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 
-def stage_sizes(base_size: int, num_stages: int) -> list[int]:
-    """Image sizes of a generator's stages: ``base_size * 2**i`` for ``i < num_stages``."""
-    return [int(base_size) * 2**i for i in range(int(num_stages))]
+def stage_sizes(base_size: int, num_stages: int) -> ListConfig:
+    """Image sizes of a generator's stages: ``base_size * 2**i`` for ``i < num_stages``.
+
+    A ``ListConfig`` rather than a list, so that ``OmegaConf.resolve`` (``--cfg job --resolve``) accepts it.
+    """
+    return ListConfig([int(base_size) * 2**i for i in range(int(num_stages))])
 
 
 def register_resolvers() -> None:
