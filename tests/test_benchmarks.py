@@ -14,6 +14,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # about a minute: a separate process running `benchmarks/run.py --quick`
 def test_quick_benchmark_runs_and_reports(tmp_path: Path) -> None:
     output = tmp_path / "results.jsonl"
     done = subprocess.run(
