@@ -31,7 +31,7 @@ def _folder(root, **kwargs):
 
 def test_batches_follow_the_contract(shapes_root):
     module = _shapes(shapes_root, max_words=12)
-    assert module.image_sizes == [16, 32, 64] and module.num_classes == 324
+    assert module.image_sizes == [16, 32, 64] and module.num_classes == 1272
     assert len(module.train_dataset) + len(module.val_dataset) == 48
     for loader, count in (
         (module.train_dataloader(), len(module.train_dataset) // 8),

@@ -63,7 +63,9 @@ def test_ground_truth_matches_pixels(shapes_root):
         if len(image_truth.objects) == 2:
             pair = tuple(sorted(o.position for o in image_truth.objects))
             assert pair in {tuple(sorted(p)) for p in spec.POSITION_PAIRS}
-        assert image_truth.class_id == shapes_class_id((o.colour, o.shape) for o in image_truth.objects)
+        assert image_truth.class_id == shapes_class_id(
+            (o.colour, o.shape, o.position) for o in image_truth.objects
+        )
     assert counts[1] > 5 and counts[2] > 5
 
 
@@ -107,16 +109,26 @@ def test_splits_and_classes_files(shapes_root):
 
 
 def test_class_ids_are_stable_and_order_free():
-    assert NUM_CLASSES == 24 + 300
-    assert shapes_class_id([("red", "circle")]) == 0
-    a = shapes_class_id([("red", "circle"), ("blue", "square")])
-    assert a == shapes_class_id([("blue", "square"), ("red", "circle")])
-    assert a != shapes_class_id([("red", "circle"), ("blue", "triangle")])
-    assert shapes_class_id([("red", "circle"), ("red", "circle")]) != shapes_class_id([("red", "circle")])
+    assert NUM_CLASSES == 8 * 3 * 5 + 2 * 24 * 24
+    assert shapes_class_id([("red", "circle", "left")]) == 0
+    a = shapes_class_id([("red", "circle", "left"), ("blue", "square", "right")])
+    assert a == shapes_class_id([("blue", "square", "right"), ("red", "circle", "left")])
+    assert a != shapes_class_id([("red", "circle", "left"), ("blue", "triangle", "right")])
     ids = {shapes_class_id(shapes_class_content(i)) for i in range(NUM_CLASSES)}
     assert ids == set(range(NUM_CLASSES))
     with pytest.raises(ValueError, match="Unknown"):
-        shapes_class_id([("pink", "circle")])
+        shapes_class_id([("pink", "circle", "left")])
+    with pytest.raises(ValueError, match="opposite sides"):
+        shapes_class_id([("red", "circle", "left"), ("red", "circle", "top")])
+
+
+def test_position_is_part_of_the_class():
+    """Same colour and shape on another side is another class: DAMSM and R-precision may use it as a negative."""
+    left = shapes_class_id([("red", "circle", "left")])
+    right = shapes_class_id([("red", "circle", "right")])
+    assert left != right
+    swapped = shapes_class_id([("red", "circle", "right"), ("blue", "square", "left")])
+    assert swapped != shapes_class_id([("red", "circle", "left"), ("blue", "square", "right")])
 
 
 def test_cache_is_reused_and_regenerated_when_parameters_change(tmp_path):

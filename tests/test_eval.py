@@ -158,7 +158,13 @@ def test_eval_writes_metrics_json_and_markdown_table(cli, tmp_path, tiny_attngan
 
     table = (out / "metrics.md").read_text()
     header, rule, row = table.splitlines()[:3]
-    for column in ("IS ↑", "FID ↓", "R-precision (%) ↑", "Colour acc. (%) ↑", "Attention in object (%) ↑"):
+    for column in (
+        "IS ↑",
+        "FID ↓",
+        "R-precision (%) ↑",
+        "Colour acc. (%) ↑ one object / all",
+        "Attention in object (%) ↑ (uniform)",
+    ):
         assert column in header
     assert rule.count("---") == header.count("|") - 1
     assert "`attngan.ckpt`" in row and "shapes (test)" in row and "±" in row
@@ -230,6 +236,28 @@ def test_eval_config_composes_for_every_dataset(data):
     resolved = OmegaConf.to_container(cfg.data, resolve=True)
     assert resolved["name"] == data and resolved["image_sizes"] == [64]
     assert cfg.num_images == 30000 and cfg.metrics.names is None and cfg.max_words is None
+
+
+def test_eval_adopts_the_checkpoints_shapes_set_unless_overridden():
+    """A checkpoint trained on 2,000 shapes images is evaluated on that set's test split, not the default 1,000."""
+    from hydra import compose, initialize_config_dir
+
+    from attngan.cli.common import config_dir
+    from attngan.cli.eval import adopt_training_shapes
+
+    trained = {"data": {"name": "shapes", "num_images": 2000, "generation_seed": 0, "captions_per_image": 6}}
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=["checkpoint=model.ckpt"])
+        explicit = compose(config_name="eval", overrides=["checkpoint=model.ckpt", "data.num_images=500"])
+        cub = compose(config_name="eval", overrides=["checkpoint=model.ckpt", "data=cub"])
+    assert cfg.data.num_images == 1000  # the data config's default
+    assert adopt_training_shapes(cfg, trained, explicit=set()) == ["data.num_images=2000"]
+    assert cfg.data.num_images == 2000
+    # a value given on the command line wins
+    assert adopt_training_shapes(explicit, trained, explicit={"data.num_images"}) == []
+    assert explicit.data.num_images == 500
+    # other datasets are left alone (their roots are machine paths; only a warning)
+    assert adopt_training_shapes(cub, trained, explicit=set()) == []
 
 
 # ------------------------------------------------------------------------------------ pieces

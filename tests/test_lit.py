@@ -142,7 +142,9 @@ def test_checkpoint_is_self_describing_and_weights_only(tiny_attngan_checkpoint)
     assert entry["version"]
     assert entry["vocab"][0] == "<pad>"
     assert entry["generator_step"] == 2
-    assert entry["config"]["model"]["lambda_damsm"] == 5.0
+    # the resolved run config: shapes_attngan's lambda (not the model config's default 5)
+    assert entry["config"]["model"]["lambda_damsm"] == 1.0
+    assert entry["config"]["task_name"] == "shapes_attngan"
     assert set(entry["networks"]) >= {"text_encoder", "image_encoder", "generator", "discriminators"}
     assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
 

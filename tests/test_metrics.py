@@ -426,6 +426,33 @@ def test_oracle_rejects_wrong_colour_position_and_shape() -> None:
     assert obj.predicted_shape == "circle" and obj.predicted_positions == ("left",)
 
 
+def test_oracle_colour_must_dominate_so_colourful_noise_fails() -> None:
+    # blocky noise in palette colours: every colour covers a few percent of the image, none dominates
+    palette = torch.tensor(list(spec.COLOURS.values()), dtype=torch.uint8)  # (K, 3)
+    generator = torch.Generator().manual_seed(0)
+    blocks = palette[torch.randint(len(palette), (8, 16, 16), generator=generator)]  # (B, 16, 16, 3)
+    noise = (
+        blocks.permute(0, 3, 1, 2).repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)
+    )  # (B, 3, 64, 64)
+    checks = check_shapes_images(noise, ["a red circle on the left"] * 8)
+    coverage = [check.objects[0].area for check in checks]
+    assert min(coverage) > 0.03  # red is there, well above min_area ...
+    # ... but it is the most-covered colour in about 1 of 8 such images, not in all of them
+    assert sum(check.objects[0].colour_ok for check in checks) <= 3
+
+    # a red object next to a larger blue one: "red" alone is not the dominant colour, "red and blue" is
+    two = _render(
+        [
+            {"colour": "red", "shape": "circle", "position": "left", "size": "small"},
+            {"colour": "blue", "shape": "square", "position": "right", "size": "large"},
+        ]
+    )[None]
+    (alone,) = check_shapes_images(two, ["a red circle on the left"])
+    (both,) = check_shapes_images(two, ["a red circle on the left and a blue square on the right"])
+    assert alone.objects[0].colour_ok is False
+    assert [o.colour_ok for o in both.objects] == [True, True]
+
+
 def test_oracle_single_object_accuracies_count_single_captions_only() -> None:
     one = _render([{"colour": "green", "shape": "square", "position": "top"}])
     two = _render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterable
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -29,3 +31,9 @@ def to_plain(cfg: Any) -> Any:
 
 
 register_resolvers()
+
+
+def unaccepted_arguments(target: Any, names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``(unknown, accepted)``: the ``names`` that ``target``'s constructor does not take, and those it does."""
+    accepted = inspect.signature(target).parameters
+    return sorted(k for k in names if k not in accepted), sorted(accepted)

@@ -38,6 +38,46 @@ _DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "caption
 
 
 # ------------------------------------------------------------------------------------------ data
+def _command_line_keys() -> set[str]:
+    """The keys set on the command line of the running Hydra app (``data.num_images=...`` -> ``data.num_images``)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = HydraConfig.get().overrides.task
+    except (ImportError, ValueError):  # not inside a Hydra app (a composed config in Python)
+        return set()
+    return {item.split("=", 1)[0].lstrip("+~") for item in overrides}
+
+
+def adopt_training_shapes(cfg: DictConfig, train_config: dict[str, Any], explicit: set[str]) -> list[str]:
+    """Evaluate on the built-in shapes set the checkpoint was trained on, unless told otherwise.
+
+    The shapes data is generated from ``num_images``/``generation_seed``; a checkpoint trained on 2,000 images
+    evaluated with the data config's default 1,000 would draw its "test" split from other parameters, which can
+    hold training images. Every identity key that differs and was not given on the command line (``explicit``)
+    takes the training value.
+
+    Returns:
+        ``key=value`` strings of what was adopted (empty for other datasets).
+    """
+    trained = train_config.get("data") or {}
+    if trained.get("name") != "shapes" or cfg.data.get("name") != "shapes":
+        return []
+    adopted = []
+    for key in ("num_images", "generation_seed", "captions_per_image"):
+        if (
+            key in trained
+            and key in cfg.data
+            and f"data.{key}" not in explicit
+            and cfg.data[key] != trained[key]
+        ):
+            cfg.data[key] = trained[key]
+            adopted.append(f"data.{key}={trained[key]!r}")
+    if adopted:
+        log.info("evaluating on the checkpoint's training shapes set: %s", ", ".join(adopted))
+    return adopted
+
+
 def _check_training_data(cfg: DictConfig, train_config: dict[str, Any]) -> None:
     """Warn when the evaluation data differs from the checkpoint's training data in what defines it."""
     trained = train_config.get("data") or {}
@@ -178,14 +218,20 @@ def markdown_table(report: dict[str, Any]) -> str:
         columns.append(("FID ↓", _mean_std(results, "fid")))
     if "r_precision" in results:
         columns.append(("R-precision (%) ↑", _mean_std(results, "r_precision", 100.0)))
-    for key, title in (
-        ("shapes_colour_acc", "Colour acc. (%) ↑"),
-        ("shapes_position_acc", "Position acc. (%) ↑"),
-        ("shapes_shape_acc", "Shape acc. (%) ↑"),
-        ("attention_localisation", "Attention in object (%) ↑"),
-    ):
-        if key in results:
-            columns.append((title, _mean_std(results, key, 100.0, 1)))
+    # shapes oracle: one-object captions (the setting of the AttnGAN targets) / every object named
+    for name, title in (("colour", "Colour"), ("position", "Position"), ("shape", "Shape")):
+        if f"shapes_{name}_acc" in results:
+            single = _mean_std(results, f"shapes_single_object_{name}_acc", 100.0, 1)
+            every = _mean_std(results, f"shapes_{name}_acc", 100.0, 1)
+            columns.append((f"{title} acc. (%) ↑ one object / all", f"{single} / {every}"))
+    if "attention_localisation" in results:
+        columns.append(
+            (
+                "Attention in object (%) ↑ (uniform)",
+                f"{_mean_std(results, 'attention_localisation', 100.0, 1)} "
+                f"({_mean_std(results, 'attention_uniform_baseline', 100.0, 1)})",
+            )
+        )
     head = ["Model", "Dataset", "Images", *(title for title, _ in columns)]
     row = [
         f"`{Path(report['checkpoint']).name}`",
@@ -252,6 +298,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"num_images and batch_size must be >= 1, got {num_images} and {batch_size}")
     pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=str(cfg.device))
     train_config = pipe.metadata.get("config") or {}
+    adopt_training_shapes(cfg, train_config, _command_line_keys())
     _check_training_data(cfg, train_config)
     max_words = int(cfg.max_words or pipe.max_words)
     datamodule = build_datamodule(cfg, pipe, max_words)

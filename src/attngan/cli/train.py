@@ -12,7 +12,6 @@ Examples::
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
-from attngan.config import to_plain
+from attngan.config import to_plain, unaccepted_arguments
 from attngan.errors import AttnGANError, ConfigError
 
 log = logging.getLogger("attngan.train")
@@ -60,8 +59,7 @@ def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
     if not target:
         raise ConfigError("model._target_ is missing: pick a model config (model=damsm or model=attngan)")
     module_cls = get_class(target)
-    accepted = inspect.signature(module_cls).parameters
-    unknown = sorted(k for k in model_cfg if k not in accepted)
+    unknown, accepted = unaccepted_arguments(module_cls, model_cfg)
     if unknown:
         raise ConfigError(
             f"{target} does not take model.{', model.'.join(unknown)}; remove or rename these keys"

@@ -3,8 +3,8 @@
 Every image is a deterministic function of ``(seed, index)``: one or two objects (colour, shape, size from
 :mod:`attngan.data.shapes_spec`) on the plain background; two objects always sit on opposite sides
 (``POSITION_PAIRS``). Each image has six captions with varied wording, the exact ground truth of every
-object (colour, shape, size, position, box, a label mask), and a class id naming its content (the multiset
-of its (colour, shape) pairs), so that retrieval negatives differ in content.
+object (colour, shape, size, position, box, a label mask), and a class id naming what its captions describe
+(every object's colour, shape and position), so that retrieval negatives differ in content.
 
 The dataset is written in the folder format (:mod:`attngan.data.folder`) plus ground truth::
 
@@ -41,7 +41,7 @@ from attngan.errors import DataError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: class ids include positions
 MARKER = "shapes.json"
 CAPTIONS_PER_IMAGE = 6
 DEFAULT_TEST_FRACTION = 0.2
@@ -50,37 +50,60 @@ _CENTRE_JITTER = 2  # pixels, each direction
 _SIZE_JITTER = 1  # pixels on the half-extent
 
 # ----------------------------------------------------------------------------------------- class ids
-_ITEMS: tuple[tuple[str, str], ...] = tuple(itertools.product(spec.COLOURS, spec.SHAPES))
-_ITEM_INDEX = {item: i for i, item in enumerate(_ITEMS)}
-_CONTENTS: tuple[tuple[tuple[str, str], ...], ...] = tuple(
-    [(item,) for item in _ITEMS] + list(itertools.combinations_with_replacement(_ITEMS, spec.MAX_OBJECTS))
+# A class is what a caption pins down: every object's colour, shape and position (sizes are left out because
+# captions do not always name them). Same-class pairs are never used as negatives (DAMSM loss, R-precision),
+# so position must be part of the class: otherwise "a red circle on the left" and "a red circle on the right"
+# would be exempt from each other and nothing would teach the encoders (and through them the generator) where
+# objects go.
+_ITEMS: tuple[tuple[str, str, str], ...] = tuple(itertools.product(spec.COLOURS, spec.SHAPES, spec.POSITIONS))
+_PAIR_ITEMS: tuple[tuple[str, str], ...] = tuple(itertools.product(spec.COLOURS, spec.SHAPES))
+_CONTENTS: tuple[tuple[tuple[str, str, str], ...], ...] = tuple(
+    [(item,) for item in _ITEMS]
+    + [
+        ((c1, s1, p1), (c2, s2, p2))
+        for p1, p2 in spec.POSITION_PAIRS
+        for (c1, s1), (c2, s2) in itertools.product(_PAIR_ITEMS, repeat=2)
+    ]
 )
 _CONTENT_INDEX = {content: i for i, content in enumerate(_CONTENTS)}
-NUM_CLASSES = len(_CONTENTS)  # 24 single objects + 300 unordered pairs = 324
+_POSITION_ORDER = {position: i for i, position in enumerate(spec.POSITIONS)}
+# 8 colours x 3 shapes x 5 positions = 120 single objects + 2 position pairs x 24 x 24 = 1,152 pairs
+NUM_CLASSES = len(_CONTENTS)
 
 
-def shapes_class_id(pairs: Iterable[tuple[str, str]]) -> int:
-    """The class id of an image showing the given ``(colour, shape)`` pairs (order does not matter).
+def shapes_class_id(objects: Iterable[tuple[str, str, str]]) -> int:
+    """The class id of an image showing the given ``(colour, shape, position)`` objects (order does not matter).
 
-    Ids are stable: singles first, then unordered pairs, in the order of ``COLOURS`` x ``SHAPES``.
+    Ids are stable: single objects first (``COLOURS`` x ``SHAPES`` x ``POSITIONS``), then pairs per
+    ``POSITION_PAIRS`` entry.
 
     Raises:
-        ValueError: an unknown colour or shape, or not one or two objects.
+        ValueError: an unknown colour, shape or position, or a layout the generator never draws (not one or
+            two objects, or two objects not on opposite sides).
     """
-    items = list(pairs)
+    items = [tuple(item) for item in objects]
     for item in items:
-        if item not in _ITEM_INDEX:
+        if (
+            len(item) != 3
+            or item[0] not in spec.COLOURS
+            or item[1] not in spec.SHAPES
+            or item[2] not in spec.POSITIONS
+        ):
             raise ValueError(
-                f"Unknown (colour, shape) pair {item!r}; colours {list(spec.COLOURS)}, shapes {spec.SHAPES}."
+                f"Unknown (colour, shape, position) object {item!r}; colours {list(spec.COLOURS)}, "
+                f"shapes {list(spec.SHAPES)}, positions {list(spec.POSITIONS)}."
             )
-    content = tuple(sorted(items, key=_ITEM_INDEX.__getitem__))
+    content = tuple(sorted(items, key=lambda item: _POSITION_ORDER[item[2]]))
     if content not in _CONTENT_INDEX:
-        raise ValueError(f"A shapes image shows 1 to {spec.MAX_OBJECTS} objects, not {len(items)}.")
+        raise ValueError(
+            f"A shapes image shows one object, or two on opposite sides {list(spec.POSITION_PAIRS)}; "
+            f"not {list(items)}."
+        )
     return _CONTENT_INDEX[content]
 
 
-def shapes_class_content(class_id: int) -> tuple[tuple[str, str], ...]:
-    """Inverse of :func:`shapes_class_id`: the ``(colour, shape)`` pairs of a class."""
+def shapes_class_content(class_id: int) -> tuple[tuple[str, str, str], ...]:
+    """Inverse of :func:`shapes_class_id`: the ``(colour, shape, position)`` objects of a class."""
     return _CONTENTS[class_id]
 
 
@@ -326,7 +349,7 @@ def _write_dataset(directory: Path, params: dict[str, Any]) -> None:
         image.save(directory / "images" / f"{key}.png", **_PNG_SETTINGS)
         mask.save(directory / "masks" / f"{key}.png", **_PNG_SETTINGS)
         (directory / "captions" / f"{key}.txt").write_text("\n".join(captions) + "\n", encoding="utf-8")
-        class_id = shapes_class_id((o.colour, o.shape) for o in objects)
+        class_id = shapes_class_id((o.colour, o.shape, o.position) for o in objects)
         truth[key] = {"class_id": class_id, "split": split_of[key], "objects": [asdict(o) for o in objects]}
         class_lines.append(f"{key} {class_id}")
     (directory / "train.txt").write_text("\n".join(train) + "\n")

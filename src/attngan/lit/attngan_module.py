@@ -14,7 +14,7 @@ from torch import nn
 
 from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError, VocabularyMismatchError
 from attngan.lit.checkpoint import attngan_entry, safe_load_checkpoint, strip_prefix
-from attngan.lit.common import dataset_has_classes, fixed_batch, run_metadata, step_seed
+from attngan.lit.common import damsm_gammas, dataset_has_classes, fixed_batch, run_metadata, step_seed
 from attngan.lit.damsm_module import load_damsm
 from attngan.lit.ema import make_ema, update_ema
 from attngan.lit.strategy import average_gradients, broadcast_buffers
@@ -354,9 +354,7 @@ class AttnGANModule(LightningModule):
             sentence,
             image_global,
             class_ids=class_ids,
-            gamma1=self.hparams.gamma1,
-            gamma2=self.hparams.gamma2,
-            gamma3=self.hparams.gamma3,
+            **damsm_gammas(self.hparams),
         )
         kl = kl_loss(output.mu, output.logvar)
         g_loss = adversarial + self.hparams.lambda_damsm * damsm["loss"] + self.hparams.kl_weight * kl

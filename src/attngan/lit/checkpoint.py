@@ -10,7 +10,6 @@ id 0 = padding), ``networks`` (constructor arguments of every network, with ``_t
 
 from __future__ import annotations
 
-import inspect
 import os
 import tempfile
 import zipfile
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from attngan.config import unaccepted_arguments
 from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
 
 # network classes a checkpoint may name in its `_target_` (nothing else is ever instantiated from one)
@@ -109,11 +109,10 @@ def build_network(spec: dict[str, Any], **extra: Any) -> torch.nn.Module:
         )
     spec.update(extra)
     cls = get_class(target)
-    accepted = inspect.signature(cls).parameters
-    unknown = sorted(k for k in spec if k not in accepted)
+    unknown, accepted = unaccepted_arguments(cls, spec)
     if unknown:
         raise ConfigError(
-            f"{target} does not take the argument(s) {unknown}; it takes {sorted(accepted)}. "
+            f"{target} does not take the argument(s) {unknown}; it takes {accepted}. "
             "Check the model config (e.g. model.image_encoder.*) for keys meant for another network."
         )
     return cls(**spec)

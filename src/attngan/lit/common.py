@@ -22,6 +22,11 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def damsm_gammas(hparams: Any) -> dict[str, float]:
+    """The DAMSM smoothing factors gamma1/2/3 of a module's hyperparameters, as ``damsm_loss`` keywords."""
+    return {name: hparams[name] for name in ("gamma1", "gamma2", "gamma3")}
+
+
 def dataset_has_classes(trainer: Any) -> bool:
     """Whether the trainer's data module knows class ids (CUB, shapes): DAMSM negatives are masked by class."""
     datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None

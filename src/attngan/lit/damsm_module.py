@@ -14,7 +14,7 @@ from lightning.pytorch import LightningModule
 
 from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError
 from attngan.lit.checkpoint import attngan_entry, build_network, safe_load_checkpoint, strip_prefix
-from attngan.lit.common import dataset_has_classes, run_metadata, step_seed
+from attngan.lit.common import damsm_gammas, dataset_has_classes, run_metadata, step_seed
 from attngan.losses.damsm import damsm_loss, word_level_scores
 from attngan.text import Vocabulary
 
@@ -93,9 +93,7 @@ class DAMSMModule(LightningModule):
             sentence,
             image_global,
             class_ids=class_ids,
-            gamma1=self.hparams.gamma1,
-            gamma2=self.hparams.gamma2,
-            gamma3=self.hparams.gamma3,
+            **damsm_gammas(self.hparams),
         )
         return losses, (words, sentence, regions, image_global)
 

@@ -10,7 +10,10 @@ generated image can be checked without a learned classifier:
    distance, 0-255 scale), minus speckle (pixels with fewer than two clear 8-neighbours). Its *outline* adds
    the pixels nearest to the named colour within twice the threshold that lie within 2 px of a clear pixel
    (blurred edges, noise), then closes pinholes (3x3 closing).
-3. **Per object.** *Colour* is right when the clear pixels cover at least ``min_area`` of the image.
+3. **Per object.** *Colour* is right when the clear pixels cover at least ``min_area`` of the image and the
+   caption's colours are the image's most-covered ones (a caption naming ``n`` distinct colours: the named
+   colour is among the ``n`` colours with the largest clear area), so an image of multicoloured noise,
+   which holds a little of every colour, fails.
    *Position*: the centre of the outline's bounding box (not the centroid, which sits a third of the
    height below a triangle's centre), as fractions of the side, is "left" when ``x < 0.5 - margin``,
    "right" when ``x > 0.5 + margin``, "top" / "bottom" likewise on ``y``, "center" when both are within the
@@ -240,6 +243,30 @@ def colour_labels(images: Tensor, colour_threshold: float = 60.0) -> Tensor:
     return labels.masked_fill(nearest_squared > colour_threshold**2, -1)
 
 
+def _despeckle(masks: Tensor) -> Tensor:
+    """Keep the pixels of ``(N, H, W)`` bool masks that have at least two 8-neighbours in the mask."""
+    neighbours = F.conv2d(masks[:, None].float(), torch.ones(1, 1, 3, 3, device=masks.device), padding=1)[
+        :, 0
+    ]
+    return masks & (neighbours >= 3)
+
+
+def _colour_coverage(nearest: Tensor, nearest_squared: Tensor, colour_threshold: float) -> Tensor:
+    """Share of each image's pixels that are clearly (within the threshold, despeckled) each palette colour.
+
+    Args:
+        nearest, nearest_squared: ``(B, H, W)`` from :func:`_nearest_palette`.
+
+    Returns:
+        ``(B, K)`` for the ``K`` colours of ``COLOURS`` (background excluded).
+    """
+    batch, height, width = nearest.shape
+    clear = nearest.masked_fill(nearest_squared > colour_threshold**2, -1)  # (B, H, W)
+    per_colour = clear[:, None] == torch.arange(len(COLOURS), device=nearest.device)[None, :, None, None]
+    per_colour = _despeckle(per_colour.flatten(0, 1)).view(batch, len(COLOURS), height, width)
+    return per_colour.float().mean(dim=(2, 3))
+
+
 def _positions_of(centres: Tensor, margin: float) -> list[tuple[str, ...]]:
     """Position words that hold for each centre ``(M, 2)`` (x, y fractions)."""
     out = []
@@ -335,15 +362,22 @@ def check_shapes_images(
         first += len(objs)
 
     # Speckle: keep pixels with at least two same-colour 8-neighbours.
-    neighbours = F.conv2d(masks[:, None].float(), torch.ones(1, 1, 3, 3, device=device), padding=1)[:, 0]
-    masks &= neighbours >= 3
+    masks = _despeckle(masks)
     near = F.max_pool2d(masks[:, None].float(), kernel_size=5, stride=1, padding=2)[:, 0] > 0
     outline = (outline & near) | masks  # (M, H, W)
     outline = _close(outline)
 
     pixels = masks.float().sum(dim=(1, 2))  # (M,)
     area = pixels / (height * width)
-    found = area >= min_area
+    # Dominance: the caption's colours must be the image's most-covered ones, so that an image of
+    # multicoloured noise (which holds a bit of every colour) does not pass the colour check.
+    coverage = _colour_coverage(nearest, nearest_squared, colour_threshold)  # (B, K)
+    distinct = torch.tensor(
+        [len({o.colour for o in objs if o.colour is not None}) for objs in per_image], device=device
+    )  # (B,)
+    own = coverage[image_index, colour_index.clamp_min(0)]  # (M,)
+    rank = (coverage[image_index] > own[:, None]).sum(dim=1)  # (M,) colours covering more than the named one
+    found = (area >= min_area) & (rank < distinct[image_index])
     outline_f = outline.float()
     rows, cols = outline_f.sum(dim=2), outline_f.sum(dim=1)  # (M, H), (M, W)
     top, left = _quantile_index(rows, _BOX_QUANTILE), _quantile_index(cols, _BOX_QUANTILE)  # first inside

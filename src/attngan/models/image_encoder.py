@@ -244,11 +244,13 @@ class CNNImageEncoder(nn.Module):
     """Small trainable CNN with the DAMSM image-encoder interface (for CPU runs and the shapes data).
 
     Images are resized to ``input_size`` (bilinear) if needed, then four conv4x4 stride-2 blocks
-    (``C, 2C, 4C, 8C`` channels, LeakyReLU 0.2, BatchNorm after the first). The BatchNorm layers always use
-    the statistics of the batch at hand (``track_running_stats=False``): on shapes images, which are mostly
-    background, running averages lag the batch statistics enough to double the eval-mode DAMSM loss, and the
-    encoder is used frozen in eval mode by the AttnGAN loss. (GroupNorm or no normalisation did not learn at all
-    on shapes: the loss stayed at chance.) Regions come from the third
+    (``C, 2C, 4C, 8C`` channels, LeakyReLU 0.2, BatchNorm after the first). The BatchNorm layers are ordinary
+    ones: batch statistics while the DAMSM trains, running statistics in eval mode, which is how the AttnGAN
+    loss uses the frozen encoder. (Batch statistics at all times were tried: an image's features then depend
+    on the rest of its batch, and the generator learned to exploit that — on shapes its last stage turned into
+    low-contrast noise that the normalisation blew up into features matching the caption, with lambda 1 and 5.
+    GroupNorm or no normalisation did not learn at all on shapes: the loss stayed at chance.) Regions come
+    from the third
     block (``input_size / 8`` per side, 8x8 for 64) through a 1x1 conv (no bias); the global code from
     the average-pooled fourth block through a linear layer. Heads are initialised U(-0.1, 0.1).
 
@@ -270,7 +272,7 @@ class CNNImageEncoder(nn.Module):
         def block(c_in: int, c_out: int, norm: bool) -> nn.Sequential:
             layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm)]
             if norm:
-                layers.append(nn.BatchNorm2d(c_out, track_running_stats=False))
+                layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2))
             return nn.Sequential(*layers)
 
