@@ -386,6 +386,27 @@ def test_cnn_image_encoder_shapes_and_trainable() -> None:
     ].shape == (1, 16, 16, 16)
 
 
+def test_frozen_cnn_image_encoder_encodes_each_image_on_its_own() -> None:
+    """In eval mode (how the AttnGAN loss uses it) an image's features do not depend on its batch.
+
+    With batch statistics they did, and the generator exploited it (notes/shapes_training.md).
+    """
+    torch.manual_seed(0)
+    encoder = CNNImageEncoder(embedding_dim=16, input_size=64, base_channels=4)
+    for _ in range(3):  # training forwards fill the running statistics
+        encoder(torch.rand(8, 3, 64, 64) * 2 - 1)
+    encoder.eval()
+    images = torch.rand(6, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        together = encoder(images)
+        alone = encoder(images[:1])
+        dimmed = encoder(torch.cat([images[:1], images[1:] * 0.1]))  # other images changed
+    for a, b, c in zip(together, alone, dimmed, strict=True):
+        torch.testing.assert_close(a[:1], b)
+        torch.testing.assert_close(c[:1], b)
+    assert all(buffer.numel() for name, buffer in encoder.named_buffers() if name.endswith("running_mean"))
+
+
 # ---------------------------------------------------------------------------------------------------- init
 
 
