@@ -260,22 +260,19 @@ def configs(quick: bool, device: str, cub_root: Path) -> list[Config]:
 # ---------------------------------------------------------------------------------------------- plumbing
 def compose_config(workdir: Path, overrides: list[str]) -> Any:
     """``conf/train.yaml`` composed with ``overrides``, paths inside ``workdir`` (no Hydra run directory)."""
-    from hydra import compose, initialize_config_dir
+    from attngan.cli.common import compose_config
 
-    from attngan.cli.common import config_dir
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(
-            config_name="train",
-            overrides=[
-                f"paths.root_dir={workdir}",
-                f"paths.output_dir={workdir}/run",
-                f"paths.cache_dir={workdir}/cache",
-                "logger=none",
-                "callbacks=none",
-                *overrides,
-            ],
-        )
+    return compose_config(
+        "train",
+        [
+            f"paths.root_dir={workdir}",
+            f"paths.output_dir={workdir}/run",
+            f"paths.cache_dir={workdir}/cache",
+            "logger=none",
+            "callbacks=none",
+            *overrides,
+        ],
+    )
 
 
 def make_datamodule(cfg: Any) -> Any:

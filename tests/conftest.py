@@ -345,23 +345,21 @@ def data_config(tmp_path: Path) -> Callable[..., dict[str, Any]]:
 
     ``model.image_sizes`` is a dummy ``[32, 64]``; ``paths.cache_dir`` points into the test's tmp dir.
     """
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from attngan.cli.common import config_dir
+    from attngan.cli.common import compose_config
 
     def compose_data(name: str, *overrides: str) -> dict[str, Any]:
-        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            cfg = compose(
-                config_name="data_tool",
-                overrides=[
-                    f"data={name}",
-                    "model.image_sizes=[32,64]",
-                    f"paths.root_dir={tmp_path}",
-                    f"paths.cache_dir={tmp_path / '.cache'}",
-                    *overrides,
-                ],
-            )
+        cfg = compose_config(
+            "data_tool",
+            [
+                f"data={name}",
+                "model.image_sizes=[32,64]",
+                f"paths.root_dir={tmp_path}",
+                f"paths.cache_dir={tmp_path / '.cache'}",
+                *overrides,
+            ],
+        )
         return OmegaConf.to_container(cfg.data, resolve=True)  # type: ignore[return-value]
 
     return compose_data

@@ -8,10 +8,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from attngan.cli.common import config_dir
+from attngan.cli.common import compose_config, config_dir
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
 NAMED_IN_ISSUES = {
@@ -26,9 +25,7 @@ NAMED_IN_ISSUES = {
 
 
 def compose_train(*overrides: str):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
-    return cfg
+    return compose_config("train", overrides, return_hydra_config=True)
 
 
 def test_every_named_experiment_exists():

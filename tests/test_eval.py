@@ -226,13 +226,11 @@ def test_eval_refuses_data_the_checkpoint_was_not_trained_on(cli, capsys, tiny_a
 
 @pytest.mark.parametrize("data", ["shapes", "cub", "coco", "folder"])
 def test_eval_config_composes_for_every_dataset(data):
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from attngan.cli.common import config_dir
+    from attngan.cli.common import compose_config
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="eval", overrides=["checkpoint=model.ckpt", f"data={data}"])
+    cfg = compose_config("eval", ["checkpoint=model.ckpt", f"data={data}"])
     resolved = OmegaConf.to_container(cfg.data, resolve=True)
     assert resolved["name"] == data and resolved["image_sizes"] == [64]
     assert cfg.num_images == 30000 and cfg.metrics.names is None and cfg.max_words is None
@@ -240,16 +238,13 @@ def test_eval_config_composes_for_every_dataset(data):
 
 def test_eval_adopts_the_checkpoints_shapes_set_unless_overridden():
     """A checkpoint trained on 2,000 shapes images is evaluated on that set's test split, not the default 1,000."""
-    from hydra import compose, initialize_config_dir
-
-    from attngan.cli.common import config_dir
+    from attngan.cli.common import compose_config
     from attngan.cli.eval import adopt_training_shapes
 
     trained = {"data": {"name": "shapes", "num_images": 2000, "generation_seed": 0, "captions_per_image": 6}}
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="eval", overrides=["checkpoint=model.ckpt"])
-        explicit = compose(config_name="eval", overrides=["checkpoint=model.ckpt", "data.num_images=500"])
-        cub = compose(config_name="eval", overrides=["checkpoint=model.ckpt", "data=cub"])
+    cfg = compose_config("eval", ["checkpoint=model.ckpt"])
+    explicit = compose_config("eval", ["checkpoint=model.ckpt", "data.num_images=500"])
+    cub = compose_config("eval", ["checkpoint=model.ckpt", "data=cub"])
     assert cfg.data.num_images == 1000  # the data config's default
     assert adopt_training_shapes(cfg, trained, explicit=set()) == ["data.num_images=2000"]
     assert cfg.data.num_images == 2000

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from attngan.cli.common import config_dir
+from attngan.cli.common import compose_config
 from attngan.cli.sweep_report import build_report, main, parse_overrides
 from training import TINY_ATTNGAN, TINY_DATA
 
@@ -22,10 +21,7 @@ BIN = Path(sys.executable).parent
 
 def compose_with_hydra(tmp_path: Path, *overrides: str) -> DictConfig:
     """The real ``train`` config with its ``hydra`` node (launcher, sweeper)."""
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(
-            "train", overrides=[f"paths.root_dir={tmp_path}", *overrides], return_hydra_config=True
-        )
+    return compose_config("train", [f"paths.root_dir={tmp_path}", *overrides], return_hydra_config=True)
 
 
 HEADER = (

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from attngan.cli.common import config_dir
+from attngan.cli.common import compose_config
 
 # small enough for a 2-core CPU: a handful of batches of tiny networks
 TINY_DATA = ["data.num_images=240", "data.batch_size=16", "data.num_workers=0"]
@@ -42,16 +41,15 @@ TINY_ATTNGAN = [
 
 def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
     """The real ``train`` config with test-friendly paths (no Hydra run directory needed)."""
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(
-            config_name="train",
-            overrides=[
-                f"paths.root_dir={tmp_path}",
-                f"paths.output_dir={tmp_path}/run",
-                f"paths.cache_dir={tmp_path.parent / 'shared-cache'}",
-                *overrides,
-            ],
-        )
+    return compose_config(
+        "train",
+        [
+            f"paths.root_dir={tmp_path}",
+            f"paths.output_dir={tmp_path}/run",
+            f"paths.cache_dir={tmp_path.parent / 'shared-cache'}",
+            *overrides,
+        ],
+    )
 
 
 def run_train(tmp_path: Path, *overrides: str) -> dict[str, Any]:

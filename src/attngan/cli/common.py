@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -15,6 +15,20 @@ from attngan.errors import AttnGANError
 def config_dir() -> str:
     """Absolute path of the shipped ``conf/`` directory (the repository's in an editable install)."""
     return str(resources.files("attngan.conf"))
+
+
+def compose_config(config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> Any:
+    """Compose a shipped config (``train``, ``eval``, ``data_tool``, ...) with ``overrides``, as its app would.
+
+    For Python callers (notebooks, benchmarks, tests): no Hydra run directory, nothing resolved yet;
+    ``return_hydra_config=True`` keeps the ``hydra`` node (launcher, sweeper).
+    """
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return compose(
+            config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config
+        )
 
 
 def debug_enabled() -> bool:
