@@ -30,10 +30,10 @@ def to_plain(cfg: Any) -> Any:
     return cfg
 
 
-register_resolvers()
-
-
 def unaccepted_arguments(target: Any, names: Iterable[str]) -> tuple[list[str], list[str]]:
     """``(unknown, accepted)``: the ``names`` that ``target``'s constructor does not take, and those it does."""
     accepted = inspect.signature(target).parameters
     return sorted(k for k in names if k not in accepted), sorted(accepted)
+
+
+register_resolvers()

@@ -35,6 +35,8 @@ log = logging.getLogger("attngan.eval")
 
 # the data keys that decide which images a dataset holds (compared with the checkpoint's training data)
 _DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "captions_per_image")
+# of those, the ones the built-in shapes set is generated from (its root is a cache path)
+_SHAPES_IDENTITY_KEYS = tuple(k for k in _DATA_IDENTITY_KEYS if k not in ("name", "root"))
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -64,7 +66,7 @@ def adopt_training_shapes(cfg: DictConfig, train_config: dict[str, Any], explici
     if trained.get("name") != "shapes" or cfg.data.get("name") != "shapes":
         return []
     adopted = []
-    for key in ("num_images", "generation_seed", "captions_per_image"):
+    for key in _SHAPES_IDENTITY_KEYS:
         if (
             key in trained
             and key in cfg.data
