@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
 from attngan.losses.damsm import COSINE_EPS, word_level_scores
+from benchmarks.meters import best_time
 
 GAMMA1, GAMMA2 = 4.0, 5.0
 
@@ -64,20 +69,14 @@ def pair_loop(words: torch.Tensor, lengths: list[int], regions: torch.Tensor) ->
 
 
 def _time(fn: Callable[[], torch.Tensor], repeats: int, backward: bool, device: torch.device) -> float:
+    """Best seconds of one call of ``fn`` (and ``backward`` of its sum) after one warm-up call."""
+
     def once() -> None:
         out = fn()
         if backward:
             out.sum().backward()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
 
-    once()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        once()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_time(once, repeats, device.type)
 
 
 def main() -> None:

@@ -184,8 +184,24 @@ def test_unreadable_or_foreign_files_fail_clearly(tmp_path) -> None:
         load_original_text_encoder(tmp_path / "absent.pth")
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"\x00not torch")
-    with pytest.raises(CheckpointError, match="could not be read"):
+    with pytest.raises(
+        CheckpointError, match=r"garbage\.pth' is not a checkpoint file \(expected the authors' released"
+    ):
         load_original_generator(garbage)
+    truncated = _save(fill(release_generator_table(2, 1, 1)), tmp_path / "cut.pth")
+    with open(truncated, "r+b") as handle:
+        handle.truncate(handle.seek(0, 2) // 2)
+    with pytest.raises(
+        CheckpointError, match=r"cut\.pth' cannot be read .*truncated or corrupt; download it again"
+    ):
+        load_original_generator(truncated)
+    evil = tmp_path / "evil.pth"
+    torch.save({"a": torch.zeros(1), "b": warnings.warn}, evil)
+    with pytest.raises(
+        CheckpointError, match=r"evil\.pth' is not a checkpoint file .*warnings\.warn"
+    ) as info:
+        load_original_generator(evil)
+    assert "weights_only" not in str(info.value)  # never a hint towards unsafe loading
     generator_file = _save(fill(release_generator_table(2, 1, 1)), tmp_path / "g.pth")
     with pytest.raises(CheckpointError, match="text encoder"):
         load_original_text_encoder(generator_file)

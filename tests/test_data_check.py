@@ -12,8 +12,8 @@ import pytest
 from attngan.cli.data import main
 from attngan.data import CUBDataModule
 from attngan.data.check import check_dataset
-from attngan.data.cub import CUBReader
 from attngan.data.readers import make_reader
+from attngan.data.readers.cub import CUBReader
 from attngan.data.records import (
     BAD_IMAGE,
     EMPTY_CAPTIONS,
@@ -22,7 +22,7 @@ from attngan.data.records import (
     NO_CAPTIONS,
     ORPHAN_CAPTIONS,
 )
-from conftest import CUB_IMAGES
+from helpers.datasets import CUB_IMAGES
 
 SCRIPT = str(Path(sys.executable).parent / "attngan-data")
 
@@ -115,7 +115,10 @@ def test_cli_missing_root_is_a_clean_error(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr and "DataError" in proc.stderr
+    assert (
+        "Traceback" not in proc.stderr
+        and f"attngan-data: error: data.root={tmp_path / 'coco'}" in proc.stderr
+    )
     assert "annotations/captions_train2014.json" in proc.stderr and "cocodataset.org" in proc.stderr
 
 

@@ -9,11 +9,11 @@ import pytest
 
 from attngan.data import COCODataModule, CUBDataModule, bird_crop_box
 from attngan.data.captions import vocabulary_cache_path
-from attngan.data.coco import COCOReader
-from attngan.data.cub import CUBReader
+from attngan.data.readers.coco import COCOReader
+from attngan.data.readers.cub import CUBReader
 from attngan.errors import DataError
 from attngan.text import Vocabulary
-from conftest import COCO_TRAIN, COCO_VAL, CUB_IMAGES, release_vocabulary
+from helpers.datasets import COCO_TRAIN, COCO_VAL, CUB_IMAGES, release_vocabulary
 
 
 def _cub(root, **kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attngan.data.folder import FolderReader
+from attngan.data.readers.folder import FolderReader
 from attngan.data.records import (
     CAPTION_ENCODING,
     MISSING_IMAGE,

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attngan.data import shapes_spec as spec
 from attngan.data.shapes import (
     CAPTIONS_PER_IMAGE,
     NUM_CLASSES,
@@ -19,6 +18,7 @@ from attngan.data.shapes import (
     read_marker,
     shapes_class_content,
     shapes_class_id,
+    spec,
 )
 from attngan.errors import DataError
 from attngan.text import tokenize

@@ -20,7 +20,7 @@ import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
+from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
 
 TESTS = Path(__file__).resolve().parent  # importable in the ranks: RankProbe is named by its target
 TRAIN = Path(sys.executable).parent / "attngan-train"

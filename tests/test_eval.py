@@ -12,14 +12,12 @@ import pytest
 import torch
 from torch import nn
 
-from attngan.lit.evaluation import (
-    EvaluationCallback,
-    caption_batches,
-    default_metric_names,
-    result_name,
-    sample_noise,
-)
-from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, run_train
+from attngan.evaluation.captions import caption_batches
+from attngan.evaluation.generate import sample_noise
+from attngan.evaluation.suite import default_metric_names
+from attngan.lit.evaluation import EvaluationCallback
+from attngan.metrics.registry import METRICS
+from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, run_train
 
 ALL_METRICS = "[r_precision,is,fid,shapes_oracle,attention_localisation]"
 
@@ -216,19 +214,22 @@ def test_eval_needs_enough_images_for_r_precision(cli, capsys, tiny_attngan_chec
 
 def test_eval_refuses_data_the_checkpoint_was_not_trained_on(cli, capsys, tiny_attngan_checkpoint, mini_cub):
     from attngan.cli.eval import main
+    from attngan.errors import VocabularyMismatchError
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         cli(main, f"checkpoint={tiny_attngan_checkpoint}", "data=cub", f"data.root={mini_cub}", "device=cpu")
     err = capsys.readouterr().err
     assert "attngan-eval: error:" in err and "are unknown to the checkpoint" in err
-    assert "VocabularyMismatchError" in err
+    # the vocabulary-mismatch error (the one-line report shows its message, not its class name)
+    assert exit_info.value.code == VocabularyMismatchError.exit_code
+    assert "was trained on other data" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("data", ["shapes", "cub", "coco", "folder"])
 def test_eval_config_composes_for_every_dataset(data):
     from omegaconf import OmegaConf
 
-    from attngan.cli.common import compose_config
+    from attngan.config import compose_config
 
     cfg = compose_config("eval", ["checkpoint=model.ckpt", f"data={data}"])
     resolved = OmegaConf.to_container(cfg.data, resolve=True)
@@ -238,8 +239,8 @@ def test_eval_config_composes_for_every_dataset(data):
 
 def test_eval_adopts_the_checkpoints_shapes_set_unless_overridden():
     """A checkpoint trained on 2,000 shapes images is evaluated on that set's test split, not the default 1,000."""
-    from attngan.cli.common import compose_config
-    from attngan.cli.eval import adopt_training_shapes
+    from attngan.config import compose_config
+    from attngan.evaluation.run import adopt_training_shapes
 
     trained = {"data": {"name": "shapes", "num_images": 2000, "generation_seed": 0, "captions_per_image": 6}}
     cfg = compose_config("eval", ["checkpoint=model.ckpt"])
@@ -277,11 +278,12 @@ def test_caption_batches_read_the_chosen_caption_without_images():
 
 
 def test_result_names_are_stable():
-    assert result_name("is", "is_std") == "inception_score_std"
-    assert result_name("shapes_oracle", "colour_acc") == "shapes_colour_acc"
-    assert result_name("attention_localisation", "attention_localisation") == "attention_localisation"
-    assert result_name("attention_localisation", "uniform_baseline") == "attention_uniform_baseline"
-    assert result_name("r_precision", "r_precision") == "r_precision"
+    """The registry's result names are the final ones (metrics.json, val/<name>, the sweep report)."""
+    assert "inception_score_std" in METRICS["is"].result_names
+    assert "shapes_colour_acc" in METRICS["shapes_oracle"].result_names
+    assert "attention_localisation" in METRICS["attention_localisation"].result_names
+    assert "attention_uniform_baseline" in METRICS["attention_localisation"].result_names
+    assert "r_precision" in METRICS["r_precision"].result_names
     assert default_metric_names("shapes", during_training=True) == [
         "r_precision",
         "shapes_oracle",
@@ -338,3 +340,26 @@ def test_evaluation_callback_logs_val_metrics(tmp_path, tiny_damsm_checkpoint):
     history = [json.loads(line) for line in (tmp_path / "run" / "evaluation.jsonl").read_text().splitlines()]
     assert len(history) == 1 and history[0]["epoch"] == 0
     assert history[0]["inception_weights"] == "injected network"
+
+
+def test_eval_and_the_callback_share_the_metrics_group(tmp_path):
+    """conf/metrics/default.yaml is the one place of the measuring options (attngan-eval and training)."""
+    from omegaconf import OmegaConf
+
+    from attngan.config import compose_config, config_dir
+
+    shared = OmegaConf.load(Path(config_dir()) / "metrics" / "default.yaml")
+    eval_cfg = compose_config("eval", ["checkpoint=model.ckpt"])
+    train_cfg = compose_config("train", [f"paths.root_dir={tmp_path}"])
+    assert set(shared) >= {
+        "inception_weights",
+        "strict",
+        "antialias",
+        "is_splits",
+        "num_candidates",
+        "num_folds",
+    }
+    for key, value in shared.items():
+        assert eval_cfg.metrics[key] == train_cfg.callbacks.evaluation[key] == value, key
+    tuned = compose_config("train", [f"paths.root_dir={tmp_path}", "callbacks.evaluation.num_folds=2"])
+    assert tuned.callbacks.evaluation.num_folds == 2 and tuned.callbacks.evaluation.metrics is None

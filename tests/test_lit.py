@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
 
+from attngan.checkpoint import atomic_torch_save, safe_load_checkpoint
 from attngan.cli.train import build_module
 from attngan.errors import CheckpointError, VocabularyMismatchError
 from attngan.lit import AttnGANModule, load_damsm
-from attngan.lit.checkpoint import atomic_torch_save, safe_load_checkpoint
 from attngan.lit.ema import make_ema, update_ema
-from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
+from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
 
 def test_update_ema_averages_parameters_and_copies_buffers():
@@ -30,7 +31,7 @@ def test_update_ema_averages_parameters_and_copies_buffers():
     assert not any(p.requires_grad for p in ema.parameters())
 
 
-def _attngan_module(tmp_path, damsm_ckpt, stages: int):
+def _attngan_module(tmp_path, damsm_ckpt, stages: int, *overrides: str):
     import hydra.utils
 
     cfg = compose_train(
@@ -41,6 +42,7 @@ def _attngan_module(tmp_path, damsm_ckpt, stages: int):
         f"model.damsm_checkpoint={damsm_ckpt}",
         f"model.generator.num_stages={stages}",
         "model.generator.base_size=16",
+        *overrides,
     )
     datamodule = hydra.utils.instantiate(cfg.data, _convert_="all")
     datamodule.prepare_data()
@@ -84,43 +86,82 @@ def test_training_steps_change_g_and_d_but_not_frozen_encoders(tmp_path, tiny_da
 def test_losses_are_finite_and_logged(tmp_path, tiny_damsm_checkpoint):
     from attngan.cli.train import build_trainer
 
-    cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2)
-    records: list[dict[str, float]] = []
+    cfg, datamodule, module = _attngan_module(
+        tmp_path, tiny_damsm_checkpoint, 2, "+logger.record._target_=helpers.lit.RecordingLogger"
+    )
     trainer = build_trainer(cfg)
-    original = AttnGANModule._log_losses
-
-    def spy(self, terms, g_loss, batch_size):
-        records.append(
-            {name: float(t) for name, t in zip(self.loss_terms, terms, strict=True)} | {"g": float(g_loss)}
-        )
-        return original(self, terms, g_loss, batch_size)
-
-    AttnGANModule._log_losses = spy
-    try:
-        trainer.fit(module, datamodule=datamodule)
-    finally:
-        AttnGANModule._log_losses = original
-    assert len(records) == 2
+    (recorder,) = trainer.loggers
+    trainer.fit(module, datamodule=datamodule)
+    losses = {"d_loss_0", "d_loss_1", "g_adversarial", "g_damsm", "g_kl", "g_loss"}
+    records = [metrics for _, metrics in recorder.records if "train/g_loss" in metrics]
+    assert len(records) == 2  # model.log_every_n_steps=1, two generator steps
     for record in records:
-        assert set(record) == {"d0", "d1", "g_adversarial", "g_damsm", "g_kl", "g"}
-        assert all(torch.isfinite(torch.tensor(v)) for v in record.values())
+        logged = {k.removeprefix("train/") for k in record if k.startswith("train/")}
+        assert logged - {"generator_step"} == losses
+        assert all(math.isfinite(record[f"train/{name}"]) for name in losses)
 
 
-def test_samples_come_from_the_ema_generator(tmp_path, tiny_damsm_checkpoint):
+def _png_bytes(folder) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.png"))}
+
+
+def test_samples_come_from_the_ema_generator_with_fixed_noise(tmp_path, tiny_damsm_checkpoint):
     cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2)
     from attngan.cli.train import build_trainer
 
     trainer = build_trainer(cfg)
     trainer.fit(module, datamodule=datamodule)
     calls = []
-    live_forward = module.generator.forward
-    ema_forward = module.generator_ema.forward
-    module.generator.forward = lambda *a, **k: calls.append("live") or live_forward(*a, **k)
-    module.generator_ema.forward = lambda *a, **k: calls.append("ema") or ema_forward(*a, **k)
+    module.generator.register_forward_pre_hook(lambda *_: calls.append("live"))
+    module.generator_ema.register_forward_pre_hook(lambda *_: calls.append("ema"))
     out_dir = module.render_samples()
     assert calls == ["ema"]
     assert (out_dir / "grid.png").exists()
     assert len(list(out_dir.glob("caption_*_attention.png"))) == 2
+    # z and CA's epsilon are fixed: the grid of the same weights is the same, whatever the global random state
+    first = _png_bytes(out_dir)
+    torch.manual_seed(1234)
+    torch.rand(17)
+    assert module.render_samples() == out_dir
+    assert _png_bytes(out_dir) == first and len(first) == 3
+
+
+def _init_from_module(damsm_ckpt, init_from):
+    entry = safe_load_checkpoint(init_from)["attngan"]
+    generator = {k: v for k, v in entry["networks"]["generator"].items() if k != "_target_"}
+    return AttnGANModule(
+        vocab=entry["vocab"],
+        damsm_checkpoint=str(damsm_ckpt),
+        generator=generator,
+        discriminator={"ndf": entry["networks"]["discriminators"][0]["ndf"]},
+        init_from=str(init_from),
+    )
+
+
+@pytest.mark.parametrize("with_discriminators", [True, False])
+def test_init_from_warns_only_when_discriminators_are_missing(
+    tmp_path, caplog, tiny_damsm_checkpoint, tiny_attngan_checkpoint, with_discriminators
+):
+    import logging
+
+    path = tiny_attngan_checkpoint
+    checkpoint = safe_load_checkpoint(path)
+    state = checkpoint["state_dict"]
+    if not with_discriminators:  # e.g. a release generator imported by attngan-import-original
+        checkpoint["state_dict"] = {k: v for k, v in state.items() if not k.startswith("discriminators.")}
+        path = tmp_path / "generator_only.ckpt"
+        torch.save(checkpoint, path)
+    with caplog.at_level(logging.WARNING, logger="attngan.lit.attngan_module"):
+        module = _init_from_module(tiny_damsm_checkpoint, path)
+    warned = "has no discriminators: they start from random weights" in caplog.text
+    assert warned != with_discriminators, caplog.text
+    # the EMA weights start the generator (and its EMA); the discriminators where the file has them
+    for name, value in module.generator.state_dict().items():
+        assert torch.equal(value, state[f"generator_ema.{name}"]), name
+    loaded = [
+        torch.equal(v, state[f"discriminators.{k}"]) for k, v in module.discriminators.state_dict().items()
+    ]
+    assert all(loaded) if with_discriminators else not all(loaded)
 
 
 def test_vocabulary_mismatch_names_the_difference(tmp_path, tiny_damsm_checkpoint):
@@ -130,6 +171,18 @@ def test_vocabulary_mismatch_names_the_difference(tmp_path, tiny_damsm_checkpoin
         AttnGANModule(
             vocab=wrong,
             damsm_checkpoint=str(tiny_damsm_checkpoint),
+            generator={"num_stages": 1, "ngf": 4, "embedding_dim": 32, "base_size": 16},
+            discriminator={"ndf": 4},
+        )
+
+
+def test_damsm_checkpoint_that_is_a_directory_is_named_as_such(tmp_path):
+    with pytest.raises(
+        CheckpointError, match=r"model.damsm_checkpoint '.*' is a directory \(expected the \.ckpt"
+    ):
+        AttnGANModule(
+            vocab=["<pad>", "red"],
+            damsm_checkpoint=str(tmp_path),
             generator={"num_stages": 1, "ngf": 4, "embedding_dim": 32, "base_size": 16},
             discriminator={"ndf": 4},
         )
@@ -149,18 +202,18 @@ def test_checkpoint_is_self_describing_and_weights_only(tiny_attngan_checkpoint)
     assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
 
 
-def test_atomic_save_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
-    path = tmp_path / "last.ckpt"
-    atomic_torch_save({"a": torch.ones(2)}, path)
+class _InterruptWhilePickled:
+    """Pickling it raises KeyboardInterrupt: a save interrupted half-way (Ctrl-C, a kill), without patching."""
 
-    def broken_save(obj, handle):
-        handle.write(b"partial")
+    def __reduce__(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(torch, "save", broken_save)
+
+def test_atomic_save_keeps_old_file_when_interrupted(tmp_path):
+    path = tmp_path / "last.ckpt"
+    atomic_torch_save({"a": torch.ones(2)}, path)
     with pytest.raises(KeyboardInterrupt):
-        atomic_torch_save({"a": torch.zeros(2)}, path)
-    monkeypatch.undo()
+        atomic_torch_save({"a": torch.zeros(2), "interrupt": _InterruptWhilePickled()}, path)
     assert torch.equal(safe_load_checkpoint(path)["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 

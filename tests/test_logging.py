@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from attngan.errors import ConfigError
-from training import TINY_ATTNGAN, TINY_DATA, compose_train, run_train
+from helpers.training import TINY_ATTNGAN, TINY_DATA, compose_train, run_train
 
 TINY_LOGGED_RUN = [
     "trainer.accelerator=cpu",

@@ -210,6 +210,56 @@ def test_conditioning_augmentation() -> None:
     torch.testing.assert_close(c, mu + eps * torch.exp(0.5 * logvar))
 
 
+def test_conditioning_augmentation_with_given_epsilon() -> None:
+    torch.manual_seed(0)
+    ca = ConditioningAugmentation(embedding_dim=16, condition_dim=5)
+    sentence, eps = torch.randn(3, 16), torch.randn(3, 5)
+    state = torch.get_rng_state()
+    c, mu, logvar = ca(sentence, eps)
+    assert torch.equal(torch.get_rng_state(), state)  # a given ε draws nothing from the global generator
+    assert torch.equal(c, mu + eps * torch.exp(0.5 * logvar))
+    torch.manual_seed(5)
+    assert torch.equal(ca(sentence, eps)[0], c)
+    with pytest.raises(ValueError, match=r"condition_noise .*\(3, 5\).*got \(3, 4\)"):
+        ca(sentence, torch.randn(3, 4))
+    with pytest.raises(ValueError, match=r"condition_noise .*\(3, 5\).*got \(2, 5\)"):
+        ca(sentence, torch.randn(2, 5))
+
+
+def _hooked_epsilon(generator: Generator, eps: torch.Tensor):
+    """The forward hook that fixed ε before it became an argument (the old ``pipeline.fixed_condition_noise``)."""
+
+    def replace(module, args, output):
+        _, mu, logvar = output
+        return mu + eps.to(mu) * torch.exp(0.5 * logvar), mu, logvar
+
+    return generator.conditioning.register_forward_hook(replace)
+
+
+def test_generator_condition_noise_is_deterministic_and_equals_the_old_hook() -> None:
+    torch.manual_seed(0)
+    generator = Generator(2, 4, embedding_dim=16, z_dim=8, condition_dim=6, base_size=16).eval()
+    inputs = (torch.randn(3, 8), torch.randn(3, 16), torch.randn(3, 16, 5), _word_mask([5, 3, 1], 5))
+    eps = torch.randn(3, 6)
+    torch.manual_seed(1)
+    given = generator(*inputs, condition_noise=eps)
+    torch.manual_seed(2)
+    again = generator(*inputs, eps)
+    handle = _hooked_epsilon(generator, eps)
+    try:
+        hooked = generator(*inputs)
+    finally:
+        handle.remove()
+    for a, b, c in zip(given.images, again.images, hooked.images, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    for a, c in zip(given.attention, hooked.attention, strict=True):
+        assert torch.equal(a, c)
+    torch.manual_seed(3)
+    assert not torch.equal(generator(*inputs).images[-1], given.images[-1])  # None: CA draws ε itself
+    with pytest.raises(ValueError, match="condition_noise"):
+        generator(*inputs, condition_noise=torch.randn(3, 5))
+
+
 # ------------------------------------------------------------------------------------------ text encoder
 
 
@@ -389,7 +439,7 @@ def test_cnn_image_encoder_shapes_and_trainable() -> None:
 def test_frozen_cnn_image_encoder_encodes_each_image_on_its_own() -> None:
     """In eval mode (how the AttnGAN loss uses it) an image's features do not depend on its batch.
 
-    With batch statistics they did, and the generator exploited it (notes/shapes_training.md).
+    With batch statistics they did, and the generator exploited it (docs/decisions/010-ordinary-batchnorm-in-shapes-cnn-encoder.md).
     """
     torch.manual_seed(0)
     encoder = CNNImageEncoder(embedding_dim=16, input_size=64, base_channels=4)

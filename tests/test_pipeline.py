@@ -101,3 +101,27 @@ def test_long_captions_keep_their_first_max_words(pipe: AttnGANPipeline) -> None
     result = pipe(long, seed=0)
     assert len(result.tokens[0]) == pipe.max_words
     assert result.attention[0][0].shape[0] == pipe.max_words
+
+
+def test_the_pipeline_generates_through_the_one_generate_step(
+    pipe: AttnGANPipeline, tiny_attngan_checkpoint
+) -> None:
+    import attngan.pipeline
+    from attngan.checkpoint import load_generator
+    from attngan.evaluation import generate, seed_noise
+
+    assert not hasattr(attngan.pipeline, "fixed_condition_noise")  # ε is an argument, not a hook
+    z, eps = pipe.noise(2, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip((z, eps), seed_noise(2, pipe.z_dim, pipe.condition_dim, 4)))
+    result = pipe(RED, seed=4, num_images_per_caption=2)
+    ids, lengths, _, _ = pipe.encode_captions([RED, RED])
+    output, sentence, image_global = generate(
+        pipe.text_encoder, pipe.generator, ids, lengths, z, eps, image_encoder=pipe.image_encoder
+    )
+    assert torch.equal(result._stage_tensors[1][-1], output.images[-1][1].float())
+    assert sentence.shape[0] == 2 and (image_global is None or image_global.shape == sentence.shape)
+    # the pipeline's generator is the EMA generator of the checkpoint
+    ema = load_generator(tiny_attngan_checkpoint)
+    assert all(
+        torch.equal(a, b) for a, b in zip(ema.state_dict().values(), pipe.generator.state_dict().values())
+    )

@@ -1,6 +1,6 @@
 """Reliability and safety: exact resume, safe checkpoints, pre-emption, numerical faults, bad input.
 
-Every guarantee of ``notes/reliability.md`` has a test here. Cases already tested elsewhere are not repeated:
+Every guarantee of ``docs/reliability.md`` has a test here. Cases already tested elsewhere are not repeated:
 
 - ``test_lit.py``: atomic save interrupted in-process, empty / corrupt / truncated checkpoint ->
   ``CheckpointError`` naming the file, a pickle of arbitrary objects refused by the safe loader, the DAMSM
@@ -14,13 +14,15 @@ Every guarantee of ``notes/reliability.md`` has a test here. Cases already teste
 - ``test_pipeline.py`` / ``test_eval.py``: a caption with no known word at generation (``UnknownCaptionError``,
   clean ``attngan-generate`` error).
 
+Numerical faults are injected with :mod:`attngan.lit.faults` (a callback the config adds), never by patching
+the modules.
+
 Subprocesses are few (about 6 s of imports each): the pre-emption run killed by a real SIGTERM, a kill during
 a checkpoint save, and the console script's error output with and without ``ATTNGAN_DEBUG``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -34,6 +36,7 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
+from attngan.checkpoint import safe_load_checkpoint
 from attngan.errors import (
     BadSampleError,
     CheckpointError,
@@ -42,8 +45,9 @@ from attngan.errors import (
     VocabularyMismatchError,
 )
 from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
-from attngan.lit.checkpoint import AtomicCheckpointIO, safe_load_checkpoint
-from training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, TINY_TRAINER, compose_train, run_train
+from attngan.lit.checkpoint import AtomicCheckpointIO
+from helpers.lit import nonfinite_loss
+from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, TINY_TRAINER, compose_train, run_train
 
 TESTS_DIR = Path(__file__).resolve().parent
 # the exact-resume setting: CPU, deterministic algorithms, a few small batches per epoch
@@ -171,21 +175,6 @@ def attngan_train(cwd: Path, *argv: str, env: dict[str, str] | None = None) -> s
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def poison_kl(monkeypatch: pytest.MonkeyPatch, at_step: int) -> None:
-    """Make the KL term NaN at generator step ``at_step`` (0-based), as an exploding loss would."""
-    from attngan.lit import attngan_module
-
-    real = attngan_module.kl_loss
-    calls = []
-
-    def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        calls.append(None)
-        value = real(mu, logvar)
-        return value * math.nan if len(calls) - 1 == at_step else value
-
-    monkeypatch.setattr(attngan_module, "kl_loss", kl_loss)
 
 
 # ------------------------------------------------------------------------------------------ exact resume
@@ -320,7 +309,7 @@ def _size(paths: Any) -> int:
 def test_kill_during_a_save_never_leaves_a_truncated_checkpoint(tmp_path: Path):
     import inspect
 
-    from attngan.lit.checkpoint import atomic_torch_save
+    from attngan.checkpoint import atomic_torch_save
 
     path = tmp_path / "last.ckpt"
     # the function's own source, so that the subprocess does not spend seconds importing Lightning
@@ -442,8 +431,8 @@ def test_nonfinite_loss_stops_naming_step_and_term_and_saves_nothing(
 ):
     from attngan.cli.train import main
 
-    poison_kl(monkeypatch, at_step=2)  # epoch 1, batch 0 (2 batches per epoch)
     overrides = [*SMALL_ATTNGAN, f"model.damsm_checkpoint={tiny_damsm_checkpoint}", "trainer.max_epochs=2"]
+    overrides += nonfinite_loss("g_kl", at_step=2)  # epoch 1, batch 0 (2 batches per epoch)
     overrides += ["model.log_every_n_steps=100"]  # checked at the last batch of the epoch, or before a save
     if preempted:  # SIGUSR1 right after the bad step: the pre-emption save must not write the NaN weights
         overrides += ["+callbacks.signal._target_=test_reliability.SendSignal", "+callbacks.signal.epoch=1"]
@@ -460,11 +449,11 @@ def test_nonfinite_loss_stops_naming_step_and_term_and_saves_nothing(
     assert all(torch.isfinite(t).all() for t in last["state_dict"].values() if t.is_floating_point())
 
 
-def test_nonfinite_skip_policy_skips_the_step_and_counts_it(tmp_path, monkeypatch, tiny_damsm_checkpoint):
-    poison_kl(monkeypatch, at_step=1)
+def test_nonfinite_skip_policy_skips_the_step_and_counts_it(tmp_path, tiny_damsm_checkpoint):
     run_train(
         tmp_path,
         *SMALL_ATTNGAN,
+        *nonfinite_loss("g_kl", at_step=1),
         f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
         "model.nonfinite_policy=skip",
         f"export_path={tmp_path / 'final.ckpt'}",
@@ -476,23 +465,12 @@ def test_nonfinite_skip_policy_skips_the_step_and_counts_it(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("policy", ["stop", "skip"])
-def test_nonfinite_damsm_loss(tmp_path, monkeypatch, policy):
-    from attngan.lit import damsm_module
-
-    real, calls = damsm_module.damsm_loss, []
-
-    def damsm_loss(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
-        calls.append(None)
-        losses = real(*args, **kwargs)
-        if len(calls) == 2:  # the second training step
-            losses = {**losses, "word_t2i": losses["word_t2i"] * math.nan, "loss": losses["loss"] * math.nan}
-        return losses
-
-    monkeypatch.setattr(damsm_module, "damsm_loss", damsm_loss)
+def test_nonfinite_damsm_loss(tmp_path, policy):
     args = [
         *TINY_DAMSM,
         *TINY_DATA,
         *TINY_TRAINER,
+        *nonfinite_loss("word_t2i", at_step=1),  # the second training step (the sum "loss" with it)
         "trainer.limit_val_batches=0",
         f"model.nonfinite_policy={policy}",
     ]
@@ -664,9 +642,10 @@ def test_unknown_config_key_is_refused_by_name(tmp_path, monkeypatch, capsys):
     )
     captured = capsys.readouterr()
     out = captured.out + captured.err
-    assert code == 1
-    assert "Could not override 'model.lamda_damsm'" in out and "+model.lamda_damsm=5" in out
-    assert "Traceback" not in out
+    assert code == 2
+    # not Hydra's "use +model.lamda_damsm" (a key nothing reads; the DAMSM has no lambda_damsm at all)
+    assert "model.lamda_damsm is not a key" in out and "--cfg job" in out
+    assert "+model.lamda_damsm" not in out and "Traceback" not in out
     assert not (tmp_path / "run").exists()  # refused before anything ran
 
 
@@ -678,7 +657,10 @@ def test_unknown_config_key_is_refused_by_name(tmp_path, monkeypatch, capsys):
             r"model.image_sizes=\[16, 32, 64\] does not match the generator: "
             r"model.generator.num_stages=2 .* make \[16, 32\]",
         ),
-        ("data.image_sizes=[16]", r"data.image_sizes=\[16\] but the generator's stages make \[16, 32\]"),
+        (
+            "data.image_sizes=[16]",
+            r"data.image_sizes=\[16\] does not match the generator: .* make \[16, 32\].* every discriminator",
+        ),
     ],
 )
 def test_image_sizes_that_do_not_match_the_stages(tmp_path, tiny_damsm_checkpoint, override, message):

@@ -12,9 +12,12 @@ import pytest
 import yaml
 from omegaconf import DictConfig
 
-from attngan.cli.common import compose_config
-from attngan.cli.sweep_report import build_report, main, parse_overrides
-from training import TINY_ATTNGAN, TINY_DATA
+from attngan.cli.sweep_report import main
+from attngan.config import compose_config
+from attngan.evaluation.sweep import Job, best_job, higher_is_better, parse_overrides
+from attngan.evaluation.sweep_report import build_report
+from attngan.metrics.registry import METRICS
+from helpers.training import TINY_ATTNGAN, TINY_DATA
 
 BIN = Path(sys.executable).parent
 
@@ -146,6 +149,32 @@ def test_report_options_and_fallbacks(sweep_dir: Path, tmp_path: Path) -> None:
     result = build_report(bare)
     assert result["metrics"] == [] and result["plotted"] == ["train/g_loss"]
     assert "No `val/*` metrics were logged" in result["markdown"]
+
+
+ALL_RESULTS = [result for entry in METRICS.values() for result in entry.results]
+
+
+@pytest.mark.parametrize("result", ALL_RESULTS, ids=lambda result: result.name)
+def test_best_job_follows_the_registrys_direction(result, tmp_path: Path) -> None:
+    metric = f"val/{result.name}"
+    low, high = (
+        Job(path=tmp_path / str(n), number=n, overrides={}, config={}, rows=[{"epoch": 0.0, metric: value}])
+        for n, value in ((0, 1.0), (1, 2.0))
+    )
+    assert higher_is_better(metric) is result.higher_is_better
+    best = best_job([low, high], metric)
+    assert best is not None and best[1] is (high if result.higher_is_better else low)
+
+
+def test_report_reads_the_direction_from_the_registry(
+    sweep_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No guessing from the name: declare inception_score lower-is-better and the report sorts it ascending."""
+    from attngan.metrics import registry
+
+    monkeypatch.setitem(registry._RESULTS, "inception_score", registry.Result("inception_score", False))
+    result = build_report(sweep_dir, tmp_path / "flipped", metrics=["val/inception_score"])
+    assert "- best `val/inception_score`: 4 (model.lambda_damsm=1)" in result["markdown"]
 
 
 def test_report_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -115,7 +115,7 @@ def _fit(tmp_path: Path, damsm: Path, *overrides: str) -> Any:
     from lightning.pytorch import Callback
 
     from attngan.cli.train import build_module, build_trainer
-    from training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
+    from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
     class Losses(Callback):
         def __init__(self) -> None:

@@ -1,8 +1,7 @@
 """AttnGAN: fine-grained text-to-image generation with attentional GANs (Xu et al., CVPR 2018)."""
 
 from attngan import config as _config  # noqa: F401  (registers the OmegaConf resolvers)
-
-__version__ = "0.1.0"
+from attngan.version import __version__
 
 __all__ = ["AttnGANPipeline", "__version__"]
 

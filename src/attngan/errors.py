@@ -1,8 +1,9 @@
 """Errors that name the culprit and say what to do.
 
 Every error a user can cause (a wrong path, a bad file, a config that does not fit) derives from
-:class:`AttnGANError`. The console scripts print these as one message and exit with a non-zero code,
-without a Python traceback; set ``ATTNGAN_DEBUG=1`` to see the traceback as well.
+:class:`AttnGANError`. The console scripts print these as one line on stderr and exit with a non-zero code
+(2 unless the class says otherwise), without a Python traceback; ``ATTNGAN_DEBUG=1`` shows the traceback.
+Mistakes that Hydra, OmegaConf or Lightning report are translated in :mod:`attngan.cli.explain`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class CheckpointError(AttnGANError):
     """A checkpoint is missing, truncated, corrupt or of the wrong kind."""
 
 
+class UnknownCaptionError(AttnGANError):
+    """A caption has no word the model knows (raised by the PyTorch and the ONNX pipelines)."""
+
+
 class VocabularyMismatchError(AttnGANError):
     """Two vocabularies that must agree (checkpoint vs dataset, encoder vs captions) differ."""
 
@@ -52,9 +57,9 @@ class WeightsNotFoundError(AttnGANError):
 
     def __init__(self, filename: str, searched: list[str], config_key: str, source: str) -> None:
         self.filename = filename
-        places = "\n".join(f"  - {p}" for p in searched)
+        places = "; ".join(searched)
         super().__init__(
-            f"Pretrained weights '{filename}' were not found. Looked in:\n{places}\n"
+            f"Pretrained weights '{filename}' were not found. Looked in: {places}. "
             f"Put the file in one of those places (e.g. $TORCH_HOME/hub/checkpoints/{filename}) or set "
             f"{config_key}=/path/to/{filename}. The file is {source}. attngan never downloads weights."
         )

@@ -16,8 +16,6 @@ word raises :class:`UnknownCaptionError` naming it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,49 +23,19 @@ from typing import Any
 import torch
 from PIL import Image
 
-from attngan.errors import AttnGANError, CheckpointError
-from attngan.lit.checkpoint import attngan_entry, build_network, safe_load_checkpoint, strip_prefix
-from attngan.lit.damsm_module import build_encoders
-from attngan.losses.damsm import padding_mask
+from attngan.checkpoint import (
+    attngan_entry,
+    build_encoders,
+    generator_from_checkpoint,
+    safe_load_checkpoint,
+    weights_do_not_fit,
+)
+from attngan.errors import AttnGANError, CheckpointError, UnknownCaptionError
+from attngan.evaluation.generate import generate, seed_noise
+from attngan.models.generator import GeneratorOutput
 from attngan.text import Vocabulary, caption_to_tensor
 
 log = logging.getLogger(__name__)
-
-
-class UnknownCaptionError(AttnGANError):
-    """A caption has no word the model knows."""
-
-
-@contextmanager
-def fixed_condition_noise(generator: torch.nn.Module, condition_noise: torch.Tensor | None) -> Iterator[None]:
-    """Make the generator's conditioning augmentation use ``condition_noise`` as ε.
-
-    CA samples ``c = μ + ε·σ`` with a fresh ε on every call, in evaluation too (as the release). Giving ε
-    makes an image a function of (caption, z, ε) only, so it does not depend on the global random state,
-    the batch it is generated in, or the device. ``None`` leaves CA as it is.
-
-    Args:
-        generator: a :class:`~attngan.models.Generator` (its ``conditioning`` module is hooked).
-        condition_noise: ``(B, condition_dim)`` ε for the next forward passes of a batch of B.
-    """
-    conditioning = getattr(generator, "conditioning", None)
-    if condition_noise is None or conditioning is None:
-        yield
-        return
-
-    def replace_epsilon(module: torch.nn.Module, args: Any, output: Any) -> Any:
-        _, mu, logvar = output
-        if mu.shape != condition_noise.shape:
-            raise ValueError(
-                f"condition noise {tuple(condition_noise.shape)} does not fit μ {tuple(mu.shape)}"
-            )
-        return mu + condition_noise.to(mu) * torch.exp(0.5 * logvar), mu, logvar
-
-    handle = conditioning.register_forward_hook(replace_epsilon)
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -166,6 +134,9 @@ class AttnGANPipeline:
         self._id_to_word = vocab.to_list()
         self.max_words = int(max_words)
         self.metadata = metadata or {}
+        self.checkpoint_path: Path | None = (
+            None  # the .ckpt it came from (from_checkpoint), for the model card
+        )
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> AttnGANPipeline:
@@ -188,19 +159,12 @@ class AttnGANPipeline:
                 raise CheckpointError(f"'{path}' does not describe its {name} (networks.{name} missing)")
         try:
             text_encoder, image_encoder = build_encoders(networks, state)
-            generator = build_network(networks["generator"])
-            prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in state) else "generator."
-            generator.load_state_dict(strip_prefix(state, prefix))
         except RuntimeError as err:  # load_state_dict: missing / unexpected keys or other shapes
-            raise CheckpointError(
-                f"the weights in '{path}' do not fit the networks it describes with this attngan version "
-                f"({' '.join(str(err).split())[:300]}). It was written by attngan {entry.get('version')!r} "
-                f"(git {entry.get('git')!r}); load it with that version, or retrain."
-            ) from err
-        generator.requires_grad_(False)
+            raise weights_do_not_fit(path, entry, err) from err
+        generator = generator_from_checkpoint(checkpoint, path, ema=True)
         config = entry.get("config") or {}
         max_words = int((config.get("data") or {}).get("max_words", 18))
-        return cls(
+        pipe = cls(
             text_encoder,
             generator,
             Vocabulary.from_list(entry["vocab"]),
@@ -209,6 +173,69 @@ class AttnGANPipeline:
             device=device,
             metadata=entry,
         )
+        pipe.checkpoint_path = Path(path)
+        return pipe
+
+    # ------------------------------------------------------------------ sharing (attngan.hub, docs/sharing.md)
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_repo_id: str | Path,
+        device: str | torch.device = "cpu",
+        revision: str | None = None,
+        token: str | bool | None = None,
+    ) -> AttnGANPipeline:
+        """Load a model directory written by :meth:`save_pretrained` / ``attngan-export format=hf``.
+
+        Args:
+            path_or_repo_id: a local directory (always used as is) or a Hub repo id ``owner/name``
+                (fetched with ``huggingface_hub``; with ``HF_HUB_OFFLINE=1`` only from the local cache).
+            device: ``"cpu"``, ``"cuda"``, ... or ``"auto"``.
+            revision, token: for a Hub repo id.
+
+        Raises:
+            CheckpointError: a file is missing, corrupt or does not fit, or the repo id cannot be fetched.
+        """
+        from attngan.hub import load_components, resolve_pretrained
+
+        return cls(
+            **load_components(resolve_pretrained(path_or_repo_id, revision, token=token)), device=device
+        )
+
+    def save_pretrained(
+        self, directory: str | Path, evaluation: str | Path | None = None, card: str | None = None
+    ) -> Path:
+        """Write a shareable model directory: ``config.json``, ``*.safetensors``, ``vocab.json``, ``README.md``.
+
+        Args:
+            directory: where to write (created).
+            evaluation: a ``metrics.json`` / ``attngan-eval`` output directory for the model card; by default
+                the last evaluation of the checkpoint this pipeline was loaded from, if one is found.
+            card: a model card to write instead of the generated one.
+        """
+        from attngan.hub import find_evaluation, save_pretrained
+
+        report = find_evaluation(getattr(self, "checkpoint_path", None), evaluation)
+        source = getattr(self, "checkpoint_path", None)
+        metadata = {**self.metadata, "source": Path(source).name if source else self.metadata.get("source")}
+        return save_pretrained(
+            directory,
+            self.text_encoder,
+            self.generator,
+            self.vocab,
+            self.max_words,
+            image_encoder=self.image_encoder,
+            metadata=metadata,
+            evaluation=report,
+            card=card,
+        )
+
+    def push_to_hub(self, repo_id: str, private: bool | None = None, token: str | bool | None = None) -> str:
+        """Upload :meth:`save_pretrained`'s directory as the Hub model repository ``repo_id`` (needs network and
+        a write token); returns the commit URL."""
+        from attngan.hub import push_to_hub
+
+        return push_to_hub(self.save_pretrained, repo_id, private=private, token=token)
 
     # ------------------------------------------------------------------ encoding
     def encode_captions(
@@ -240,25 +267,21 @@ class AttnGANPipeline:
             unknowns.append(unknown)
         return torch.stack(ids_rows), torch.tensor(lengths, dtype=torch.long), tokens, unknowns
 
-    @torch.no_grad()
     def generate(
         self,
         captions: torch.Tensor,
         lengths: torch.Tensor,
         noise: torch.Tensor,
         condition_noise: torch.Tensor | None = None,
-    ) -> Any:
-        """The :class:`~attngan.models.generator.GeneratorOutput` of a batch.
+    ) -> GeneratorOutput:
+        """The :class:`~attngan.models.generator.GeneratorOutput` of a batch (:func:`attngan.evaluation.generate`).
 
         Args:
             captions: ``(B, T)`` word ids (0 = padding); lengths: ``(B,)``.
             noise: z, ``(B, z_dim)``.
             condition_noise: CA's ε, ``(B, condition_dim)``; ``None`` draws it from the global generator.
         """
-        captions, lengths, noise = captions.to(self.device), lengths.to(self.device), noise.to(self.device)
-        words, sentence = self.text_encoder(captions, lengths)  # (B, D, T), (B, D)
-        with fixed_condition_noise(self.generator, condition_noise):
-            return self.generator(noise, sentence, words, padding_mask(lengths, captions.shape[1]))
+        return generate(self.text_encoder, self.generator, captions, lengths, noise, condition_noise)[0]
 
     @property
     def z_dim(self) -> int:
@@ -278,9 +301,7 @@ class AttnGANPipeline:
     def noise(self, num_images_per_caption: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """The noise of a seed, on the CPU: ``(z (n, z_dim), ε (n, condition_dim))``; row ``k`` is what image
         ``k`` of every caption gets (independent of the captions, their number and the device)."""
-        generator = torch.Generator().manual_seed(int(seed))
-        drawn = torch.randn(int(num_images_per_caption), self.z_dim + self.condition_dim, generator=generator)
-        return drawn[:, : self.z_dim], drawn[:, self.z_dim :]
+        return seed_noise(int(num_images_per_caption), self.z_dim, self.condition_dim, seed)
 
     def __call__(
         self,
@@ -351,6 +372,5 @@ __all__ = [
     "AttnGANPipeline",
     "GenerationResult",
     "UnknownCaptionError",
-    "fixed_condition_noise",
     "resolve_device",
 ]

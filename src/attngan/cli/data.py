@@ -54,6 +54,9 @@ options:
   workers=N            threads decoding images (default 4)
   data.captions_per_image=N, data.max_words=N   as in training
 
+A shapes dataset is generated only into the cache (data.root unset) or where data.generate=true asks for it;
+a data.root that does not exist is an error that shows the `{PROG} shapes` command creating it.
+
 examples:
   {PROG} check data=cub data.root=/data/birds
   {PROG} check data=coco data.root=/data/coco manifest=coco_bad.json
@@ -79,22 +82,41 @@ Train on it with: attngan-train data=shapes data.root=DIR
 """
 
 
+_EXAMPLES = {"num_images": "1000", "seed": "0", "test_fraction": "0.2", "workers": "4"}
+
+
+def _number(cfg: DictConfig, key: str, kind: type) -> Any:
+    """``cfg[key]`` as ``kind`` (int or float), or a :class:`ConfigError` naming the key and the type."""
+    value = cfg.get(key)
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        expected = "an integer" if kind is int else "a number"
+        raise ConfigError(
+            f"{key}={value!r} is not {expected}; write e.g. {key}={_EXAMPLES.get(key, '1')}."
+        ) from None
+
+
 def check(cfg: DictConfig) -> None:
-    """Run the checker on ``cfg.data`` and exit 0 (clean) or 1 (problems)."""
+    """Run the checker on ``cfg.data`` and exit 0 (clean) or 1 (problems).
+
+    A shapes dataset is generated only into the cache (``data.root`` unset) or with ``data.generate=true``:
+    a ``data.root`` that does not exist is an error saying how to create it.
+    """
     from attngan.data.check import check_dataset
-    from attngan.data.readers import make_reader
+    from attngan.data.readers import reader_from_config
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     assert isinstance(data, dict)
-    name = data.get("name")
-    if not name:
-        raise ConfigError("data.name is missing: pick a dataset config with data=shapes|folder|cub|coco.")
+    workers = _number(cfg, "workers", int)
     start = time.perf_counter()
     report = check_dataset(
-        make_reader(str(name), data),
+        reader_from_config(data),
         cache_dir=data.get("cache_dir"),
         max_words=data.get("max_words"),
-        workers=int(cfg.workers),
+        workers=workers,
     )
     print(report.summary())
     manifest = report.write_manifest(cfg.manifest)
@@ -106,17 +128,19 @@ def check(cfg: DictConfig) -> None:
 
 
 def shapes(cfg: DictConfig) -> None:
-    """Write a shapes dataset to ``cfg.root``."""
+    """Write a shapes dataset to ``cfg.root`` (the one place that generates into a directory of the user's)."""
     from attngan.data.shapes import generate_shapes, read_marker
 
     if not cfg.get("root"):
         raise ConfigError(
             f"{PROG} shapes needs a target directory: {PROG} shapes root=DIR [num_images=N] [seed=S]"
         )
+    num_images, seed = _number(cfg, "num_images", int), _number(cfg, "seed", int)
+    test_fraction = _number(cfg, "test_fraction", float)
     start = time.perf_counter()
-    root = generate_shapes(
-        cfg.root, int(cfg.num_images), int(cfg.seed), float(cfg.test_fraction), bool(cfg.overwrite)
-    )
+    if not isinstance(cfg.overwrite, bool):
+        raise ConfigError(f"overwrite={cfg.overwrite!r} is not true or false; write overwrite=true.")
+    root = generate_shapes(cfg.root, num_images, seed, test_fraction, cfg.overwrite)
     marker = read_marker(root) or {}
     print(
         f"shapes dataset: {marker.get('num_images')} images (seed {marker.get('seed')}) in {root} "

@@ -13,6 +13,7 @@ Examples::
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ from typing import Any
 from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
+from attngan.cli.explain import App, check_config
 from attngan.config import to_plain, unaccepted_arguments
 from attngan.errors import AttnGANError, ConfigError
 
 log = logging.getLogger("attngan.train")
+PROG = "attngan-train"
 
 
 def _instantiate_group(group: DictConfig | None) -> list[Any]:
@@ -110,11 +113,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from attngan.checkpoint import safe_load_checkpoint
     from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
-    from attngan.lit.checkpoint import check_resumable, safe_load_checkpoint
+    from attngan.lit.checkpoint import check_resumable
     from attngan.lit.logging import finish_loggers
     from attngan.lit.strategy import check_launch, resolve_ckpt_path
 
+    check_config(cfg, App(PROG, "train"))  # no-op under attngan-train (checked before); for Python callers
     quiet_known_warnings()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
@@ -153,20 +158,73 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.save_checkpoint(export)
         result["exported"] = str(export)
     if trainer.is_global_zero:
-        print_run_summary(run_dir, result)
+        print_run_summary(run_dir, result, next_command(cfg, result))
     result["metrics"] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     finish_loggers(trainer.loggers)  # flush W&B; the next job of a sweep gets its own run
     return result
 
 
-def print_run_summary(run_dir: Path, result: dict[str, Any]) -> None:
+def print_run_summary(run_dir: Path, result: dict[str, Any], next_step: str | None = None) -> None:
     lines = [f"run directory:   {run_dir}", f"checkpoint:      {result['checkpoint']}"]
     if "exported" in result:
         lines.append(f"exported to:     {result['exported']}")
     for name, label in (("samples", "samples:         "), ("attention", "attention maps:  ")):
         if (run_dir / name).exists():
             lines.append(f"{label}{run_dir / name}")
+    if next_step:
+        lines.append(f"next:            {next_step}")
     print("\n".join(lines), file=sys.stderr)
+
+
+# data keys that decide the vocabulary: a DAMSM's AttnGAN run must see the same captions
+_CARRIED = (
+    "data",
+    "data.root",
+    "data.num_images",
+    "data.generation_seed",
+    "data.captions_per_image",
+    "data.vocab",
+)
+EXAMPLE_CAPTIONS = {
+    "shapes": "a large red circle on the left",
+    "cub": "this bird is red with a short beak",
+    "coco": "a man riding a wave on a surfboard",
+}
+
+
+def _command_line_overrides() -> list[str]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return list(HydraConfig.get().overrides.task)
+    except ValueError:  # not run by Hydra (a Python caller)
+        return []
+
+
+def next_command(cfg: DictConfig, result: dict[str, Any]) -> str:
+    """The command that uses what this run made: AttnGAN training after a DAMSM, generation after an AttnGAN."""
+    from attngan.config import config_dir
+
+    checkpoint = result.get("exported") or result["checkpoint"]
+    name = str(cfg.data.get("name") or "shapes")
+    if not str(cfg.model.get("_target_", "")).endswith("DAMSMModule"):
+        caption = EXAMPLE_CAPTIONS.get(name, "a caption in the words of your captions")
+        return f"attngan-generate checkpoint={shlex.quote(checkpoint)} {shlex.quote(f'captions=[{caption}]')}"
+    carried = [
+        o
+        for o in _command_line_overrides()
+        if o.split("=")[0].lstrip("+") in _CARRIED or o.startswith(("paths.", "seed="))
+    ]
+    experiments = sorted(Path(config_dir(), "experiment").glob(f"{name}_attngan*.yaml"))
+    parts = [
+        "attngan-train",
+        f"experiment={experiments[-1].stem}" if experiments else "model=attngan",
+        *carried,
+    ]
+    default = Path(str(cfg.paths.root_dir), "outputs", name, "damsm.ckpt")
+    if not experiments or Path(checkpoint).resolve() != default.resolve():
+        parts.append(f"model.damsm_checkpoint={checkpoint}")
+    return " ".join(shlex.quote(p) if " " in p else p for p in parts)
 
 
 def sweep_objective(cfg: DictConfig) -> Any:
@@ -186,7 +244,7 @@ def sweep_objective(cfg: DictConfig) -> Any:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("train", "attngan-train", sweep_objective, argv)
+    return hydra_main("train", PROG, sweep_objective, argv)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from attngan.checkpoint import atomic_torch_save, run_metadata
 from attngan.compat.original import OriginalModels
 from attngan.errors import ConfigError
-from attngan.lit.checkpoint import atomic_torch_save
-from attngan.lit.common import run_metadata
 from attngan.models import Generator, InceptionImageEncoder, TextEncoder
 
 

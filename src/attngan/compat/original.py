@@ -5,7 +5,7 @@ The release (github.com/taoxugit/AttnGAN) publishes plain ``torch.save``'d state
 ``G_NET`` (``bird_AttnGAN2.pth``, ``coco_AttnGAN2.pth``). Files are read with ``torch.load(weights_only=True)``:
 nothing in them is executed. Sizes (vocabulary, widths, number of stages, residual blocks) are read from the
 tensor shapes. Key names are mapped by :mod:`attngan.compat.keymaps`; why the mapped networks compute the
-same functions is argued in ``notes/models.md``.
+same functions is argued in ``docs/released-models.md``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from attngan.checkpoint import load_weights_only
 from attngan.compat.keymaps import generator_key_map, image_encoder_key_map, text_encoder_key_map
 from attngan.data.pickles import read_release_captions
 from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
@@ -55,14 +56,9 @@ def read_release_state_dict(path: PathLike, what: str) -> dict[str, torch.Tensor
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"The released {what} file {path} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"{path} could not be read as a PyTorch state dict ({type(err).__name__}: {err}). Expected the "
-            f"authors' released {what} file; it is read with weights_only=True, so files that hold code or "
-            "custom classes are refused."
-        ) from err
+    state = load_weights_only(
+        path, expected=f"the authors' released {what} file", instead="download it again from the release"
+    )
     if (
         isinstance(state, Mapping)
         and "state_dict" in state

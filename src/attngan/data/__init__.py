@@ -1,4 +1,4 @@
-"""Datasets (shapes, folder, CUB, COCO), transforms, safe pickles, DataModules and the dataset checker.
+"""Datasets (shapes, folder, CUB, COCO): readers, transforms, safe pickles, the DataModule and the dataset checker.
 
 Names are imported lazily: ``attngan.data.pickles`` or the readers do not pull in torch or Lightning.
 """
@@ -15,7 +15,7 @@ _EXPORTS = {
     "CUBDataModule": "attngan.data.datamodule",
     "COCODataModule": "attngan.data.datamodule",
     "CaptionImageDataset": "attngan.data.dataset",
-    "EpochSampler": "attngan.data.dataset",
+    "EpochSampler": "attngan.data.loader",
     "collate_captions": "attngan.data.dataset",
     "MultiScaleTransform": "attngan.data.images",
     "bird_crop_box": "attngan.data.images",
@@ -25,6 +25,7 @@ _EXPORTS = {
     "DatasetIndex": "attngan.data.records",
     "Problem": "attngan.data.records",
     "Record": "attngan.data.records",
+    "DatasetReader": "attngan.data.readers",
     "make_reader": "attngan.data.readers",
     "ShapesImage": "attngan.data.shapes",
     "ShapesObject": "attngan.data.shapes",
@@ -39,6 +40,7 @@ __all__ = [
     "CaptionDataModule",
     "CaptionImageDataset",
     "DatasetIndex",
+    "DatasetReader",
     "EpochSampler",
     "FolderDataModule",
     "MultiScaleTransform",
@@ -68,10 +70,11 @@ if TYPE_CHECKING:
         FolderDataModule,
         ShapesDataModule,
     )
-    from attngan.data.dataset import CaptionImageDataset, EpochSampler, collate_captions
+    from attngan.data.dataset import CaptionImageDataset, collate_captions
     from attngan.data.images import MultiScaleTransform, bird_crop_box, open_image
+    from attngan.data.loader import EpochSampler
     from attngan.data.pickles import read_release_captions, safe_load_pickle
-    from attngan.data.readers import make_reader
+    from attngan.data.readers import DatasetReader, make_reader
     from attngan.data.records import DatasetIndex, Problem, Record
     from attngan.data.shapes import (
         ShapesImage,

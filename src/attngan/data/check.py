@@ -16,7 +16,7 @@ from typing import Any
 
 from attngan.data.captions import dataset_vocabulary, encode_records
 from attngan.data.images import open_image
-from attngan.data.readers import DatasetReader
+from attngan.data.readers.base import DatasetReader
 from attngan.data.records import BAD_IMAGE, SPLITS, Problem, Record
 from attngan.errors import BadSampleError
 from attngan.text.tokenizer import tokenize

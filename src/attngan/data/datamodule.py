@@ -1,7 +1,13 @@
-"""LightningDataModules: one base class, one small subclass per dataset (shapes, folder, cub, coco)."""
+"""The LightningDataModule: one class for every dataset, which takes a reader (:mod:`attngan.data.readers`).
+
+``ShapesDataModule``, ``FolderDataModule``, ``CUBDataModule`` and ``COCODataModule`` are that same class with
+the reader's name filled in: the Hydra targets of ``conf/data/*.yaml``, and the names Lightning files the
+data module's state under in checkpoints.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import shutil
 import tempfile
@@ -15,25 +21,18 @@ import torch
 from torch.utils.data import DataLoader
 
 from attngan.data.captions import dataset_vocabulary, encode_records
-from attngan.data.dataset import (
-    ON_BAD_SAMPLE,
-    CaptionDataLoader,
-    CaptionImageDataset,
-    EpochSampler,
-    ResumableDataLoader,
-    collate_captions,
-    read_bad_log,
-    seed_worker,
-)
+from attngan.data.dataset import ON_BAD_SAMPLE, CaptionImageDataset, collate_captions, read_bad_log
 from attngan.data.images import RELEASE_RESIZE_RATIO, MultiScaleTransform
-from attngan.data.readers import DatasetReader, make_reader
+from attngan.data.loader import CaptionDataLoader, EpochSampler, ResumableDataLoader, seed_worker
+from attngan.data.readers import DatasetReader, make_reader, reader_class
 from attngan.data.records import SPLITS, UNKNOWN_WORDS, DatasetIndex, Problem, load_bad_manifest
-from attngan.data.shapes import CAPTIONS_PER_IMAGE as SHAPES_CAPTIONS_PER_IMAGE
 from attngan.errors import BadSampleError, ConfigError, DataError
 from attngan.text.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 _SHOWN = 10  # problems listed in a log message before "... and N more"
+# the settings a reader may choose a default for (DatasetReader.loading_defaults), and the fallbacks
+_LOADING_DEFAULTS = {"max_words": 18, "resize_ratio": RELEASE_RESIZE_RATIO, "random_flip": True}
 
 
 def _listing(problems: Sequence[Problem]) -> str:
@@ -44,84 +43,94 @@ def _listing(problems: Sequence[Problem]) -> str:
 
 
 class CaptionDataModule(L.LightningDataModule):
-    """Image-caption batches for every dataset (the subclasses only choose the reader).
+    """Image-caption batches of any dataset: a reader finds the files, this class loads them.
 
     Batches follow the contract of docs/ARCHITECTURE.md: ``images`` (one ``(B, 3, s, s)`` tensor per size,
     in [-1, 1]), ``captions`` ``(B, max_words)``, ``lengths``, ``class_ids``, ``keys``, ``texts``. Training
     picks a random caption per image per epoch, crops randomly and flips (``drop_last``); evaluation
     (``val_dataloader``/``test_dataloader``, both on the test split) is deterministic.
 
-    Bad samples: with ``on_bad_sample="error"`` the first one raises :class:`BadSampleError`; with ``"skip"``
-    the ones found while indexing (missing, zero-byte, no captions, listed in ``bad_manifest``) are left out
-    at setup, and images that fail to decode during an epoch are replaced by the next readable image. Both
-    are listed by :attr:`bad_samples` and :meth:`report_bad_samples`.
+    Bad samples: with ``on_bad_sample="error"`` the first one raises :class:`BadSampleError` (also from a
+    DataLoader worker, as the same one-message error); with ``"skip"`` the ones found while indexing
+    (missing, zero-byte, no captions, listed in ``bad_manifest``) are left out at setup, and images that
+    fail to decode during an epoch are replaced by the next readable image. Both are listed by
+    :attr:`bad_samples` and :meth:`report_bad_samples`.
 
     Args:
-        root: the dataset directory.
+        name: the dataset (``data.name``), a key of :data:`attngan.data.readers.READERS`; fixed by the
+            named subclasses.
+        reader: a ready reader to use instead of building one from ``name`` and ``reader_options``.
         image_sizes: increasing image sizes of a batch (``${model.image_sizes}``).
         batch_size: training batch size.
         eval_batch_size: evaluation batch size (default: ``batch_size``).
         num_workers: DataLoader worker processes.
         pin_memory: pin batches in memory; ``None``: when CUDA is available.
         persistent_workers: keep workers between epochs; ``None``: when ``num_workers > 0``.
-        captions_per_image: use the first N captions of each image (``None``: all).
-        max_words: T, the caption length of a batch.
+        max_words: T, the caption length of a batch (``None``: the dataset's default, else 18).
         on_bad_sample: ``"error"`` or ``"skip"``.
         seed: seed of the training order, caption choice, word subsets, crops and flips.
         cache_dir: where derived files (the built vocabulary, generated shapes) are cached.
         bad_manifest: a JSON manifest from ``attngan-data check``; its bad samples are left out.
-        resize_ratio: resize to ``max(image_sizes) * resize_ratio`` before cropping (release: 76/64).
-        random_flip: flip training images horizontally at random.
+        resize_ratio: resize to ``max(image_sizes) * resize_ratio`` before cropping (``None``: the dataset's
+            default, else the release's 76/64).
+        random_flip: flip training images horizontally at random (``None``: the dataset's default, else yes).
         caption_index: the caption evaluation batches use.
         vocab: a vocabulary to enforce (e.g. a DAMSM checkpoint's), a path to a vocabulary JSON, or a word
             list in id order; ``None``: the dataset's own.
-        name: the dataset name of the config (checked against the class).
-        reader_options: dataset-specific reader arguments (passed by the subclasses).
         cache_text_embeddings: ask the AttnGAN module to cache its frozen text encoder's outputs per caption
             (:mod:`attngan.lit.text_cache`); the batches themselves do not change.
+        **reader_options: the reader's options (``root``, ``captions_per_image``, and the dataset's own, such
+            as ``num_images`` or ``crop_to_bbox``); an option the reader does not take is a
+            :class:`ConfigError` naming it.
     """
 
-    dataset_name: ClassVar[str]
+    reader_name: ClassVar[str | None] = None  # set by the named subclasses
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.reader_name is not None:
+            cls.__signature__ = _signature(cls.reader_name)  # type: ignore[attr-defined]
 
     def __init__(
         self,
-        root: str | Path | None = None,
+        name: str | None = None,
+        reader: DatasetReader | None = None,
         image_sizes: Sequence[int] = (64, 128, 256),
         batch_size: int = 16,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
-        captions_per_image: int | None = None,
-        max_words: int = 18,
+        max_words: int | None = None,
         on_bad_sample: str = "error",
         seed: int = 0,
         cache_dir: str | Path | None = None,
         bad_manifest: str | Path | None = None,
-        resize_ratio: float = RELEASE_RESIZE_RATIO,
-        random_flip: bool = True,
+        resize_ratio: float | None = None,
+        random_flip: bool | None = None,
         caption_index: int = 0,
         vocab: Vocabulary | str | Path | Sequence[str] | None = None,
-        name: str | None = None,
-        reader_options: dict[str, Any] | None = None,
         cache_text_embeddings: bool = False,
+        **reader_options: Any,
     ) -> None:
         super().__init__()
-        if name is not None and name != self.dataset_name:
-            raise ConfigError(
-                f"data.name={name!r} does not match {type(self).__name__} (dataset {self.dataset_name!r})."
-            )
+        self.reader = self._make_reader(name, reader, cache_dir, reader_options)
+        self.dataset_name = self.reader.name
         if on_bad_sample not in ON_BAD_SAMPLE:
             raise ConfigError(f"data.on_bad_sample must be one of {ON_BAD_SAMPLE}, got {on_bad_sample!r}.")
+        settings = {**_LOADING_DEFAULTS, **self.reader.loading_defaults}
+        max_words = settings["max_words"] if max_words is None else max_words
         if int(batch_size) < 1 or int(max_words) < 1 or int(num_workers) < 0:
             raise ConfigError(
                 f"data.batch_size and data.max_words must be >= 1 and data.num_workers >= 0; got {batch_size}, "
                 f"{max_words}, {num_workers}."
             )
-        self.root = root
-        self.transform = MultiScaleTransform(
-            list(image_sizes), resize_ratio, random_flip
-        )  # validates the sizes
+        self.root = self.reader.root
+        self.transform = MultiScaleTransform(  # validates the sizes
+            list(image_sizes),
+            settings["resize_ratio"] if resize_ratio is None else resize_ratio,
+            settings["random_flip"] if random_flip is None else random_flip,
+        )
         self.image_sizes = self.transform.image_sizes
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
@@ -130,16 +139,15 @@ class CaptionDataModule(L.LightningDataModule):
         self.persistent_workers = (
             (self.num_workers > 0) if persistent_workers is None else bool(persistent_workers)
         )
-        self.captions_per_image = None if captions_per_image is None else int(captions_per_image)
+        self.captions_per_image = self.reader.captions_per_image
         self.max_words = int(max_words)
         self.on_bad_sample = on_bad_sample
         self.seed = int(seed)
         self.cache_dir = cache_dir
         self.bad_manifest = bad_manifest
         self.caption_index = int(caption_index)
-        self.reader_options = dict(reader_options or {})
         self.cache_text_embeddings = bool(cache_text_embeddings)
-        self.save_hyperparameters(ignore=["vocab"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "reader"], logger=False)
 
         self._given_vocab = self._as_vocabulary(vocab)
         self._index: DatasetIndex | None = None
@@ -159,19 +167,39 @@ class CaptionDataModule(L.LightningDataModule):
             weakref.finalize(self, shutil.rmtree, self._bad_log_dir, True)
 
     # ------------------------------------------------------------------ reading
-    def make_reader(self) -> DatasetReader:
-        """The reader of this dataset, configured from the constructor arguments."""
-        options = {"root": self.root, "captions_per_image": self.captions_per_image, **self.reader_options}
-        return make_reader(self.dataset_name, options)
+    def _make_reader(
+        self,
+        name: str | None,
+        reader: DatasetReader | None,
+        cache_dir: str | Path | None,
+        options: dict[str, Any],
+    ) -> DatasetReader:
+        fixed = self.reader_name
+        if fixed is not None and name is not None and name != fixed:
+            raise ConfigError(f"data.name={name!r} does not match {type(self).__name__} (dataset {fixed!r}).")
+        name = fixed or name
+        if reader is not None:
+            if options:
+                raise ConfigError(
+                    f"{type(self).__name__} got a ready {reader.name} reader and also the reader options "
+                    f"{', '.join(sorted(options))}: configure the reader itself, or pass its options instead."
+                )
+            if name is not None and name != reader.name:
+                raise ConfigError(f"data.name={name!r} does not match the given {reader.name} reader.")
+            return reader
+        if name is None:
+            raise ConfigError("data.name is missing: pick a dataset config with data=shapes|folder|cub|coco.")
+        return make_reader(name, options, cache_dir=cache_dir)
 
     def prepare_data(self) -> None:
-        """Nothing to download, ever; the shapes subclass generates its data here (rank 0)."""
+        """Nothing to download, ever; a generated dataset (shapes) is generated here (rank 0) if allowed."""
+        self.reader.prepare()
 
     def setup(self, stage: str | None = None) -> None:
         """Index the dataset, apply the bad-sample policy, choose the vocabulary and build the datasets."""
         if self._index is not None:
             return
-        index = self.make_reader().build_index()
+        index = self.reader.build_index()
         self.root = index.root
         # the vocabulary comes from every indexed caption, before the manifest leaves samples out, so that
         # it is the same with and without a manifest (and the same as attngan-data check reports)
@@ -346,84 +374,36 @@ class CaptionDataModule(L.LightningDataModule):
         return self._loader(self.val_dataset, train=False)
 
 
+def _signature(name: str) -> inspect.Signature:
+    """The keys a named data module takes: the loading keys and its reader's options (for config checks)."""
+    own = inspect.signature(CaptionDataModule.__init__).parameters.values()
+    loading = [p for p in own if p.name not in ("self", "reader") and p.kind is p.POSITIONAL_OR_KEYWORD]
+    taken = {"self", *(p.name for p in loading)}  # cache_dir is both: the reader gets the module's
+    options = [
+        p for p in inspect.signature(reader_class(name).__init__).parameters.values() if p.name not in taken
+    ]
+    return inspect.Signature([p.replace(kind=p.KEYWORD_ONLY) for p in loading + options])
+
+
 class ShapesDataModule(CaptionDataModule):
-    """The built-in shapes dataset, generated once into ``cache_dir`` (or read from ``root``).
+    """The built-in shapes dataset (``data=shapes``); options: :class:`~attngan.data.readers.ShapesReader`."""
 
-    Args:
-        num_images: images in total (train + test).
-        generation_seed: the dataset's own seed (the training ``seed`` does not change the data).
-        **kwargs: see :class:`CaptionDataModule`. No crop jitter and no flips by default: captions say
-            where the objects are ("on the left").
-    """
-
-    dataset_name = "shapes"
-
-    def __init__(
-        self,
-        num_images: int = 1000,
-        generation_seed: int = 0,
-        captions_per_image: int | None = SHAPES_CAPTIONS_PER_IMAGE,
-        resize_ratio: float = 1.0,
-        random_flip: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        options = {
-            "num_images": num_images,
-            "generation_seed": generation_seed,
-            "cache_dir": kwargs.get("cache_dir"),
-        }
-        super().__init__(
-            captions_per_image=captions_per_image,
-            resize_ratio=resize_ratio,
-            random_flip=random_flip,
-            reader_options=options,
-            **kwargs,
-        )
-
-    def prepare_data(self) -> None:
-        """Generate the dataset (once) so that the ranks of a multi-device run find it ready."""
-        self.make_reader().resolve_root()  # type: ignore[attr-defined]
+    reader_name = "shapes"
 
 
 class FolderDataModule(CaptionDataModule):
-    """Your own images and captions in the folder format (see :mod:`attngan.data.folder`).
+    """Your own images and captions (``data=folder``); options: :class:`~attngan.data.readers.FolderReader`."""
 
-    Args:
-        test_fraction: share of test images when the folder has no ``train.txt``/``test.txt``.
-        split_seed: the seed of that split.
-        **kwargs: see :class:`CaptionDataModule`.
-    """
-
-    dataset_name = "folder"
-
-    def __init__(self, test_fraction: float = 0.1, split_seed: int = 0, **kwargs: Any) -> None:
-        super().__init__(reader_options={"test_fraction": test_fraction, "split_seed": split_seed}, **kwargs)
+    reader_name = "folder"
 
 
 class CUBDataModule(CaptionDataModule):
-    """CUB-200-2011 birds in the authors' layout, cut around each bird as the release does.
+    """CUB-200-2011 birds (``data=cub``); options: :class:`~attngan.data.readers.CUBReader`."""
 
-    Args:
-        crop_to_bbox: cut every image around its bounding box (square of side 1.5 x max(w, h)).
-        **kwargs: see :class:`CaptionDataModule`.
-    """
-
-    dataset_name = "cub"
-
-    def __init__(self, crop_to_bbox: bool = True, captions_per_image: int | None = 10, **kwargs: Any) -> None:
-        super().__init__(
-            captions_per_image=captions_per_image, reader_options={"crop_to_bbox": crop_to_bbox}, **kwargs
-        )
+    reader_name = "cub"
 
 
 class COCODataModule(CaptionDataModule):
-    """MS-COCO 2014 (authors' layout or the official download); no crop, no class ids.
+    """MS-COCO 2014 (``data=coco``); options: :class:`~attngan.data.readers.COCOReader`."""
 
-    Args:
-        **kwargs: see :class:`CaptionDataModule`.
-    """
-
-    dataset_name = "coco"
-
-    def __init__(self, captions_per_image: int | None = 5, max_words: int = 15, **kwargs: Any) -> None:
-        super().__init__(captions_per_image=captions_per_image, max_words=max_words, **kwargs)
+    reader_name = "coco"

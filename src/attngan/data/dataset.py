@@ -1,8 +1,8 @@
-"""The torch side of the data: one dataset class for every source, the epoch sampler and the batch collation.
+"""The torch dataset of every source, the batch collation, and how sample errors leave worker processes.
 
-Randomness is reproducible and independent of the number of workers: the training sampler draws, in the
-main process, an order and one seed per sample for each epoch (from ``(seed, epoch)``); a sample's caption
-choice, word subset, crop and flip come from its own seed only. Evaluation uses no randomness at all.
+A sample's caption choice, word subset, crop and flip come from its own seed only (drawn by
+:class:`~attngan.data.loader.EpochSampler`), so randomness does not depend on the number of workers.
+Evaluation uses no randomness at all.
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset, get_worker_info
 
-from attngan import errors
 from attngan.data.images import MultiScaleTransform, open_image
 from attngan.data.records import BAD_IMAGE, Problem, Record
 from attngan.errors import AttnGANError, BadSampleError, DataError
@@ -36,7 +34,7 @@ class CaptionImageDataset(Dataset):
     """Images with captions, returning one sample dict per image.
 
     An item is an index (deterministic: evaluation, or training with a seed derived from ``(seed, index)``)
-    or an ``(index, sample_seed)`` pair from :class:`EpochSampler`.
+    or an ``(index, sample_seed)`` pair from :class:`~attngan.data.loader.EpochSampler`.
 
     With ``on_bad_sample="skip"`` an image that cannot be decoded is replaced by the next readable image
     (index + 1, + 2, ... wrapping around), so a skipped sample is replaced deterministically; the bad file
@@ -112,6 +110,25 @@ class CaptionImageDataset(Dataset):
             f"(e.g. {self.records[index].image_path}). Run `attngan-data check` on the dataset."
         )
 
+    def __getitems__(self, items: Sequence[int | tuple[int, int]]) -> list[Any]:
+        """The samples of one batch (what a ``DataLoader`` calls).
+
+        In a DataLoader worker process an :class:`AttnGANError` (a bad file) is returned as a
+        :class:`SampleFailure` instead of raised: torch would pass on only its traceback text. The loaders of
+        :mod:`attngan.data.loader` raise it again, as the same error, in the main process.
+        """
+        samples = []
+        for item in items:
+            try:
+                samples.append(self[item])
+            except AttnGANError as err:
+                if get_worker_info() is None:
+                    raise
+                index = int(item[0] if isinstance(item, tuple) else item)
+                key = self.records[index].key if 0 <= index < len(self.records) else None
+                return [SampleFailure.of(err, key)]
+        return samples
+
     def _load(self, index: int, rng: np.random.Generator | None) -> dict[str, Any] | None:
         record = self.records[index]
         try:
@@ -162,148 +179,53 @@ def read_bad_log(directory: str | Path) -> list[Problem]:
     return [found[k] for k in sorted(found)]
 
 
-class EpochSampler(Sampler[tuple[int, int]]):
-    """Yields ``(index, sample_seed)``; the order (shuffled or not) and the seeds depend on ``(seed, epoch)``.
+@dataclass(frozen=True)
+class SampleFailure:
+    """An :class:`AttnGANError` of a DataLoader worker, carried to the main process as plain data.
 
-    Lightning calls :meth:`set_epoch` before every epoch; without it, each new iteration moves to the next
-    epoch by itself.
+    A worker's exception reaches the main process only as its traceback text, so the error is returned as
+    this value (:meth:`CaptionImageDataset.__getitems__`), passed through :func:`collate_captions` as the
+    batch, and :meth:`error` rebuilds the same error (type, message, attributes such as
+    ``BadSampleError.path``) for the loader to raise. Using it as a batch raises that error too.
 
-    Args:
-        num_samples: size of the dataset.
-        seed: the run's seed.
-        shuffle: random order (training) or in order.
+    Attributes:
+        error_type: the class of the error.
+        message: its message.
+        attributes: its attributes (``vars(error)``).
+        key: the key of the sample being loaded.
     """
 
-    def __init__(self, num_samples: int, seed: int, shuffle: bool = True) -> None:
-        self.num_samples = int(num_samples)
-        self.seed = int(seed)
-        self.shuffle = bool(shuffle)
-        self.epoch = 0
-        self._epoch_set = False
+    error_type: type[AttnGANError]
+    message: str
+    attributes: dict[str, Any]
+    key: str | None = None
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        self._epoch_set = True
+    @classmethod
+    def of(cls, error: AttnGANError, key: str | None) -> SampleFailure:
+        return cls(type(error), str(error), dict(vars(error)), key)
 
-    def __len__(self) -> int:
-        return self.num_samples
+    def error(self) -> AttnGANError:
+        """The error as it was raised in the worker; ``sample_key`` names the sample."""
+        error = self.error_type.__new__(self.error_type)
+        Exception.__init__(error, self.message)
+        vars(error).update(self.attributes)
+        error.sample_key = self.key  # type: ignore[attr-defined]
+        return error
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(self.num_samples) if self.shuffle else np.arange(self.num_samples)
-        seeds = rng.integers(0, 2**62, size=self.num_samples)
-        if not self._epoch_set:
-            self.epoch += 1
-        self._epoch_set = False
-        return iter(zip(order.tolist(), seeds.tolist()))
+    def __getitem__(self, name: Any) -> Any:
+        raise self.error()
 
 
-# torch re-raises an exception of a DataLoader worker as text: "Caught <Name> in DataLoader worker process
-# <n>.\nOriginal Traceback ...\n<module>.<Name>: <message>"
-_WORKER_ERROR_LINE = re.compile(r"^attngan\.errors\.(\w+): ", re.MULTILINE)
-
-
-def worker_error(err: BaseException) -> AttnGANError | None:
-    """The attngan error a DataLoader worker raised, rebuilt from the text torch hands back.
-
-    A worker's exception reaches the main process as its formatted traceback (and as a ``RuntimeError`` when
-    the class cannot be rebuilt from one string, as :class:`BadSampleError`). For user errors this gives the
-    error back with its own message only, so the console scripts report it without a traceback.
-
-    Returns:
-        The rebuilt error, or ``None`` when ``err`` is not an attngan error from a worker.
-    """
-    text = str(err)
-    if not text.startswith("Caught ") or " in DataLoader worker process " not in text.split("\n", 1)[0]:
-        return None
-    found = list(_WORKER_ERROR_LINE.finditer(text))
-    if not found:
-        return None
-    cls = getattr(errors, found[-1].group(1), None)
-    if not (isinstance(cls, type) and issubclass(cls, AttnGANError)):
-        return None
-    message = text[found[-1].end() :].rstrip("\n")
-    rebuilt = cls.__new__(cls)
-    Exception.__init__(rebuilt, message)
-    if isinstance(rebuilt, BadSampleError):  # its attributes, from its message "<path>: <problem>. Fix ..."
-        rebuilt.path, _, rest = message.partition(": ")
-        rebuilt.problem = rest.split(". Fix or remove", 1)[0]
-    return rebuilt
-
-
-class _LoaderIterator:
-    """Iterates a :class:`CaptionDataLoader`: counts the batches it delivers, reports worker errors cleanly."""
-
-    def __init__(self, loader: CaptionDataLoader, iterator: Iterator[Any], skip: int) -> None:
-        self._loader = loader
-        self._iterator = iterator
-        self._skip = skip
-        loader._batches_done = 0
-
-    def __iter__(self) -> _LoaderIterator:
-        return self
-
-    def __next__(self) -> Any:
-        # skipped at the first batch, not before: the sampler reads its epoch (set_epoch) when it starts
-        skip, self._skip = self._skip, 0
-        for _ in range(skip):  # replays the epoch's first batches, so every random draw stays in place
-            self._next()
-        return self._next()
-
-    def _next(self) -> Any:
-        try:
-            batch = next(self._iterator)
-        except StopIteration:
-            raise
-        except Exception as err:
-            clean = worker_error(err)
-            if clean is None:
-                raise
-            raise clean from None
-        self._loader._batches_done += 1
-        return batch
-
-    def __len__(self) -> int:
-        return len(self._iterator)  # type: ignore[arg-type]
-
-
-class CaptionDataLoader(DataLoader):
-    """A ``DataLoader`` that reports the user errors of its worker processes (bad files) without a traceback."""
-
-    _batches_done = 0  # batches delivered in the current epoch
-    _resume_at = 0  # batches of the next epoch to skip (set by load_state_dict)
-
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
-        skip, self._resume_at = self._resume_at, 0
-        return _LoaderIterator(self, super().__iter__(), skip)
-
-
-class ResumableDataLoader(CaptionDataLoader):
-    """The training loader: its place in the epoch is part of Lightning checkpoints (exact mid-epoch resume).
-
-    Lightning's fit loop saves :meth:`state_dict` of a stateful training loader in every checkpoint and, when it
-    resumes in the middle of an epoch, hands it back through :meth:`load_state_dict` before starting the rest
-    of that epoch. The loader then replays the batches the interrupted run had already trained on and delivers
-    the next one: the order and every random draw (caption, word subset, crop, flip) come from
-    ``(seed, epoch)`` and each sample's own seed (:class:`EpochSampler`), so the resumed epoch is the
-    interrupted one. The batches delivered are the batches trained on, because Lightning fetches the batches of
-    a loader with a length one at a time (no pre-fetching); the exact-resume test checks this.
-    """
-
-    def state_dict(self) -> dict[str, int]:
-        return {"batches_done": int(self._batches_done)}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._resume_at = int(state_dict.get("batches_done", 0))
-
-
-def collate_captions(samples: list[dict[str, Any]]) -> dict[str, Any]:
+def collate_captions(samples: list[dict[str, Any]] | list[SampleFailure]) -> dict[str, Any] | SampleFailure:
     """Stack samples into a batch (see the Batches table of docs/ARCHITECTURE.md).
 
     Returns:
         ``images``: list of ``(B, 3, s, s)``, one per size; ``captions``: ``(B, T)`` long; ``lengths``: ``(B,)``;
-        ``class_ids``: ``(B,)``; ``keys``, ``texts``: lists of ``B`` strings.
+        ``class_ids``: ``(B,)``; ``keys``, ``texts``: lists of ``B`` strings. A :class:`SampleFailure` of a
+        worker is passed on as it is.
     """
+    if samples and isinstance(samples[0], SampleFailure):
+        return samples[0]
     num_sizes = len(samples[0]["images"])
     return {
         "images": [torch.stack([s["images"][k] for s in samples]) for k in range(num_sizes)],
@@ -313,13 +235,3 @@ def collate_captions(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "keys": [s["key"] for s in samples],
         "texts": [s["text"] for s in samples],
     }
-
-
-def seed_worker(worker_id: int) -> None:
-    """Seed numpy's and Python's global generators in a DataLoader worker from its torch seed.
-
-    Our own randomness does not use them (see :class:`EpochSampler`), but third-party transforms might.
-    """
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)

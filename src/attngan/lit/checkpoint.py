@@ -1,127 +1,19 @@
-"""Checkpoints: atomic writes, safe reads, and the self-describing ``"attngan"`` entry.
+"""The Lightning side of checkpoints: the checkpoint IO plugin and the checks before resuming a run.
 
-Every checkpoint our modules write is a Lightning checkpoint plus ``checkpoint["attngan"]``, made of plain
-Python containers and tensors only, so it loads with ``torch.load(weights_only=True)``:
-
-``kind`` ("damsm" | "attngan"), ``version``, ``config`` (resolved run config), ``vocab`` (words in id order,
-id 0 = padding), ``networks`` (constructor arguments of every network, with ``_target_``),
-``generator_step``, and for AttnGAN ``ema_generator`` (the EMA weights used for sampling).
+The format itself (atomic writes, safe reads, the ``"attngan"`` entry, networks from a file) lives in
+:mod:`attngan.checkpoint`, which does not need Lightning.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from attngan.config import unaccepted_arguments
-from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
-
-# network classes a checkpoint may name in its `_target_` (nothing else is ever instantiated from one)
-ALLOWED_TARGET_PREFIX = "attngan.models."
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` to a temporary file in the same directory, then rename over ``path``.
-
-    A kill during the save leaves the previous file intact (never a truncated one).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-
-
-def safe_load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; every failure names the file and what to do."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(
-            f"checkpoint '{path}' does not exist (check the path; relative paths are "
-            f"taken from the directory you ran the command in: {os.getcwd()})"
-        )
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint '{path}' is a directory; pass the .ckpt file inside it")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint '{path}' is empty (0 bytes): it was not written completely")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-        raise CheckpointError(
-            f"checkpoint '{path}' cannot be read ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
-            "It is truncated or corrupt, or not a PyTorch checkpoint; use another one (e.g. an epoch "
-            "snapshot next to it)."
-        ) from err
-    except Exception as err:  # weights_only refuses arbitrary objects with pickle.UnpicklingError
-        raise CheckpointError(
-            f"checkpoint '{path}' holds objects that are not plain data and was refused by the safe loader "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}). attngan only reads checkpoints with "
-            "torch.load(weights_only=True)."
-        ) from err
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"checkpoint '{path}' holds a {type(obj).__name__}, expected a dict")
-    return obj
-
-
-def attngan_entry(checkpoint: dict[str, Any], path: str | os.PathLike[str], kind: str | None = None) -> dict:
-    """The ``"attngan"`` entry of a loaded checkpoint, checked for ``kind``."""
-    entry = checkpoint.get("attngan")
-    if not isinstance(entry, dict):
-        raise CheckpointError(
-            f"'{path}' is not a checkpoint written by attngan (no 'attngan' entry). For the authors' released "
-            "*.pth files use `attngan-import-original` first."
-        )
-    if kind is not None and entry.get("kind") != kind:
-        raise CheckpointError(
-            f"'{path}' is a {entry.get('kind')!r} checkpoint, expected a {kind!r} one"
-            + (
-                " (pass the DAMSM checkpoint written by `attngan-train experiment=..._damsm`)"
-                if kind == "damsm"
-                else ""
-            )
-        )
-    return entry
-
-
-def build_network(spec: dict[str, Any], **extra: Any) -> torch.nn.Module:
-    """Instantiate a network from its saved constructor arguments (``_target_`` restricted to attngan.models)."""
-    from hydra.utils import get_class
-
-    spec = dict(spec)
-    target = spec.pop("_target_", None)
-    if not isinstance(target, str) or not target.startswith(ALLOWED_TARGET_PREFIX):
-        raise CheckpointError(
-            f"checkpoint names network class {target!r}; only {ALLOWED_TARGET_PREFIX}* is allowed"
-        )
-    spec.update(extra)
-    cls = get_class(target)
-    unknown, accepted = unaccepted_arguments(cls, spec)
-    if unknown:
-        raise ConfigError(
-            f"{target} does not take the argument(s) {unknown}; it takes {accepted}. "
-            "Check the model config (e.g. model.image_encoder.*) for keys meant for another network."
-        )
-    return cls(**spec)
-
-
-def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    """The entries of ``state`` under ``prefix`` (e.g. ``"text_encoder."``), with the prefix removed."""
-    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-
+from attngan.checkpoint import atomic_torch_save, attngan_entry, safe_load_checkpoint
+from attngan.errors import CheckpointError, VocabularyMismatchError
 
 # the checkpoint kind each LightningModule writes (the "kind" of its "attngan" entry)
 MODULE_KINDS = {"DAMSMModule": "damsm", "AttnGANModule": "attngan"}

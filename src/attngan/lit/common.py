@@ -1,15 +1,9 @@
-"""Small pieces shared by the LightningModules."""
+"""Small pieces shared by the LightningModules (checkpoint metadata: :mod:`attngan.checkpoint`)."""
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-from pathlib import Path
 from typing import Any
-
-import torch
-
-import attngan
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -31,41 +25,6 @@ def dataset_has_classes(trainer: Any) -> bool:
     """Whether the trainer's data module knows class ids (CUB, shapes): DAMSM negatives are masked by class."""
     datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
     return bool(getattr(datamodule, "num_classes", None))
-
-
-def git_state() -> str | None:
-    """``<commit>[-dirty]`` of the source tree attngan runs from, when it is a git checkout."""
-    root = Path(attngan.__file__).resolve().parents[2]
-    if not (root / ".git").exists():
-        return None
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit or None
-
-
-def run_metadata(kind: str, config: dict[str, Any] | None, vocab: list[str]) -> dict[str, Any]:
-    """The self-describing part of every checkpoint (see :mod:`attngan.lit.checkpoint`)."""
-    return {
-        "kind": kind,
-        "version": attngan.__version__,
-        "torch_version": str(torch.__version__),
-        "git": git_state(),
-        "config": config or {},
-        "vocab": list(vocab),
-    }
 
 
 def fixed_batch(datamodule: Any, num_captions: int) -> dict[str, Any]:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.distributed as dist
 from lightning.pytorch import LightningModule
 
-from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError
-from attngan.lit.checkpoint import attngan_entry, build_network, safe_load_checkpoint, strip_prefix
-from attngan.lit.common import damsm_gammas, dataset_has_classes, run_metadata, step_seed
+from attngan.checkpoint import (
+    attngan_entry,
+    build_encoders,
+    build_network,
+    run_metadata,
+    safe_load_checkpoint,
+)
+from attngan.errors import CheckpointError, NonFiniteLossError, VocabularyMismatchError
+from attngan.lit.common import damsm_gammas, dataset_has_classes, step_seed
+from attngan.lit.guards import check_nonfinite_policy, finite_on_every_rank
 from attngan.losses.damsm import damsm_loss, word_level_scores
 from attngan.text import Vocabulary
+
+if TYPE_CHECKING:
+    from attngan.lit.faults import FaultInjector
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,9 @@ class DAMSMModule(LightningModule):
         run_config: the resolved run config, stored in checkpoints.
     """
 
+    # a test's or a drill's attngan.lit.faults.FaultInjector (attached by the callback itself); None: no cost
+    fault_injector: FaultInjector | None = None
+
     def __init__(
         self,
         vocab: list[str],
@@ -63,8 +74,7 @@ class DAMSMModule(LightningModule):
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if nonfinite_policy not in ("stop", "skip"):
-            raise ConfigError(f"model.nonfinite_policy must be 'stop' or 'skip', got {nonfinite_policy!r}")
+        check_nonfinite_policy(nonfinite_policy)
         self.skipped_steps = 0  # steps left out by nonfinite_policy=skip (saved in checkpoints)
         # logger=False: loggers get the whole resolved run config instead (attngan.lit.logging.LogRunConfig)
         self.save_hyperparameters(ignore=["run_config"], logger=False)
@@ -101,13 +111,15 @@ class DAMSMModule(LightningModule):
         # dropout masks are a function of (seed, rank, step): a resumed run draws what the uninterrupted one did
         torch.manual_seed(step_seed(self.hparams.seed, self.global_rank, self.global_step))
         losses, _ = self._losses(batch)
+        if self.fault_injector is not None:
+            losses = self.fault_injector.loss_terms(self.global_step, losses)
         batch_size = batch["captions"].shape[0]
         terms = {f"train/{k}": v for k, v in losses.items() if k != "loss"}
         self.log_dict(terms, on_step=True, on_epoch=True, batch_size=batch_size)
         self.log(
             "train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size
         )
-        if not self._finite_on_every_rank(losses["loss"]):
+        if not finite_on_every_rank(losses["loss"]):
             bad = [name for name, value in losses.items() if name != "loss" and not torch.isfinite(value)]
             term = bad[0] if bad else "loss"
             if self.hparams.nonfinite_policy == "skip":  # returning None: no backward, no optimizer step
@@ -121,13 +133,6 @@ class DAMSMModule(LightningModule):
                 "data, or set model.nonfinite_policy=skip to skip such steps."
             )
         return losses["loss"]
-
-    def _finite_on_every_rank(self, loss: torch.Tensor) -> bool:
-        """Whether ``loss`` is finite on every rank (all ranks must skip or stop together)."""
-        finite = torch.isfinite(loss.detach()).to(torch.float32)
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-        return bool(finite)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         # the release clips the RNN only (its image heads are not clipped)
@@ -272,30 +277,44 @@ def load_damsm(path: str | Path, map_location: Any = "cpu") -> DAMSMBundle:
     )
 
 
-def build_encoders(
-    networks: dict[str, dict[str, Any]], state_dict: dict[str, torch.Tensor]
-) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    """Frozen, eval-mode text and image encoders from their specs and a state dict holding
-    ``text_encoder.*`` and ``image_encoder.*`` entries. The image encoder is None when ``networks`` has none
-    (an imported release generator without its image encoder)."""
-    text_encoder = build_network(networks["text_encoder"])
-    text_encoder.load_state_dict(strip_prefix(state_dict, "text_encoder."))
-    image_encoder = None
-    if "image_encoder" in networks:
-        image_spec = dict(networks["image_encoder"])
-        if "pretrained" in image_spec:
-            image_spec["pretrained"] = (
-                False  # the trained weights come from the checkpoint, not from ImageNet files
-            )
-        with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
-            warnings.simplefilter("ignore")
-            image_encoder = build_network(image_spec)
-        image_encoder.load_state_dict(strip_prefix(state_dict, "image_encoder."))
-    for net in (text_encoder, image_encoder):
-        if net is not None:
-            net.requires_grad_(False)
-            net.eval()
-    return text_encoder, image_encoder
+def vocabulary_difference(expected: list[str], found: list[str], limit: int = 8) -> str:
+    """A short human description of how two id-ordered word lists differ."""
+    parts = [f"sizes {len(expected)} vs {len(found)}"]
+    missing = [w for w in expected if w not in set(found)][:limit]
+    extra = [w for w in found if w not in set(expected)][:limit]
+    if missing:
+        parts.append(f"words only in the DAMSM vocabulary: {missing}")
+    if extra:
+        parts.append(f"words only in the dataset vocabulary: {extra}")
+    if not missing and not extra:
+        first = next(i for i, (a, b) in enumerate(zip(expected, found, strict=False)) if a != b)
+        parts.append(
+            f"same words in another id order (first difference at id {first}: {expected[first]!r} vs {found[first]!r})"
+        )
+    return "; ".join(parts)
 
 
-__all__ = ["DAMSMBundle", "DAMSMModule", "build_encoders", "load_damsm"]
+def load_frozen_damsm(damsm_checkpoint: str | None, vocab: list[str]) -> DAMSMBundle:
+    """The frozen DAMSM encoders AttnGAN trains against, refusing a missing file or another vocabulary."""
+    unset = damsm_checkpoint in (None, "", "???")
+    if unset or not Path(str(damsm_checkpoint)).is_file():
+        found = "is not set" if unset else f"'{damsm_checkpoint}' does not exist"
+        if not unset and Path(str(damsm_checkpoint)).is_dir():
+            found = f"'{damsm_checkpoint}' is a directory (expected the .ckpt file written by attngan-train)"
+        raise CheckpointError(
+            f"model.damsm_checkpoint {found}. AttnGAN needs the text and image encoders of a trained DAMSM: "
+            "train one first (e.g. `attngan-train experiment=shapes_damsm export_path=outputs/shapes/damsm.ckpt`)"
+            " and pass model.damsm_checkpoint=<that file>."
+        )
+    damsm = load_damsm(str(damsm_checkpoint))
+    if damsm.vocab.to_list() != vocab:
+        raise VocabularyMismatchError(
+            f"the DAMSM checkpoint '{damsm_checkpoint}' was trained on another vocabulary than this dataset's "
+            f"({vocabulary_difference(damsm.vocab.to_list(), vocab)}). Word ids would mean different "
+            "words. Use the DAMSM trained on this dataset (same captions), or train one: "
+            "`attngan-train experiment=<dataset>_damsm`."
+        )
+    return damsm
+
+
+__all__ = ["DAMSMBundle", "DAMSMModule", "load_damsm", "load_frozen_damsm", "vocabulary_difference"]

@@ -9,14 +9,19 @@ from __future__ import annotations
 import netrc
 import os
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image
 
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attngan.models.generator import GeneratorOutput
 
 WANDB_MODES = ("online", "offline", "disabled", "dryrun", "run", "shared")
 
@@ -106,6 +111,47 @@ def _rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+def write_sample_figures(
+    out_dir: Path,
+    output: GeneratorOutput,
+    captions: torch.Tensor,
+    lengths: torch.Tensor,
+    texts: Sequence[str],
+    vocab: Sequence[str],
+) -> tuple[list[tuple[str, Image.Image]], Image.Image, list[list[Image.Image]]]:
+    """Save a generated batch as PNGs: ``caption_<i>_attention.png`` per caption and ``grid.png``.
+
+    Args:
+        out_dir: the folder to write to (made if missing).
+        output: the generator's output for the batch (B captions).
+        captions: ``(B, T)`` word ids; lengths: ``(B,)``.
+        texts: the B captions as text (written under the grid's images).
+        vocab: words in id order (the attention figures' tokens).
+
+    Returns:
+        ``(figures, grid, stage_images)`` as :func:`log_samples` takes them.
+    """
+    from attngan.viz import attention_figure, sample_grid, tensor_to_pil
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for i, text in enumerate(texts):
+        length = int(lengths[i])
+        tokens = [vocab[int(t)] for t in captions[i, :length]]
+        figure = attention_figure(
+            [im[i].float().cpu() for im in output.images],
+            [att[i, :length].float().cpu() for att in output.attention],
+            tokens,
+            top_k=5,
+        )
+        figure.save(out_dir / f"caption_{i:02d}_attention.png")
+        figures.append((text, figure))
+    grid = sample_grid([im.float().cpu() for im in output.images[-1]], list(texts), ncol=4)
+    grid.save(out_dir / "grid.png")
+    stage_images = [[tensor_to_pil(im[i].float().cpu()) for im in output.images] for i in range(len(texts))]
+    return figures, grid, stage_images
+
+
 def log_samples(
     loggers: Sequence[Any],
     figures: list[tuple[str, Image.Image]],
@@ -176,4 +222,11 @@ def log_figures(
                 logger.experiment.add_image(f"{key}_{i}", _rgb(figure), step, dataformats="HWC")
 
 
-__all__ = ["LogRunConfig", "finish_loggers", "log_figures", "log_samples", "wandb_logger"]
+__all__ = [
+    "LogRunConfig",
+    "finish_loggers",
+    "log_figures",
+    "log_samples",
+    "wandb_logger",
+    "write_sample_figures",
+]

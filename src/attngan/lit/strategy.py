@@ -31,16 +31,12 @@ from lightning.pytorch.overrides.distributed import _sync_module_states
 from lightning.pytorch.strategies import DDPStrategy
 
 from attngan.errors import ConfigError
+from attngan.lit.guards import world_size
 
 log = logging.getLogger(__name__)
 
 # what `ckpt_path` may say instead of a path: resume from the newest checkpoint of this run directory, if any
 AUTO_RESUME = "auto"
-
-
-def world_size() -> int:
-    """Number of processes in the default process group (1 when not distributed)."""
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def average_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
@@ -74,6 +70,19 @@ def broadcast_buffers(*modules: torch.nn.Module) -> None:
     dist.broadcast(flat, src=0)
     for buffer, synced in zip(buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True):
         buffer.copy_(synced)
+
+
+def check_manual_strategy(strategy: Any) -> None:
+    """Refuse Lightning's plain DDP for a module that steps its optimizers by hand (AttnGAN).
+
+    Raises:
+        ConfigError: ``strategy`` is a ``DDPStrategy`` other than :class:`GANDDPStrategy`.
+    """
+    if isinstance(strategy, DDPStrategy) and not isinstance(strategy, GANDDPStrategy):
+        raise ConfigError(
+            "AttnGAN steps four optimizers by hand, which plain DDP does not support; use trainer=ddp "
+            "(attngan.lit.strategy.GANDDPStrategy) instead of trainer.strategy=ddp"
+        )
 
 
 class GANDDPStrategy(DDPStrategy):
@@ -217,8 +226,8 @@ __all__ = [
     "average_gradients",
     "broadcast_buffers",
     "check_launch",
+    "check_manual_strategy",
     "newest_checkpoint",
     "requeued_on_slurm",
     "resolve_ckpt_path",
-    "world_size",
 ]

@@ -22,11 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+# keys that add_host_fields puts into a training batch (host values, read by the training step)
+HOST_LENGTHS = "host_lengths"  # list[int]: caption lengths, so the text encoder needs no device read
+TEXT_CACHE_SLOTS = "text_cache_slots"  # (B,) long: rows of the text-embedding cache
+TEXT_CACHE_MISSING = "text_cache_missing"  # (M,) long: batch rows to encode live and store
+TEXT_CACHE_PENDING = "text_cache_pending"  # list[int]: the slots of those rows
 
 
 def text_encoder_fingerprint(text_encoder: nn.Module, spec: dict[str, Any] | None = None) -> str:
@@ -194,4 +201,60 @@ class TextEmbeddingCache:
         return self._words.index_select(0, slots), self._sentence.index_select(0, slots)
 
 
-__all__ = ["CacheLookup", "TextEmbeddingCache", "text_encoder_fingerprint"]
+def add_host_fields(batch: Any, cache: TextEmbeddingCache | None) -> Any:
+    """Host-side work for a training batch still on the CPU: the caption lengths as integers
+    (:data:`HOST_LENGTHS`) and, with a cache, its lookup (:data:`TEXT_CACHE_SLOTS`, ``_MISSING``,
+    ``_PENDING``). Anything else (no captions, a batch already on the device) is returned unchanged."""
+    if not (isinstance(batch, dict) and "lengths" in batch and "captions" in batch):
+        return batch
+    lengths = batch["lengths"]
+    if lengths.device.type != "cpu":  # a loader that already moved the batch: nothing to win
+        return batch
+    batch[HOST_LENGTHS] = lengths.tolist()
+    if cache is not None:
+        lookup = cache.lookup(batch["captions"], lengths)
+        batch[TEXT_CACHE_SLOTS] = lookup.slots
+        batch[TEXT_CACHE_MISSING] = lookup.missing
+        batch[TEXT_CACHE_PENDING] = lookup.pending
+    return batch
+
+
+def cached_text_features(
+    batch: dict[str, Any],
+    cache: TextEmbeddingCache | None,
+    encode: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Words ``(B, D, T)`` and sentence ``(B, D)`` of a training batch: from the cache when every caption is
+    stored, else ``encode(captions, lengths)`` live (and the new captions stored).
+
+    Args:
+        batch: a batch that went through :func:`add_host_fields`.
+        cache: the run's cache, or ``None`` (always encoded live).
+        encode: the frozen text encoder, ``(captions (B, T), lengths (B,)) -> (words, sentence)``.
+    """
+    captions = batch["captions"]
+    host_lengths = batch.get(HOST_LENGTHS)
+    # lengths on the host: the text encoder packs sequences by length on the CPU
+    lengths = torch.tensor(host_lengths) if host_lengths is not None else batch["lengths"]
+    slots = batch.get(TEXT_CACHE_SLOTS)
+    if cache is None or slots is None:
+        return encode(captions, lengths)
+    missing = batch[TEXT_CACHE_MISSING]
+    if missing.numel() == 0:
+        return cache.gather(slots)
+    words, sentence = encode(captions, lengths)
+    cache.store(slots[missing], words[missing], sentence[missing], batch[TEXT_CACHE_PENDING])
+    return words, sentence
+
+
+__all__ = [
+    "HOST_LENGTHS",
+    "TEXT_CACHE_MISSING",
+    "TEXT_CACHE_PENDING",
+    "TEXT_CACHE_SLOTS",
+    "CacheLookup",
+    "TextEmbeddingCache",
+    "add_host_fields",
+    "cached_text_features",
+    "text_encoder_fingerprint",
+]

@@ -24,6 +24,7 @@ Then ``(x - 128) / 128``. The setting is reported next to each value (:attr:`Inc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import Callable
@@ -43,7 +44,9 @@ __all__ = [
     "FrechetInceptionDistance",
     "InceptionFeatures",
     "InceptionScore",
+    "file_sha256",
     "find_inception_weights",
+    "find_weights_file",
     "images_to_uint8",
 ]
 
@@ -60,6 +63,53 @@ _RESIZE_TF1 = (
 _RESIZE_ANTIALIAS = "299x299 bilinear, torch.nn.functional.interpolate(align_corners=False), antialias=True"
 
 
+def find_weights_file(
+    filename: str, path: str | os.PathLike[str] | None, config_key: str, source: str, hub_cache: bool = True
+) -> Path:
+    """Locate a pretrained weights file on disk: the configured ``path``, else the torch hub cache.
+
+    Args:
+        filename: the file's usual name (what the torch hub cache holds).
+        path: the configured file; when given it must exist (a configured path is never silently replaced).
+        config_key: the key that configures it, named in the error.
+        source: where the file comes from, named in the error.
+        hub_cache: look in ``$TORCH_HOME/hub/checkpoints/<filename>`` when no ``path`` is given.
+
+    Raises:
+        WeightsNotFoundError: the file is in none of the places searched; the message lists them.
+    """
+    if path is not None and str(path) != "":
+        candidate = Path(path).expanduser()
+        if candidate.is_file():
+            return candidate
+        searched = [str(candidate)]
+    elif hub_cache:
+        candidate = Path(torch.hub.get_dir()) / "checkpoints" / filename
+        if candidate.is_file():
+            return candidate
+        searched = [f"{candidate}  (torch hub cache: $TORCH_HOME/hub/checkpoints)"]
+    else:
+        searched = ["(no path configured)"]
+    raise WeightsNotFoundError(filename, searched, config_key, source)
+
+
+_SHA256: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file (memoised by path, size and modification time)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256:
+        digest = hashlib.sha256()
+        with resolved.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _SHA256[key] = digest.hexdigest()
+    return _SHA256[key]
+
+
 def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
     """Locate the IS/FID Inception weights on disk.
 
@@ -73,17 +123,7 @@ def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
     Raises:
         WeightsNotFoundError: the file is in none of the places searched; the message lists them.
     """
-    if path is not None and str(path) != "":
-        candidate = Path(path).expanduser()
-        if candidate.is_file():
-            return candidate
-        searched = [str(candidate)]
-    else:
-        candidate = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
-        if candidate.is_file():
-            return candidate
-        searched = [f"{candidate}  (torch hub cache: $TORCH_HOME/hub/checkpoints)"]
-    raise WeightsNotFoundError(INCEPTION_WEIGHTS_FILENAME, searched, INCEPTION_CONFIG_KEY, _WEIGHTS_SOURCE)
+    return find_weights_file(INCEPTION_WEIGHTS_FILENAME, path, INCEPTION_CONFIG_KEY, _WEIGHTS_SOURCE)
 
 
 def images_to_uint8(images: Tensor) -> Tensor:
@@ -104,8 +144,9 @@ def images_to_uint8(images: Tensor) -> Tensor:
     return ((images.detach().float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
 
 
-def _load_fidelity_inception(weights_path: Path, antialias: bool) -> nn.Module:
-    """torchmetrics' ``NoTrainInceptionV3`` giving pool features and unbiased logits, from a checked file."""
+def load_tf_inception(weights_path: Path, antialias: bool) -> nn.Module:
+    """torchmetrics' ``NoTrainInceptionV3`` (torch-fidelity's TF-ported Inception): pool features (2048) and
+    unbiased logits (1008), from a file checked to hold plain tensors."""
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     try:
@@ -152,7 +193,7 @@ class InceptionFeatures(nn.Module):
         self.injected = network is not None
         if network is None:
             self.weights_path: str | None = str(find_inception_weights(weights_path))
-            network = _load_fidelity_inception(Path(self.weights_path), antialias)
+            network = load_tf_inception(Path(self.weights_path), antialias)
             self.resize = _RESIZE_ANTIALIAS if antialias else _RESIZE_TF1
             self.num_features, self.num_logits = 2048, 1008
         else:
@@ -178,9 +219,13 @@ class InceptionFeatures(nn.Module):
         """Stay in evaluation mode whatever is asked (BatchNorm statistics must not move)."""
         return super().train(False)
 
-    def describe(self) -> dict[str, str]:
-        """What was measured with: weights file and resize, for the results file."""
-        return {"weights": self.weights_path or "injected network", "resize": self.resize}
+    def describe(self) -> dict[str, str | None]:
+        """What was measured with: weights file, its sha256 and the resize, for the results file."""
+        return {
+            "weights": self.weights_path or "injected network",
+            "weights_sha256": file_sha256(self.weights_path) if self.weights_path else None,
+            "resize": self.resize,
+        }
 
     def _run(self, images_uint8: Tensor) -> tuple[Tensor, Tensor]:
         if self.injected:
@@ -303,7 +348,7 @@ class InceptionScore(_TorchmetricsIS):
         self.features.append(logits.float())
 
     def compute(self) -> dict[str, Tensor]:  # type: ignore[override]
-        """Returns ``{"is": mean, "is_std": std}`` over the splits (0-dim float tensors)."""
+        """Returns ``{"inception_score": mean, "inception_score_std": std}`` over the splits (0-dim floats)."""
         logits = dim_zero_cat(self.features).double()  # (N, C)
         if logits.shape[0] < self.splits:
             raise RuntimeError(f"Inception score over {self.splits} splits needs >= {self.splits} images.")
@@ -317,4 +362,7 @@ class InceptionScore(_TorchmetricsIS):
             kl = (log_prob.exp() * (log_prob - log_marginal)).sum(dim=1).mean()
             scores.append(kl.exp())
         scores_t = torch.stack(scores)
-        return {"is": scores_t.mean().float(), "is_std": scores_t.std(correction=self.std_ddof).float()}
+        return {
+            "inception_score": scores_t.mean().float(),
+            "inception_score_std": scores_t.std(correction=self.std_ddof).float(),
+        }

@@ -1,9 +1,22 @@
 """R-precision (Xu et al., CVPR 2018, §4): does the DAMSM retrieve a generated image's own caption?
 
 For every generated image, its own caption and ``num_candidates - 1`` mismatched captions are ranked by the
-cosine of the DAMSM global image vector and sentence vectors. With R = 1 the metric is top-1 accuracy. The
-samples are split into ``num_folds`` contiguous folds; the result is the mean and standard deviation of the
-per-fold accuracies (the paper's "67.82 ± 4.43 %" over 10 folds of 30,000 images).
+cosine of the DAMSM global image vector and sentence vectors. With R = 1 the metric is top-1 accuracy, reported
+as mean and standard deviation over ``num_folds`` folds (the paper's "67.82 ± 4.43 %" over 10 folds of 30,000
+images). Two protocols (``metrics.r_precision.protocol``):
+
+- ``default`` (ours): mismatches are distinct samples of other classes (uniform without replacement), a tie with
+  a mismatch is a miss (a collapsed encoder scores 0, not 1), the samples in evaluation order form ``num_folds``
+  contiguous folds covering every sample.
+- ``dmgan``: DM-GAN's ``trainer.py`` ``sampling`` / ``datasets.py`` ``get_mis_caption``, the code behind the
+  R-precision numbers of DM-GAN, DF-GAN and most later tables: mismatches drawn uniformly *with* replacement
+  among the samples of other classes; ``torch.argmax(scores) == 0`` decides, so a tie counts as a hit; cosine
+  as ``a·b / max(|a||b|, 1e-8)`` in float32; the 0/1 hits are shuffled (``np.random.shuffle``, seeded here),
+  then fold ``i`` is ``R[i*s:(i+1)*s-1]`` with ``s = N // num_folds`` (DM-GAN: ``R[i*3000:(i+1)*3000-1]``), which
+  leaves out the last sample of every fold (2,999 of 3,000); mean of the fold means and ``np.std`` (ddof 0).
+
+The ``dmgan`` pieces are in :mod:`attngan.metrics.r_precision_dmgan`; ``docs/evaluation.md`` compares both
+protocols with DM-GAN's code line by line.
 """
 
 from __future__ import annotations
@@ -16,7 +29,17 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-__all__ = ["RPrecision", "r_precision", "sample_mismatched_candidates"]
+from attngan.metrics.r_precision_dmgan import dmgan_folds, dmgan_hits, sample_dmgan_mismatches
+
+__all__ = [
+    "R_PRECISION_PROTOCOLS",
+    "RPrecision",
+    "r_precision",
+    "sample_mismatched_candidates",
+]
+
+#: ``metrics.r_precision.protocol`` values (see the module docstring).
+R_PRECISION_PROTOCOLS = ("default", "dmgan")
 
 # Rows of the (rows, N) random-key matrix drawn at once: about 64 MiB of float32 whatever N is.
 _KEY_BUDGET = 1 << 24
@@ -124,12 +147,14 @@ def r_precision(
     num_folds: int = 10,
     seed: int = 0,
     std_ddof: int = 0,
+    protocol: str = "default",
 ) -> dict[str, Tensor]:
     """R-precision (R = 1) of matched image / sentence features, as mean and std over folds.
 
-    Sample ``i`` is correct when the cosine of its image and its own sentence is *strictly* larger than the
-    cosine with every one of its mismatched candidates: a tie counts as a miss, so a collapsed encoder that
-    maps everything to one vector scores 0, not 1.
+    Default protocol: sample ``i`` is correct when the cosine of its image and its own sentence is *strictly*
+    larger than the cosine with every one of its mismatched candidates (distinct samples): a tie counts as a
+    miss, so a collapsed encoder that maps everything to one vector scores 0, not 1. ``protocol="dmgan"``
+    reproduces DM-GAN's computation instead (see the module docstring).
 
     Args:
         image_features: ``(N, D)`` DAMSM global image vectors of the generated images.
@@ -140,15 +165,17 @@ def r_precision(
         num_folds: contiguous folds the samples are split into (10 in the paper).
         seed: seed of the mismatch draw; the same seed, features and order give the same result.
         std_ddof: delta degrees of freedom of the fold std; ``0`` is the population std that ``numpy.std``
-            gives, as in the release-era evaluation code, ``1`` the sample std.
+            gives, as in the release-era evaluation code, ``1`` the sample std (``dmgan``: always 0).
+        protocol: ``"default"`` or ``"dmgan"`` (:data:`R_PRECISION_PROTOCOLS`).
 
     Returns:
         ``{"r_precision": mean, "r_precision_std": std}``, 0-dim float tensors, fractions in [0, 1].
 
     Raises:
-        ValueError: on mismatched shapes, or when there are fewer than ``num_candidates`` samples or fewer
-            samples than folds.
+        ValueError: on mismatched shapes, an unknown protocol, or when there are fewer than ``num_candidates``
+            samples or fewer samples than folds.
     """
+    _check_protocol(protocol)
     if image_features.dim() != 2 or image_features.shape != sentence_features.shape:
         raise ValueError(
             "image_features and sentence_features must both be (N, D) with the same shape, got "
@@ -168,6 +195,12 @@ def r_precision(
         raise ValueError(f"class_ids must be ({n},), got {tuple(class_ids.shape)}")
 
     generator = torch.Generator().manual_seed(seed)
+    if protocol == "dmgan":
+        candidates, valid = sample_dmgan_mismatches(class_ids.long(), num_candidates - 1, generator)
+        device = image_features.device
+        hits = dmgan_hits(image_features, sentence_features, candidates.to(device), valid.to(device))
+        folds = dmgan_folds(hits, num_folds, seed)
+        return {"r_precision": folds.mean().float(), "r_precision_std": folds.std(correction=0).float()}
     candidates, valid = sample_mismatched_candidates(class_ids.long(), num_candidates - 1, generator)
     num_short = int((~valid).any(dim=1).sum())
     if num_short:
@@ -199,6 +232,14 @@ def r_precision(
     }
 
 
+def _check_protocol(protocol: str) -> None:
+    if protocol not in R_PRECISION_PROTOCOLS:
+        raise ValueError(
+            f"unknown R-precision protocol {protocol!r}; choose from {list(R_PRECISION_PROTOCOLS)} "
+            "(metrics.r_precision.protocol)"
+        )
+
+
 class RPrecision(Metric):
     """R-precision (R = 1) of DAMSM global image vectors against sentence vectors; DDP-safe.
 
@@ -216,6 +257,7 @@ class RPrecision(Metric):
         num_folds: folds for mean and std (10 in the paper).
         seed: seed of the mismatch draw.
         std_ddof: 0 = population std (``numpy.std``, release-era code), 1 = sample std.
+        protocol: ``"default"`` or ``"dmgan"`` (see the module docstring).
     """
 
     is_differentiable = False
@@ -223,9 +265,16 @@ class RPrecision(Metric):
     full_state_update = False
 
     def __init__(
-        self, num_candidates: int = 100, num_folds: int = 10, seed: int = 0, std_ddof: int = 0, **kwargs
+        self,
+        num_candidates: int = 100,
+        num_folds: int = 10,
+        seed: int = 0,
+        std_ddof: int = 0,
+        protocol: str = "default",
+        **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        _check_protocol(protocol)
         if num_candidates < 2:
             raise ValueError(f"num_candidates must be >= 2, got {num_candidates}")
         if num_folds < 1:
@@ -234,6 +283,7 @@ class RPrecision(Metric):
         self.num_folds = num_folds
         self.seed = seed
         self.std_ddof = std_ddof
+        self.protocol = protocol
         self.add_state("image_features", default=[], dist_reduce_fx="cat")
         self.add_state("sentence_features", default=[], dist_reduce_fx="cat")
         self.add_state("class_ids", default=[], dist_reduce_fx="cat")
@@ -306,4 +356,5 @@ class RPrecision(Metric):
             num_folds=self.num_folds,
             seed=self.seed,
             std_ddof=self.std_ddof,
+            protocol=self.protocol,
         )

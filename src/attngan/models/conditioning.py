@@ -33,16 +33,29 @@ class ConditioningAugmentation(nn.Module):
         x = self.glu(self.fc(sentence))  # (B, 2 * condition_dim)
         return x[:, : self.condition_dim], x[:, self.condition_dim :]
 
-    def forward(self, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, sentence: torch.Tensor, condition_noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sample a condition.
 
         Args:
             sentence: ē, ``(B, embedding_dim)``.
+            condition_noise: ε, ``(B, condition_dim)``; ``None`` draws it from the global random state.
+                Giving ε makes the condition a function of the sentence and ε alone (reproducible samples).
 
         Returns:
             ``(c, mu, logvar)``, each ``(B, condition_dim)``.
         """
         mu, logvar = self.encode(sentence)
         std = torch.exp(0.5 * logvar)
-        condition = mu + torch.randn_like(std) * std
+        if condition_noise is None:
+            epsilon = torch.randn_like(std)
+        else:
+            if condition_noise.shape != mu.shape:
+                raise ValueError(
+                    f"condition_noise (CA's ε) must be {tuple(mu.shape)} = (batch, condition_dim), got "
+                    f"{tuple(condition_noise.shape)}; pass one row of {self.condition_dim} values per caption"
+                )
+            epsilon = condition_noise.to(device=std.device, dtype=std.dtype)
+        condition = mu + epsilon * std
         return condition, mu, logvar

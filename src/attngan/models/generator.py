@@ -171,6 +171,7 @@ class Generator(nn.Module):
         sentence: torch.Tensor,
         words: torch.Tensor,
         word_mask: torch.Tensor | None,
+        condition_noise: torch.Tensor | None = None,
     ) -> GeneratorOutput:
         """Generate images at every scale.
 
@@ -179,6 +180,8 @@ class Generator(nn.Module):
             sentence: ē, ``(B, embedding_dim)``.
             words: e, ``(B, embedding_dim, T)``.
             word_mask: ``(B, T)`` bool, True at padding (``captions == 0``).
+            condition_noise: CA's ε, ``(B, condition_dim)``; ``None`` draws it from the global random state
+                (training). Given z and ε, an image depends on its caption only.
 
         Returns:
             :class:`GeneratorOutput`.
@@ -189,7 +192,7 @@ class Generator(nn.Module):
         if sentence.shape != (batch, self.embedding_dim):
             raise ValueError(f"sentence must be ({batch}, {self.embedding_dim}), got {tuple(sentence.shape)}")
 
-        condition, mu, logvar = self.conditioning(sentence)
+        condition, mu, logvar = self.conditioning(sentence, condition_noise)
         hidden = self.initial_stage(condition, noise)
         images = [self.image_heads[0](hidden)]
         attention_maps = []

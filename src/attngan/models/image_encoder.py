@@ -267,6 +267,7 @@ class CNNImageEncoder(nn.Module):
         self.embedding_dim = embedding_dim
         self.input_size = input_size
         self.region_size = input_size // 8
+        self.base_channels = base_channels
         c = base_channels
 
         def block(c_in: int, c_out: int, norm: bool) -> nn.Sequential:

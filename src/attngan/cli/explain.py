@@ -1,0 +1,310 @@
+"""User mistakes on the command line, as one line that names the culprit and the fix.
+
+Two jobs, shared by every console script through :func:`attngan.cli.common.hydra_main`:
+
+- :func:`check_config`: checks of the composed config that run *before* the task builds anything (no data is
+  prepared): mandatory values, keys that no constructor takes (and where they came from), checkpoint files
+  that must exist, an accelerator that is not there.
+- :func:`explain`: Hydra's, OmegaConf's and Lightning's exceptions for mistakes a user makes (a mistyped key,
+  an unknown option, a missing plugin, no GPU) turned into an :class:`~attngan.errors.ConfigError` with the
+  closest real keys or the command that fixes it. Anything else is left alone (a real bug keeps its
+  traceback).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from attngan.config import checkpoint_problem, closest_keys, dotted_keys, missing_values, unknown_target_keys
+from attngan.errors import AttnGANError, CheckpointError, ConfigError
+
+# Hydra plugins behind a config group option, and the extra that installs each
+PLUGINS = {"submitit": "slurm", "optuna": "optuna"}
+# keys whose value, when set, must be an existing checkpoint file
+CHECKPOINT_KEYS = ("checkpoint", "init_from", "ckpt_path")
+MULTIRUN_FLAGS = ("-m", "--multirun")
+SINGLE_RUN_FLAGS = ("--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
+
+
+@dataclass
+class App:
+    """One console script: its name, primary config and the overrides it was given."""
+
+    prog: str
+    config_name: str
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, Any] = field(default_factory=dict)  # Hydra's runtime.choices, once composed
+
+    def example(self, key: str) -> str:
+        """A usage example of the app's YAML header, preferably one that sets ``key``."""
+        from attngan.cli.help import usage_examples
+
+        examples = usage_examples(self.config_name, self.prog)
+        leaf = key.rpartition(".")[2]
+        chosen = next((e for e in examples if f"{leaf}=" in e), examples[0] if examples else "")
+        return f"e.g. `{chosen}`" if chosen else f"`{self.prog} --help` lists the keys"
+
+
+def one_line(message: str) -> str:
+    """``message`` with its lines joined, so that an error is one line on stderr."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+# ------------------------------------------------------------------------------------ before composing
+def check_arguments(app: App, argv: Sequence[str]) -> None:
+    """Refuse flag combinations Hydra rejects with a traceback."""
+    if any(a in MULTIRUN_FLAGS for a in argv) and any(a.split("=")[0] in SINGLE_RUN_FLAGS for a in argv):
+        raise ConfigError(
+            "-m (run a sweep) and --cfg (print the config of one run) do not go together: drop -m and give "
+            f"one value per key to see one job's config (`{app.prog} <overrides> --cfg job`)"
+        )
+
+
+# ----------------------------------------------------------------------------------- the composed config
+def _damsm_hint(cfg: DictConfig) -> str:
+    name = OmegaConf.select(cfg, "data.name", default=None) or "shapes"
+    return (
+        f"AttnGAN needs a trained DAMSM: `attngan-train experiment={name}_damsm` writes "
+        f"outputs/{name}/damsm.ckpt, which experiment={name}_attngan reads (or set model.damsm_checkpoint=PATH)"
+    )
+
+
+def _origin(app: App, key: str) -> str:
+    """Where a key of the composed config came from: the experiment or the command line."""
+    for override in app.overrides:
+        if override.lstrip("+~").split("=")[0] == key:
+            return "added on the command line"
+    experiment = app.choices.get("experiment")
+    if experiment:
+        from attngan.config import config_dir
+
+        path = Path(config_dir()) / "experiment" / f"{experiment}.yaml"
+        if path.is_file() and OmegaConf.select(OmegaConf.load(path), key, default=None) is not None:
+            return f"set by experiment={experiment}"
+    return "set in the config"
+
+
+def _groups_of(app: App, node: str) -> list[tuple[str, str, str]]:
+    """``(group, option, rest)`` of every config group that wrote into ``node``, most specific first
+    (``model.image_encoder`` -> ``("model/image_encoder", "cnn", "")``, then ``("model", "damsm",
+    "image_encoder")``), from Hydra's choices (``group@package`` entries included)."""
+    found = []
+    for key, option in app.choices.items():
+        group, _, package = str(key).partition("@")
+        if not option or group.startswith("hydra"):
+            continue
+        where = package or group.replace("/", ".")
+        if node == where or node.startswith(where + "."):
+            found.append((group, str(option), node[len(where) + 1 :]))
+    return sorted(found, key=lambda g: len(g[2]))
+
+
+def _option_keys(group: str, option: str, rest: str) -> set[str]:
+    """Keys of node ``rest`` in ``conf/<group>/<option>.yaml``, with those of the options it lists in its
+    own defaults (``trainer/gpu.yaml`` starts from ``default``)."""
+    from attngan.config import config_dir
+
+    path = Path(config_dir(), group, f"{option}.yaml")
+    if not path.is_file():
+        return set()
+    shipped = OmegaConf.load(path)
+    sub = OmegaConf.select(shipped, rest) if rest else shipped
+    keys = set(sub.keys()) - {"defaults"} if isinstance(sub, DictConfig) else set()
+    for entry in shipped.get("defaults") or []:
+        if isinstance(entry, str) and entry != "_self_":
+            keys |= _option_keys(group, entry, rest)
+        elif isinstance(entry, DictConfig) and not rest:  # a sub-group (model/damsm: image_encoder)
+            keys |= {
+                str(k).split()[-1].split("/")[0] for k in entry if not str(k).split()[-1].startswith("/")
+            }
+    return keys
+
+
+def _shipped_keys(app: App, node: str) -> set[str] | None:
+    """The keys ``node`` has in the shipped group YAMLs it came from; None for the primary config."""
+    groups = _groups_of(app, node)
+    return set().union(*(_option_keys(*g) for g in groups)) if groups else None
+
+
+def _check_unknown_keys(cfg: DictConfig, app: App) -> None:
+    problems = unknown_target_keys(cfg, known=lambda node: _shipped_keys(app, node))
+    if not problems:
+        return
+    problem = problems[0]
+    keys = [f"{problem.node}.{k}" for k in problem.unknown]
+    groups = _groups_of(app, problem.node)
+    where = f"{groups[0][0]}={groups[0][1]} ({problem.target})" if groups else problem.target
+    origin = _origin(app, keys[0])
+    if origin.startswith("set by"):  # the experiment was written for another data/model choice
+        fix = f"drop {'it' if len(keys) == 1 else 'them'} with {' '.join(f'~{k}' for k in keys)}"
+    else:
+        near = closest_keys(keys[0], [f"{problem.node}.{k}" for k in problem.accepted])
+        fix = (
+            ("did you mean " + " or ".join(near) + "?") if near and len(keys) == 1 else "remove or rename it"
+        )
+    raise ConfigError(
+        f"{', '.join(keys)} ({origin}) is not a key that {where} takes: {fix} "
+        f"(`{app.prog} ... --cfg job` shows every key)"
+    )
+
+
+def _check_checkpoints(cfg: DictConfig) -> None:
+    for key in dotted_keys(cfg):
+        leaf = key.rpartition(".")[2]
+        if leaf not in CHECKPOINT_KEYS and not leaf.endswith("_checkpoint"):
+            continue
+        try:
+            value = OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+        except Exception:  # an interpolation that only resolves inside the running app
+            continue
+        if value is None or not isinstance(value, str | Path) or (leaf == "ckpt_path" and value == "auto"):
+            continue
+        problem = checkpoint_problem(value)
+        if problem is None:
+            continue
+        if leaf == "damsm_checkpoint":
+            hint = _damsm_hint(cfg)
+        elif problem == "is a directory":
+            hint = (
+                "expected a checkpoint file written by attngan-train (e.g. <run dir>/checkpoints/last.ckpt)"
+            )
+        else:
+            hint = (
+                "expected a checkpoint file written by attngan-train (export_path=, or <run dir>/checkpoints/"
+                "last.ckpt) or attngan-import-original; relative paths are taken from the current directory"
+            )
+        raise CheckpointError(f"{key} '{value}' {problem}: {hint}")
+
+
+def _check_accelerator(cfg: DictConfig, app: App) -> None:
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="") or "").lower()
+    if accelerator not in ("gpu", "cuda", "mps"):
+        return
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if (
+        (accelerator == "cuda" and cuda)
+        or (accelerator == "mps" and mps)
+        or (accelerator == "gpu" and cuda | mps)
+    ):
+        return
+    chosen = app.choices.get("trainer")
+    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+    raise ConfigError(
+        f"trainer.accelerator={accelerator}{f' (trainer={chosen})' if chosen else ''} but no "
+        f"{'CUDA or MPS' if accelerator == 'gpu' else accelerator.upper()} device is visible here (torch "
+        f"{torch.__version__}, {build}): trainer=cpu runs on the CPU; trainer.accelerator=auto uses a GPU "
+        "whenever one is present and the CPU otherwise (`attngan-doctor` shows what this machine has)"
+    )
+
+
+def check_config(cfg: DictConfig, app: App) -> None:
+    """Every check of the composed ``cfg`` that needs no data: raises :class:`ConfigError` on the first problem."""
+    missing = missing_values(cfg)
+    if missing:
+        hint = _damsm_hint(cfg) if missing[0].endswith("damsm_checkpoint") else app.example(missing[0])
+        raise ConfigError(
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set (mandatory): give "
+            f"{missing[0]}=...; {hint}"
+        )
+    _check_unknown_keys(cfg, app)
+    _check_checkpoints(cfg)
+    _check_accelerator(cfg, app)
+
+
+# ---------------------------------------------------------------------------- exceptions of the libraries
+def _unknown_override(app: App, key: str, verb: str) -> ConfigError:
+    others = [o for o in app.overrides if o.lstrip("+~").split("=")[0] != key]
+    groups_only = [o for o in others if "=" in o and "." not in o.split("=")[0]]
+    keys: list[str] = []
+    for attempt in (others, groups_only, []):
+        try:
+            from attngan.config import compose_config
+
+            keys = dotted_keys(compose_config(app.config_name, attempt))
+            break
+        except Exception:
+            continue
+    near = closest_keys(key, keys)
+    fix = f"did you mean {' or '.join(near)}?" if near else f"`{app.prog} --help` lists the keys"
+    return ConfigError(
+        f"{key} is not a key of this config ({verb}): {fix} (`{app.prog} ... --cfg job` shows every key)"
+    )
+
+
+def _missing_config(err: Exception, app: App) -> ConfigError:
+    message = str(err)
+    for name, extra in PLUGINS.items():
+        if name in message:
+            return ConfigError(
+                f"{one_line(message.split(chr(10))[0])} The {name} plugin is not installed: "
+                f"pip install 'attngan[{extra}]' (or `uv pip install -e '.[{extra}]'` in a clone)"
+            )
+    found = re.search(r"Could not find '([^']+)/([^'/]+)'", message)
+    options = list(getattr(err, "options", None) or [])
+    if found:
+        group, option = found.group(1), found.group(2)
+        choose = f"choose one of {', '.join(options)}" if options else f"see `{app.prog} --help`"
+        return ConfigError(f"{group}={option}: there is no conf/{group}/{option}.yaml; {choose}")
+    return ConfigError(one_line(message))
+
+
+def explain(err: BaseException, app: App) -> AttnGANError | None:
+    """The user-facing error behind ``err``, or None when it is not a user mistake we know."""
+    from hydra.errors import (
+        ConfigCompositionException,
+        InstantiationException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    if isinstance(err, AttnGANError):
+        return err
+    if isinstance(err, InstantiationException) and isinstance(err.__cause__, AttnGANError):
+        return err.__cause__
+    if isinstance(err, MissingMandatoryValue):
+        key = str(getattr(err, "full_key", "") or "")
+        return ConfigError(f"{key} is not set (mandatory): give {key}=...; {app.example(key)}")
+    if isinstance(err, MissingConfigException):
+        return _missing_config(err, app)
+    if isinstance(err, OverrideParseException):
+        return ConfigError(f"cannot read the override '{err.override}': {one_line(err.message)}")
+    message = str(err)
+    if isinstance(err, ConfigCompositionException):
+        for pattern, verb in (
+            (r"Could not override '([^']+)'", "to set it"),
+            (r"Could not delete from config. '([^']+)' does not exist", "to delete it with ~"),
+        ):
+            found = re.search(pattern, message)
+            if found:
+                return _unknown_override(app, found.group(1), verb)
+        found = re.search(r"An item is already at '([^']+)'", message)
+        if found:
+            return ConfigError(
+                f"{found.group(1)} already exists: set it without the + ({found.group(1)}=...)"
+            )
+        cause = f" ({one_line(err.__cause__)})" if isinstance(err.__cause__, OmegaConfBaseException) else ""
+        return ConfigError(one_line(message) + cause)
+    if isinstance(err, ValueError) and "Only one of --run, --multirun, --cfg" in message:
+        return ConfigError(
+            one_line(message) + f"; drop -m to print one job's config (`{app.prog} ... --cfg job`)"
+        )
+    if type(err).__name__ == "MisconfigurationException" and re.search(r"gpu|cuda|mps", message, re.I):
+        return ConfigError(
+            f"{one_line(message)}: no CUDA or MPS device is visible here. trainer=cpu runs on the CPU; "
+            "trainer.accelerator=auto uses a GPU whenever one is present (`attngan-doctor` shows this machine)"
+        )
+    if isinstance(err, ModuleNotFoundError):
+        for name, extra in PLUGINS.items():
+            if name in (err.name or ""):
+                return ConfigError(f"{message}: pip install 'attngan[{extra}]'")
+    return None

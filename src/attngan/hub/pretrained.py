@@ -1,0 +1,457 @@
+"""Shareable model directories: ``config.json`` + ``*.safetensors`` + ``vocab.json`` + ``README.md``, no pickle.
+
+Layout written by :func:`save_pretrained` (``AttnGANPipeline.save_pretrained``, ``attngan-export format=hf``)::
+
+    config.json                  format, format_version, attngan/torch versions, network constructor arguments
+                                 (``networks.<name>._target_`` names an attngan.models class), vocab_size,
+                                 max_words, image_sizes, z_dim, condition_dim, training summary
+    generator.safetensors        the (EMA) generator weights and BatchNorm buffers
+    text_encoder.safetensors     the DAMSM text encoder
+    image_encoder.safetensors    the DAMSM image encoder, when the model has one (BatchNorm buffers too)
+    vocab.json                   the words in id order (id 0 = padding), Vocabulary.save's format
+    README.md                    the model card (attngan.hub.model_card)
+
+:func:`load_components` reads such a directory back: networks are built only from ``attngan.models`` classes
+(:func:`attngan.checkpoint.build_network`'s allow-list), weights only from safetensors; every problem is one
+:class:`~attngan.errors.CheckpointError` naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from attngan.checkpoint import ALLOWED_TARGET_PREFIX, build_network
+from attngan.errors import AttnGANError, CheckpointError
+from attngan.models import Generator, TextEncoder
+from attngan.text import Vocabulary
+from attngan.version import __version__
+
+FORMAT = "attngan-pretrained"
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+VOCAB_NAME = "vocab.json"
+CARD_NAME = "README.md"
+NETWORKS = ("text_encoder", "generator", "image_encoder")  # image_encoder is optional
+EXPECTED_CLASS = {"text_encoder": TextEncoder, "generator": Generator}
+REEXPORT = "re-export it with `attngan-export checkpoint=<the .ckpt> format=hf output=<dir>`"
+
+__all__ = [
+    "CONFIG_NAME",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "load_components",
+    "network_spec",
+    "push_to_hub",
+    "resolve_pretrained",
+    "save_pretrained",
+    "shareable_config",
+    "training_summary",
+]
+
+
+# ------------------------------------------------------------------------------------------ writing
+def network_spec(module: nn.Module, saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The constructor arguments of an ``attngan.models`` network, with ``_target_``.
+
+    ``saved`` (the checkpoint's spec) is used where present; arguments it lacks are read from the module's
+    attributes of the same name. Weight-file arguments are cleared (the weights come from safetensors).
+
+    Raises:
+        CheckpointError: the module is not an attngan.models class, or an argument cannot be found.
+    """
+    cls = type(module)
+    target = f"attngan.models.{cls.__name__}"
+    if not cls.__module__.startswith(ALLOWED_TARGET_PREFIX):
+        raise CheckpointError(
+            f"cannot save a {cls.__module__}.{cls.__name__}: only {ALLOWED_TARGET_PREFIX}* networks can be shared"
+        )
+    spec: dict[str, Any] = {"_target_": target}
+    saved = {k: v for k, v in (saved or {}).items() if k != "_target_"}
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if name in saved:
+            spec[name] = saved[name]
+        elif name == "dropout" and isinstance(getattr(module, "dropout", None), nn.Dropout):
+            spec[name] = float(module.dropout.p)
+        elif hasattr(module, name) and not isinstance(getattr(module, name), nn.Module):
+            spec[name] = getattr(module, name)
+        elif param.default is not inspect.Parameter.empty:
+            spec[name] = param.default
+        else:
+            raise CheckpointError(f"cannot tell the {name!r} argument of {target} from the network")
+    if "weights_path" in spec:
+        spec["weights_path"] = None
+    if "pretrained" in spec:
+        spec["pretrained"] = False  # never look for ImageNet files: the weights are in the directory
+    spec = json.loads(json.dumps(spec, default=str))
+    _check_spec(module, spec)
+    return spec
+
+
+def _check_spec(module: nn.Module, spec: dict[str, Any]) -> None:
+    """Build ``spec`` and compare its tensor shapes with ``module``'s: a saved directory must load."""
+    import warnings
+
+    with warnings.catch_warnings():  # "random weights" notices of a throw-away build
+        warnings.simplefilter("ignore")
+        rebuilt = build_network(spec)
+    ours = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
+    if ours != theirs:
+        differ = sorted(set(ours.items()) ^ set(theirs.items()))[:3]
+        raise CheckpointError(
+            f"cannot describe this {spec['_target_']}: the constructor arguments {spec} found on it build a "
+            f"network of other shapes ({differ}); give it its arguments as attributes of the same names"
+        )
+
+
+def training_summary(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What the model card says about training: dataset, experiment, sizes, steps, versions (from the
+    checkpoint's ``"attngan"`` entry)."""
+    config = metadata.get("config") or {}
+    data, model, trainer = (config.get(k) or {} for k in ("data", "model", "trainer"))
+    summary = {
+        "experiment": config.get("experiment_name") or config.get("name") or config.get("task_name"),
+        "dataset": data.get("name"),
+        "num_images": data.get("num_images"),
+        "captions_per_image": data.get("captions_per_image"),
+        "batch_size": data.get("batch_size"),
+        "max_epochs": trainer.get("max_epochs"),
+        "precision": trainer.get("precision"),
+        "generator_step": metadata.get("generator_step"),
+        "lambda_damsm": model.get("lambda_damsm"),
+        "learning_rates": {k: model[k] for k in ("generator_lr", "discriminator_lr", "lr") if k in model},
+        "seed": config.get("seed"),
+        "trained_with_attngan": metadata.get("version"),
+        "git": metadata.get("git"),
+        "source": metadata.get("source"),
+    }
+    return {k: v for k, v in summary.items() if v not in (None, {}, "")}
+
+
+# local paths of the machine that trained the model: not shared
+_LOCAL_KEYS = ("paths", "ckpt_path", "export_path", "init_from")
+_LOCAL_NESTED = {"data": ("root", "cache_dir"), "model": ("damsm_checkpoint",)}
+
+
+def shareable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The resolved training config without the local paths of the machine that trained it."""
+    shared = {k: v for k, v in config.items() if k not in _LOCAL_KEYS}
+    for node, keys in _LOCAL_NESTED.items():
+        if isinstance(shared.get(node), dict):
+            shared[node] = {k: v for k, v in shared[node].items() if k not in keys}
+    return shared
+
+
+def _state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers (BatchNorm statistics included) as contiguous CPU tensors, none shared."""
+    return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def save_pretrained(
+    directory: str | os.PathLike[str],
+    text_encoder: nn.Module,
+    generator: nn.Module,
+    vocab: Vocabulary,
+    max_words: int,
+    image_encoder: nn.Module | None = None,
+    metadata: dict[str, Any] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    card: str | None = None,
+) -> Path:
+    """Write a shareable model directory (layout in the module docstring).
+
+    Args:
+        directory: created if missing; existing attngan files in it are replaced.
+        text_encoder, generator, image_encoder: the networks (the generator is saved as given: pass the EMA one).
+        vocab: their vocabulary; max_words: caption length T.
+        metadata: the checkpoint's ``"attngan"`` entry (config, versions, networks) when there is one.
+        evaluation: the ``metrics.json`` of the last ``attngan-eval`` of the model, for the card.
+        card: a model card to write instead of the generated one.
+
+    Returns:
+        The directory.
+    """
+    from safetensors.torch import save_file
+
+    from attngan.hub.model_card import render_model_card
+
+    metadata = metadata or {}
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    saved_specs = metadata.get("networks") or {}
+    modules = {"text_encoder": text_encoder, "generator": generator, "image_encoder": image_encoder}
+    networks = {
+        name: network_spec(net, saved_specs.get(name)) for name, net in modules.items() if net is not None
+    }
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "attngan_version": __version__,
+        "torch_version": str(torch.__version__),
+        "networks": networks,
+        "vocab_size": len(vocab),
+        "max_words": int(max_words),
+        "image_sizes": [int(s) for s in generator.image_sizes],
+        "z_dim": int(generator.z_dim),
+        "condition_dim": int(generator.condition_dim),
+        "weights": {name: f"{name}.safetensors" for name in networks},
+        "training": training_summary(metadata),
+        "training_config": shareable_config(metadata.get("config") or {}),
+    }
+    for name, net in modules.items():
+        if net is not None:
+            info = {"format": "pt", "attngan_network": name, "attngan_version": __version__}
+            save_file(_state(net), str(out / f"{name}.safetensors"), metadata=info)
+            os.chmod(out / f"{name}.safetensors", 0o644)  # safetensors writes 0600: the files are for sharing
+    stale = out / "image_encoder.safetensors"
+    if image_encoder is None and stale.exists():
+        stale.unlink()
+    vocab.save(out / VOCAB_NAME)
+    (out / CONFIG_NAME).write_text(json.dumps(config, indent=2, default=str) + "\n")
+    text = card if card is not None else render_model_card(config, evaluation)
+    (out / CARD_NAME).write_text(text)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ reading
+def _bad_config(path: Path, problem: str) -> CheckpointError:
+    return CheckpointError(f"'{path}' {problem}; {REEXPORT}")
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """``config.json`` of a model directory, checked for format and the keys the loader needs."""
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(
+            f"'{directory}' is not an attngan model directory: it has no {CONFIG_NAME}. Pass a directory "
+            "written by save_pretrained / `attngan-export format=hf` (for a .ckpt file use from_checkpoint)"
+        )
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise _bad_config(path, f"is not readable JSON ({type(err).__name__}: {err})") from err
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise _bad_config(path, f'is not an attngan model config (expected "format": "{FORMAT}")')
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"'{path}' has format_version {version!r}; this attngan ({__version__}) reads up to "
+            f"{FORMAT_VERSION}: upgrade attngan"
+        )
+    networks = config.get("networks")
+    missing = [k for k in ("networks", "max_words") if k not in config]
+    missing += [
+        f"networks.{n}" for n in EXPECTED_CLASS if not isinstance(networks, dict) or n not in networks
+    ]
+    if missing:
+        raise _bad_config(path, f"lacks {', '.join(missing)}")
+    return config
+
+
+def _build(name: str, spec: Any, config_path: Path) -> nn.Module:
+    """One network from its spec in config.json (attngan.models classes only)."""
+    if not isinstance(spec, dict):
+        raise _bad_config(config_path, f"has no constructor arguments for networks.{name}")
+    target = spec.get("_target_")
+    if not isinstance(target, str) or not re.fullmatch(r"attngan\.models\.[A-Za-z_][A-Za-z0-9_]*", target):
+        raise CheckpointError(
+            f"'{config_path}' names network class {target!r} for {name}; only {ALLOWED_TARGET_PREFIX}<Class> "
+            f"is allowed (nothing else is ever built from a model directory); {REEXPORT}"
+        )
+    import attngan.models
+
+    cls = getattr(attngan.models, target.rsplit(".", 1)[1], None)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise _bad_config(config_path, f"names {target} for {name}, which is not a network of attngan.models")
+    expected = EXPECTED_CLASS.get(name)
+    if expected is not None and not issubclass(cls, expected):
+        raise _bad_config(config_path, f"names {target} for {name}, expected {expected.__name__}")
+    try:
+        return build_network({**spec, "_target_": f"attngan.models.{cls.__name__}"})
+    except (AttnGANError, ImportError, AttributeError, TypeError, ValueError) as err:
+        raise _bad_config(config_path, f"cannot build networks.{name} ({target}): {err}") from err
+
+
+def _load_weights(net: nn.Module, path: Path) -> None:
+    """Fill ``net`` from a safetensors file (strict: every tensor, same shapes)."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise CheckpointError(f"'{path}' is missing from the model directory; {REEXPORT}")
+    try:
+        state = load_file(str(path))
+    except Exception as err:  # safetensors raises its own SafetensorError / OSError on truncated files
+        raise CheckpointError(
+            f"'{path}' cannot be read as safetensors ({type(err).__name__}: {str(err)[:200]}): it is "
+            f"truncated or corrupt; download or {REEXPORT}"
+        ) from err
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())[:300]
+        raise CheckpointError(
+            f"the weights in '{path}' do not fit the network config.json describes ({detail}); the files come "
+            f"from different models: {REEXPORT}"
+        ) from err
+
+
+def load_components(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The networks, vocabulary and settings of a local model directory, frozen and in evaluation mode.
+
+    Returns:
+        Keyword arguments of :class:`~attngan.pipeline.AttnGANPipeline` (``text_encoder``, ``generator``,
+        ``image_encoder``, ``vocab``, ``max_words``, ``metadata``).
+
+    Raises:
+        CheckpointError: a file is missing, corrupt, or does not fit the others (the message names it).
+    """
+    import warnings
+
+    directory = Path(directory)
+    config = read_config(directory)
+    config_path = directory / CONFIG_NAME
+    nets: dict[str, nn.Module | None] = {"image_encoder": None}
+    for name in NETWORKS:
+        spec = config["networks"].get(name)
+        if spec is None:
+            continue
+        with warnings.catch_warnings():  # "random weights" notices: the weights come next
+            warnings.simplefilter("ignore")
+            net = _build(name, spec, config_path)
+        _load_weights(net, directory / f"{name}.safetensors")
+        net.requires_grad_(False)
+        nets[name] = net.eval()
+    try:
+        vocab = Vocabulary.load(directory / VOCAB_NAME)
+    except AttnGANError as err:
+        raise CheckpointError(f"{err}; {REEXPORT}") from err
+    if len(vocab) != config.get("vocab_size", len(vocab)) or len(vocab) != nets["text_encoder"].vocab_size:
+        raise CheckpointError(
+            f"'{directory / VOCAB_NAME}' has {len(vocab)} ids but config.json says vocab_size="
+            f"{config.get('vocab_size')} and the text encoder has {nets['text_encoder'].vocab_size}: the files "
+            f"come from different models; {REEXPORT}"
+        )
+    metadata = {
+        "kind": "attngan",
+        "version": config.get("attngan_version"),
+        "config": config.get("training_config") or {},
+        "vocab": vocab.to_list(),
+        "networks": config["networks"],
+        "generator_step": (config.get("training") or {}).get("generator_step"),
+        "git": (config.get("training") or {}).get("git"),
+        "source": str(directory),
+    }
+    return {**nets, "vocab": vocab, "max_words": int(config["max_words"]), "metadata": metadata}
+
+
+# ------------------------------------------------------------------------------------------ hub
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve_pretrained(
+    path_or_repo_id: str | os.PathLike[str],
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    token: str | bool | None = None,
+) -> Path:
+    """A local model directory for ``path_or_repo_id``: the path itself, or a Hub snapshot.
+
+    Local directories are always used as they are. Anything else that looks like a Hub repo id
+    (``owner/name``) is fetched with ``huggingface_hub.snapshot_download`` (only ``*.json``,
+    ``*.safetensors`` and ``README.md``); with ``HF_HUB_OFFLINE=1`` only the local Hub cache is read.
+
+    Raises:
+        CheckpointError: a file instead of a directory, a path that does not exist, or a repo id that cannot
+            be fetched (offline, no network, unknown repository).
+    """
+    text = os.fspath(path_or_repo_id)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if path.is_file():
+        hint = (
+            " (a training checkpoint: use AttnGANPipeline.from_checkpoint)" if path.suffix == ".ckpt" else ""
+        )
+        raise CheckpointError(f"'{path}' is a file{hint}; from_pretrained takes a model directory")
+    if text.startswith((".", "/", "~")) or not re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        raise CheckpointError(
+            f"'{text}' is not a local directory (from {os.getcwd()}) nor a Hub repo id like 'owner/name'"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    except ImportError as err:  # pragma: no cover - a core dependency
+        raise CheckpointError(f"'{text}' is not a local directory, and huggingface_hub is missing") from err
+    offline = _offline()
+    try:
+        local = snapshot_download(
+            text,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=offline,
+            allow_patterns=["*.json", "*.safetensors", "README.md"],
+            library_name="attngan",
+            library_version=__version__,
+        )
+    except RepositoryNotFoundError as err:
+        raise CheckpointError(
+            f"'{text}' is not a local directory, and the Hub has no model repository '{text}' you can read "
+            "(check the name; for a private one log in with `hf auth login` or pass token=)"
+        ) from err
+    except LocalEntryNotFoundError as err:
+        why = (
+            "HF_HUB_OFFLINE is set and it is not in the local Hub cache (unset HF_HUB_OFFLINE, or pass a "
+            "local directory)"
+            if offline
+            else "the Hub cannot be reached (no network?) and it is not in the local Hub cache: pass a local "
+            "directory, or download it where there is network"
+        )
+        raise CheckpointError(f"'{text}' is not a local directory, and {why}") from err
+    except Exception as err:  # network failures come as many types (OSError, HTTP errors, ...)
+        raise CheckpointError(
+            f"'{text}' is not a local directory, and fetching it from the Hub failed ({type(err).__name__}: "
+            f"{str(err)[:200]}); pass a local directory, or check the network / HF_ENDPOINT"
+        ) from err
+    return Path(local)
+
+
+def push_to_hub(
+    save: Any,
+    repo_id: str,
+    private: bool | None = None,
+    token: str | bool | None = None,
+    commit_message: str = "Upload attngan model",
+    revision: str | None = None,
+) -> str:
+    """Write a model directory to a temporary folder with ``save(folder)`` and upload it as ``repo_id``.
+
+    A thin wrapper of ``huggingface_hub``: ``HfApi.create_repo(exist_ok=True)`` then ``upload_folder``.
+    Needs network and a write token (``hf auth login`` or ``token=``).
+
+    Returns:
+        The URL of the commit.
+    """
+    import tempfile
+
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    with tempfile.TemporaryDirectory(prefix="attngan-push-") as folder:
+        save(folder)
+        commit = api.upload_folder(
+            repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision
+        )
+    return str(getattr(commit, "commit_url", commit))

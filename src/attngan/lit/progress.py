@@ -1,0 +1,152 @@
+"""Progress as readable lines where stdout is not a terminal (CI logs, ``make train > log``, SLURM output).
+
+A progress bar redraws itself with carriage returns; written to a file it becomes thousands of fragments of
+one line. :class:`ProgressLines` keeps the bar on a terminal and, elsewhere, turns it off and prints one line
+per epoch (and, with ``every_n_steps``, one every N training batches) such as::
+
+    epoch 3/40 | batch 63/63 | d_loss_0 0.6931 d_loss_1 0.7012 g_adversarial 1.204 ... | 4.52 steps/s | ETA 0:12:03
+
+The values are the module's logged scalars (``self.log``; ``train/`` left out of the names), the speed is in
+training batches per second since the previous line (validation included), and the ETA is the batches left
+until ``trainer.max_epochs`` at the run's average pace. Only rank 0 prints. ``trainer.enable_progress_bar=false``
+silences the lines too.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from attngan.errors import ConfigError
+
+MODES = ("auto", "lines", "bar")
+
+
+def format_duration(seconds: float) -> str:
+    """``h:mm:ss`` (``?`` when unknown)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def line_metrics(metrics: dict[str, Any], prefer: str) -> dict[str, float]:
+    """The scalars of ``trainer.callback_metrics`` as shown in a line, names shortened.
+
+    A value logged both per step and per epoch (``x_step`` and ``x_epoch``) is shown once, as ``x``: the
+    ``prefer`` variant (``"epoch"`` at the end of an epoch, ``"step"`` in between). ``train/`` is dropped from
+    names; the first of two values with the same shown name wins.
+    """
+    other = "step" if prefer == "epoch" else "epoch"
+    shown: dict[str, float] = {}
+    for name, value in metrics.items():
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                continue
+            value = value.item()
+        if not isinstance(value, int | float) or name == "epoch" or name.endswith(f"_{other}"):
+            continue
+        name = name.removesuffix(f"_{prefer}").removeprefix("train/")
+        shown.setdefault(name, float(value))
+    return shown
+
+
+class ProgressLines(Callback):
+    """The progress bar on a terminal; one line per epoch (or every N batches) with losses, speed and ETA
+    elsewhere.
+
+    Args:
+        every_n_steps: also print a line every N training batches (0: at the end of each epoch only).
+        mode: ``auto`` (lines when stdout is not a terminal), ``lines`` (always lines, no bar) or ``bar``
+            (never lines: the bar even in a log file).
+        stream: where lines go; ``None``: ``sys.stdout`` as it is when fitting starts.
+    """
+
+    def __init__(self, every_n_steps: int = 0, mode: str = "auto", stream: TextIO | None = None) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"callbacks.progress.mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if int(every_n_steps) < 0:
+            raise ConfigError(
+                f"callbacks.progress.every_n_steps must be >= 0 (0: once per epoch), got {every_n_steps}"
+            )
+        self.every_n_steps = int(every_n_steps)
+        self.mode = mode
+        self.stream = stream
+        self.active = False
+        self._out: TextIO = sys.stdout
+        self._start = self._last = 0.0
+        self._batches = self._last_batches = 0  # training batches of this fit (since a resume)
+        self._epoch_batch = 0
+
+    # ------------------------------------------------------------------ when
+    def _wants_lines(self, stream: TextIO) -> bool:
+        if self.mode != "auto":
+            return self.mode == "lines"
+        isatty = getattr(stream, "isatty", None)
+        return not (callable(isatty) and isatty())
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self._out = self.stream if self.stream is not None else sys.stdout
+        bar = trainer.progress_bar_callback
+        self.active = stage == "fit" and bar is not None and self._wants_lines(self._out)
+        if self.active and bar is not None:
+            bar.disable()  # before any bar is drawn (they are made when their loop starts)
+
+    # ------------------------------------------------------------------ counting
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._start = self._last = time.monotonic()
+        self._batches = self._last_batches = 0
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._epoch_batch = 0
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self._batches += 1
+        self._epoch_batch = batch_idx + 1
+        if self.active and self.every_n_steps and self._batches % self.every_n_steps == 0:
+            self._print(trainer, prefer="step")
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.active:
+            self._print(trainer, prefer="epoch")
+
+    # ------------------------------------------------------------------ the line
+    def _eta(self, trainer: Trainer, now: float) -> float:
+        per_epoch, max_epochs = trainer.num_training_batches, trainer.max_epochs
+        if not self._batches or not max_epochs or max_epochs < 0 or not math.isfinite(per_epoch):
+            return math.nan
+        left = (max_epochs - trainer.current_epoch - 1) * per_epoch + (per_epoch - self._epoch_batch)
+        return max(left, 0) * (now - self._start) / self._batches
+
+    def line(self, trainer: Trainer, prefer: str = "epoch") -> str:
+        """The progress line for the trainer's state now (``prefer``: see :func:`line_metrics`)."""
+        now = time.monotonic()
+        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
+        per_epoch = trainer.num_training_batches
+        batches = per_epoch if math.isfinite(per_epoch) else "?"
+        parts = [f"epoch {trainer.current_epoch + 1}/{epochs}", f"batch {self._epoch_batch}/{batches}"]
+        values = line_metrics(dict(trainer.callback_metrics), prefer)
+        if values:
+            parts.append(" ".join(f"{name} {value:.4g}" for name, value in values.items()))
+        elapsed = now - self._last
+        speed = (self._batches - self._last_batches) / elapsed if elapsed > 0 else math.nan
+        parts.append(f"{speed:.3g} steps/s")
+        parts.append(f"ETA {format_duration(self._eta(trainer, now))}")
+        self._last, self._last_batches = now, self._batches
+        return " | ".join(parts)
+
+    def _print(self, trainer: Trainer, prefer: str) -> None:
+        text = self.line(trainer, prefer)
+        if trainer.is_global_zero:
+            print(text, file=self._out, flush=True)
+
+
+__all__ = ["MODES", "ProgressLines", "format_duration", "line_metrics"]
