@@ -33,6 +33,7 @@ from attngan.checkpoint import (
 from attngan.errors import AttnGANError, CheckpointError, UnknownCaptionError
 from attngan.evaluation.generate import generate, seed_noise
 from attngan.models.generator import GeneratorOutput
+from attngan.progress import progress as show_progress
 from attngan.text import Vocabulary, caption_to_tensor
 
 log = logging.getLogger(__name__)
@@ -309,6 +310,8 @@ class AttnGANPipeline:
         seed: int = 0,
         num_images_per_caption: int = 1,
         batch_size: int = 32,
+        *,
+        progress: bool | None = None,
     ) -> GenerationResult:
         """Images, stage images and word attention for every caption.
 
@@ -321,6 +324,8 @@ class AttnGANPipeline:
             seed: seed of the noise.
             num_images_per_caption: images per caption (different noise each).
             batch_size: images per generator forward pass (memory only; results do not change).
+            progress: show the generation's progress on stderr (:func:`attngan.progress.progress`); ``None``
+                (the default): silent unless ``ATTNGAN_PROGRESS=1``. ``attngan-generate`` turns it on.
 
         Raises:
             UnknownCaptionError: a caption has no known word (the message names it).
@@ -344,9 +349,11 @@ class AttnGANPipeline:
         ids, lengths = ids.repeat_interleave(n, 0), lengths.repeat_interleave(n, 0)  # (B * n, T), (B * n,)
         stage_tensors: list[list[torch.Tensor]] = []
         attention: list[list[torch.Tensor]] = []
+        bar = show_progress(ids.shape[0], desc="generating images", unit="img", enabled=progress)
         for start in range(0, ids.shape[0], int(batch_size)):
             part = slice(start, start + int(batch_size))
             output = self.generate(ids[part], lengths[part], noise[part], condition_noise[part])
+            bar.update(int(output.images[0].shape[0]))
             if not attention:
                 attention = [[] for _ in output.attention]
             for i in range(output.images[0].shape[0]):
@@ -354,6 +361,7 @@ class AttnGANPipeline:
                 stage_tensors.append([stage[i].float().cpu() for stage in output.images])
                 for maps, stage_maps in zip(attention, output.attention, strict=True):
                     maps.append(stage_maps[i, :length].float().cpu())  # (words, H, W)
+        bar.close()
         return GenerationResult(
             captions=captions,
             images=[tensor_to_pil(stages[-1]) for stages in stage_tensors],

@@ -52,6 +52,7 @@ options:
   data.root=DIR        the dataset directory
   manifest=FILE        where to write the manifest
   workers=N            threads decoding images (default 4)
+  progress=false       no progress display on stderr (or ATTNGAN_PROGRESS=0; plain lines off a terminal)
   data.captions_per_image=N, data.max_words=N   as in training
 
 A shapes dataset is generated only into the cache (data.root unset) or where data.generate=true asks for it;
@@ -117,6 +118,7 @@ def check(cfg: DictConfig) -> None:
         cache_dir=data.get("cache_dir"),
         max_words=data.get("max_words"),
         workers=workers,
+        progress=bool(cfg.get("progress", True)),
     )
     print(report.summary())
     manifest = report.write_manifest(cfg.manifest)

@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
 from attngan.errors import ConfigError, DataError
+from attngan.progress import progress
 
 log = logging.getLogger("attngan.generate")
 
@@ -69,11 +70,15 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
     if n < 1:
         raise ConfigError(f"num_images_per_caption must be >= 1, got {n}")
     pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=str(cfg.device))
-    result = pipe(captions, seed=int(cfg.seed), num_images_per_caption=n, batch_size=int(cfg.batch_size))
+    show = bool(cfg.get("progress", True))  # progress on stderr (ATTNGAN_PROGRESS=0 hides it)
+    result = pipe(
+        captions, seed=int(cfg.seed), num_images_per_caption=n, batch_size=int(cfg.batch_size), progress=show
+    )
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = []
-    for c, caption in enumerate(captions):
+    written = progress(captions, desc="writing images and figures", unit="caption", enabled=show)
+    for c, caption in enumerate(written):
         stem = f"{c:03d}_{slug(caption)}"
         images = []
         for k in range(n):

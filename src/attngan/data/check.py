@@ -19,6 +19,7 @@ from attngan.data.images import open_image
 from attngan.data.readers.base import DatasetReader
 from attngan.data.records import BAD_IMAGE, SPLITS, Problem, Record
 from attngan.errors import BadSampleError
+from attngan.progress import progress as show_progress
 from attngan.text.tokenizer import tokenize
 
 
@@ -119,6 +120,7 @@ def check_dataset(
     cache_dir: str | Path | None = None,
     max_words: int | None = None,
     workers: int = 4,
+    progress: bool | None = None,
 ) -> CheckReport:
     """Walk a dataset once and report on it.
 
@@ -127,6 +129,8 @@ def check_dataset(
         cache_dir: the vocabulary cache, as in training (``data.cache_dir``).
         max_words: the configured caption length, to count the captions that are longer.
         workers: threads decoding images.
+        progress: show the decoding's progress on stderr (:func:`attngan.progress.progress`; ``None``: only
+            with ``ATTNGAN_PROGRESS=1``); ``attngan-data check`` passes its ``progress`` key.
 
     Returns:
         The report; ``report.ok`` is true when no problem was found.
@@ -141,7 +145,10 @@ def check_dataset(
 
     records = [(split, r) for split in SPLITS for r in index.splits.get(split, [])]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        failures = list(pool.map(lambda item: _decode(item[1]), records))
+        decoded = pool.map(lambda item: _decode(item[1]), records)
+        failures = list(
+            show_progress(decoded, total=len(records), desc="decoding images", unit="img", enabled=progress)
+        )
     unreadable = set()
     for (split, record), failure in zip(records, failures):
         if failure is not None:

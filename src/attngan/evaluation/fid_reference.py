@@ -9,6 +9,7 @@ computed once and kept in ``<paths.cache_dir>/fid_reference/`` (``metrics.fid.ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -16,10 +17,23 @@ from omegaconf import DictConfig
 
 from attngan.evaluation.suite import MetricSuite
 from attngan.metrics.reference_stats import load_reference, reference_cache_path, save_reference
+from attngan.progress import progress
 
 log = logging.getLogger("attngan.eval")
 
 __all__ = ["feed_real_side"]
+
+
+def _real_batches(cfg: DictConfig, datamodule: Any) -> Iterable[Any]:
+    """The test loader's batches, with a progress display (``progress`` key, ``ATTNGAN_PROGRESS``)."""
+    return progress(
+        datamodule.test_dataloader(),
+        total=len(datamodule.val_dataset),
+        desc="FID reference images",
+        unit="img",
+        enabled=cfg.get("progress", True),
+        count=lambda batch: int(batch["images"][-1].shape[0]),
+    )
 
 
 def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device: torch.device | str) -> None:
@@ -33,7 +47,7 @@ def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device:
     """
     fid = suite.metrics.get("fid")
     if fid is None:
-        suite.update_real_batches(datamodule.test_dataloader(), device)
+        suite.update_real_batches(_real_batches(cfg, datamodule), device)
         return
     if getattr(fid, "reference", None) is not None:  # metrics.fid.reference was given
         return
@@ -41,7 +55,7 @@ def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device:
     cache_dir = cfg.get("paths", {}).get("cache_dir") if fid_cfg.get("cache", True) else None
     described = fid.inception.describe()  # type: ignore[union-attr, operator]
     if cache_dir is None or described.get("weights_sha256") is None:  # no cache, or an injected network
-        suite.update_real_batches(datamodule.test_dataloader(), device)
+        suite.update_real_batches(_real_batches(cfg, datamodule), device)
         return
     size = int(cfg.model.image_sizes[-1])
     protocol = str(fid_cfg.get("protocol") or "tf")
@@ -56,7 +70,7 @@ def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device:
         log.info("FID reference statistics from the cache: %s", path)
         fid.set_reference(load_reference(path))  # type: ignore[operator]
         return
-    suite.update_real_batches(datamodule.test_dataloader(), device)
+    suite.update_real_batches(_real_batches(cfg, datamodule), device)
     stats = fid.real_statistics()  # type: ignore[operator]
     save_reference(
         path,

@@ -20,15 +20,10 @@ from omegaconf import DictConfig
 
 from attngan.errors import ConfigError
 from attngan.evaluation.report import json_ready
+from attngan.metrics.options import MetricInputs, MetricOptions
 from attngan.metrics.reference_stats import image_batches, list_images, save_reference
-from attngan.metrics.registry import (
-    MetricInputs,
-    MetricOptions,
-    build_available,
-    compute_metrics,
-    describe_metrics,
-    update_metrics,
-)
+from attngan.metrics.registry import build_available, compute_metrics, describe_metrics, update_metrics
+from attngan.progress import progress
 
 log = logging.getLogger("attngan.eval")
 
@@ -95,7 +90,7 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
     Args:
         cfg: the composed ``eval`` config: ``images``, ``reference``, ``batch_size``, ``device``, ``output_dir``,
             ``metrics.names``.
-        options: the ``metrics`` group as :class:`~attngan.metrics.registry.MetricOptions` (FID protocol,
+        options: the ``metrics`` group as :class:`~attngan.metrics.options.MetricOptions` (FID protocol,
             weights, IS splits, ...; :func:`attngan.evaluation.run.metric_options`).
 
     Returns:
@@ -126,17 +121,29 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     protocol = options.fid_protocol
+    show = cfg.get("progress", True)  # the progress displays (ATTNGAN_PROGRESS=0 hides them)
     if "fid" in metrics and reference_dir:
         real_files = list_images(reference, "reference")
         log.info("FID reference: %d real images in %s", len(real_files), reference)
-        for batch in image_batches(real_files, batch_size):
+        real_batches = image_batches(real_files, batch_size)
+        for batch in progress(
+            real_batches,
+            total=len(real_files),
+            desc="FID reference images",
+            unit="img",
+            enabled=show,
+            count=len,
+        ):
             metrics["fid"].update(batch.to(device), real=True)
         stats = metrics["fid"].real_statistics()  # type: ignore[operator]
         save_reference(out / f"reference_{protocol}.npz", stats, protocol=protocol, images=str(reference))
         metrics["fid"].set_reference(stats)  # type: ignore[operator]
     log.info("scoring %d images of %s with %s", len(files), cfg.images, ", ".join(metrics))
     with torch.no_grad():
-        for batch in image_batches(files, batch_size):
+        batches = image_batches(files, batch_size)
+        for batch in progress(
+            batches, total=len(files), desc="scoring images", unit="img", enabled=show, count=len
+        ):
             update_metrics(metrics, MetricInputs(images=batch.to(device)))
     info = describe_metrics(metrics)
     report = json_ready(

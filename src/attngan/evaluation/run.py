@@ -30,8 +30,9 @@ from attngan.evaluation.captions import CaptionBatch, caption_batches, captions_
 from attngan.evaluation.paper import COMPARE_CHOICES, write_comparison
 from attngan.evaluation.report import write_report
 from attngan.evaluation.suite import MetricSuite, measure, shapes_ground_truth
+from attngan.metrics.options import MetricOptions, inception_protocol_options
 from attngan.metrics.r_precision import R_PRECISION_PROTOCOLS
-from attngan.metrics.registry import MetricOptions, inception_protocol_options
+from attngan.progress import progress
 
 log = logging.getLogger("attngan.eval")
 
@@ -148,7 +149,7 @@ def build_datamodule(cfg: DictConfig, pipe: Any, max_words: int) -> Any:
 
 # ------------------------------------------------------------------------------------------ metrics
 def metric_options(metrics_cfg: Mapping[str, Any], seed: int) -> MetricOptions:
-    """The :class:`~attngan.metrics.registry.MetricOptions` of a ``metrics`` config node (conf/metrics/)."""
+    """The :class:`~attngan.metrics.options.MetricOptions` of a ``metrics`` config node (conf/metrics/)."""
     from hydra.utils import instantiate
 
     extractor = metrics_cfg.get("feature_extractor")
@@ -297,15 +298,12 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
     per_image, num_test = captions_per_image(datamodule), len(dataset)
     passes = math.ceil(num_images / num_test)
     writer = _ImageWriter(out) if cfg.save_images else None
-    progress = {"done": 0, "next": 0.1}
+    bar = progress(num_images, desc="generating images", unit="img", enabled=cfg.get("progress", True))
 
     def on_batch(batch: CaptionBatch, output: Any) -> None:
         if writer is not None:
             writer(batch, output)
-        progress["done"] += len(batch["keys"])
-        if progress["done"] >= progress["next"] * num_images:
-            log.info("%d / %d images", progress["done"], num_images)
-            progress["next"] += 0.1
+        bar.update(len(batch["keys"]))
 
     use_classes = bool(datamodule.num_classes)
     try:
@@ -319,6 +317,7 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
             encoders = (pipe.text_encoder, pipe.generator, pipe.image_encoder)
             measure(suite, batches, *encoders, seed, use_classes, on_batch)
     finally:
+        bar.close()
         if writer is not None:
             writer.manifest.close()
 

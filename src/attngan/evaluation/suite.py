@@ -20,16 +20,18 @@ from torchmetrics import Metric
 from attngan.errors import ConfigError
 from attngan.evaluation.captions import CaptionBatch
 from attngan.evaluation.generate import generate, sample_noise
-from attngan.metrics.registry import (
+from attngan.metrics.options import (
     ATTENTION,
     DAMSM,
-    METRIC_NAMES,
-    METRICS,
     REAL_IMAGES,
     SHAPES_DATA,
     SHAPES_GROUND_TRUTH,
     MetricInputs,
     MetricOptions,
+)
+from attngan.metrics.registry import (
+    METRIC_NAMES,
+    METRICS,
     build_available,
     compute_metrics,
     describe_metrics,
@@ -81,10 +83,10 @@ class MetricSuite:
         names: metrics to compute (see :data:`~attngan.metrics.registry.METRIC_NAMES`); ``None``:
             :func:`default_metric_names`, leaving out (with a warning) those that cannot run here.
             Names given explicitly must run, else an error.
-        dataset: the dataset name (:data:`~attngan.metrics.registry.SHAPES_DATA` means ``"shapes"``).
+        dataset: the dataset name (:data:`~attngan.metrics.options.SHAPES_DATA` means ``"shapes"``).
         ground_truth: shapes ground truth by image key (:func:`shapes_ground_truth`).
         has_attention: whether the generator has attention stages.
-        options: how to measure (:class:`~attngan.metrics.registry.MetricOptions`); with ``strict``, a metric
+        options: how to measure (:class:`~attngan.metrics.options.MetricOptions`); with ``strict``, a metric
             that cannot run is an error even among the defaults.
         keep_real_features: keep FID's real statistics across :meth:`reset` (the same real images are
             compared again and again during training).
@@ -158,7 +160,7 @@ class MetricSuite:
         return list(self.metrics)
 
     def needs(self, need: str) -> bool:
-        """Whether a metric that runs needs ``need`` (e.g. :data:`~attngan.metrics.registry.DAMSM`)."""
+        """Whether a metric that runs needs ``need`` (e.g. :data:`~attngan.metrics.options.DAMSM`)."""
         return bool(self._needing(need))
 
     @property

@@ -9,10 +9,9 @@ from attngan.hub.pretrained import (
     FORMAT,
     FORMAT_VERSION,
     load_components,
-    push_to_hub,
-    resolve_pretrained,
     save_pretrained,
 )
+from attngan.hub.remote import push_to_hub, resolve_pretrained
 
 __all__ = [
     "FORMAT",

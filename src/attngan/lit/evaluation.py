@@ -23,7 +23,7 @@ from attngan.errors import ConfigError
 from attngan.evaluation.captions import caption_batches
 from attngan.evaluation.report import append_jsonl
 from attngan.evaluation.suite import MetricSuite, measure, shapes_ground_truth
-from attngan.metrics.registry import MetricOptions, inception_protocol_options
+from attngan.metrics.options import MetricOptions, inception_protocol_options
 
 log = logging.getLogger(__name__)
 

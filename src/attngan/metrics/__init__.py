@@ -18,6 +18,7 @@ from attngan.metrics.inception import (
     find_inception_weights,
     images_to_uint8,
 )
+from attngan.metrics.options import MetricInputs, MetricOptions, MetricSkippedWarning, Result
 from attngan.metrics.r_precision import (
     R_PRECISION_PROTOCOLS,
     RPrecision,
@@ -29,10 +30,6 @@ from attngan.metrics.registry import (
     METRIC_NAMES,
     METRICS,
     MetricEntry,
-    MetricInputs,
-    MetricOptions,
-    MetricSkippedWarning,
-    Result,
     build_metrics,
     compute_metrics,
     describe_metrics,

@@ -24,7 +24,6 @@ The Fréchet distance itself is torch-fidelity's (TTUR's formula, float64).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from attngan.metrics.inception import (
     INCEPTION_CONFIG_KEY,
     INCEPTION_WEIGHTS_FILENAME,
     FrechetInceptionDistance,
+    FrozenFeatureNetwork,
     file_sha256,
     find_weights_file,
     images_to_uint8,
@@ -238,7 +238,7 @@ def _run_blocks(network: nn.Module, blocks: tuple[str, ...], x: Tensor) -> Tenso
     return torch.flatten(x, 1)  # (B, 2048)
 
 
-class ProtocolFeatures(nn.Module):
+class ProtocolFeatures(FrozenFeatureNetwork):
     """2048-d Inception pool features of one FID protocol (``torchvision`` or ``clean``; ``tf`` is
     :class:`~attngan.metrics.inception.InceptionFeatures`, shared with the Inception score).
 
@@ -260,23 +260,13 @@ class ProtocolFeatures(nn.Module):
             network = load_torchvision_inception(self.weights_path)
         else:
             network = load_tf_inception(Path(self.weights_path), antialias=False)
-        object.__setattr__(
-            self, "network", network
-        )  # fixed weights: kept out of state dicts (see inception.py)
+        self.hold(network)  # fixed weights: kept out of state dicts
         self.resize = p.resize
         self.num_features = 2048
         mean = torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
         self.register_buffer("scale", std / 0.5, persistent=False)
         self.register_buffer("shift", (mean - 0.5) / 0.5, persistent=False)
-
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> ProtocolFeatures:
-        self.network._apply(fn)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> ProtocolFeatures:
-        """Stay in evaluation mode (BatchNorm statistics must not move)."""
-        return super().train(False)
 
     def describe(self) -> dict[str, str | None]:
         """Protocol, weights file, its sha256 and the resize, for ``metrics.json``."""

@@ -42,6 +42,7 @@ __all__ = [
     "INCEPTION_CONFIG_KEY",
     "INCEPTION_WEIGHTS_FILENAME",
     "FrechetInceptionDistance",
+    "FrozenFeatureNetwork",
     "InceptionFeatures",
     "InceptionScore",
     "file_sha256",
@@ -165,7 +166,28 @@ def load_tf_inception(weights_path: Path, antialias: bool) -> nn.Module:
     )
 
 
-class InceptionFeatures(nn.Module):
+class FrozenFeatureNetwork(nn.Module):
+    """Base of the metric feature networks: a fixed network held outside the module tree, so its weights stay
+    out of state dicts and Lightning checkpoints, yet ``.to()`` / ``.cuda()`` still move it and nothing puts it
+    in training mode (its BatchNorm statistics must not move). Subclasses set ``self.network`` with
+    :meth:`hold`."""
+
+    network: nn.Module
+
+    def hold(self, network: nn.Module) -> None:
+        """Keep ``network`` (in eval mode, without gradients) as ``self.network``, unregistered."""
+        object.__setattr__(self, "network", network.eval().requires_grad_(False))
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> FrozenFeatureNetwork:
+        self.network._apply(fn)
+        return super()._apply(fn, recurse)
+
+    def train(self, mode: bool = True) -> FrozenFeatureNetwork:
+        """Stay in evaluation mode whatever is asked."""
+        return super().train(False)
+
+
+class InceptionFeatures(FrozenFeatureNetwork):
     """Inception features for FID and logits for IS from one forward pass, memoising the last batch.
 
     Args:
@@ -199,9 +221,8 @@ class InceptionFeatures(nn.Module):
         else:
             self.weights_path = None
             self.resize = "none here (injected feature extractor; its own resizing applies)"
-        # Not a registered submodule: the fixed weights stay out of state dicts and Lightning checkpoints
-        # (torchmetrics' own IS/FID save the whole Inception with every checkpoint); _apply still moves it.
-        object.__setattr__(self, "network", network.eval().requires_grad_(False))
+        # not a registered submodule (torchmetrics' own IS/FID save the whole Inception with every checkpoint)
+        self.hold(network)
         if self.injected:
             with torch.no_grad():
                 probe = torch.zeros(2, 3, probe_size, probe_size, dtype=torch.uint8)
@@ -210,14 +231,6 @@ class InceptionFeatures(nn.Module):
         self._last_input: Tensor | None = None
         self._last_version = -1
         self._last_output: tuple[Tensor, Tensor] | None = None
-
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> InceptionFeatures:
-        self.network._apply(fn)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> InceptionFeatures:
-        """Stay in evaluation mode whatever is asked (BatchNorm statistics must not move)."""
-        return super().train(False)
 
     def describe(self) -> dict[str, str | None]:
         """What was measured with: weights file, its sha256 and the resize, for the results file."""

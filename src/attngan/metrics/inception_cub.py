@@ -17,7 +17,7 @@ the batch norms have no scale (gamma 1).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import (
 )
 
 from attngan.errors import CheckpointError
-from attngan.metrics.inception import file_sha256, find_weights_file, images_to_uint8
+from attngan.metrics.inception import FrozenFeatureNetwork, file_sha256, find_weights_file, images_to_uint8
 
 __all__ = [
     "CUB_WEIGHTS_CONFIG_KEY",
@@ -242,7 +242,7 @@ def load_cub_inception(path: str | os.PathLike[str]) -> CUBInception:
     return network.eval().requires_grad_(False)
 
 
-class CUBInceptionFeatures(nn.Module):
+class CUBInceptionFeatures(FrozenFeatureNetwork):
     """IS logits of the CUB-fine-tuned Inception: StackGAN's preprocessing, background class dropped.
 
     Args:
@@ -256,17 +256,9 @@ class CUBInceptionFeatures(nn.Module):
         super().__init__()
         self.weights_path = str(find_weights_file("inception_cub.safetensors", weights_path, CUB_WEIGHTS_CONFIG_KEY, _CUB_SOURCE, hub_cache=False))  # fmt: skip
         network = load_cub_inception(self.weights_path)
-        object.__setattr__(self, "network", network)
+        self.hold(network)
         self.num_features = self.num_logits = network.fc.out_features - 1
         self.resize = _RESIZE
-
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> CUBInceptionFeatures:
-        self.network._apply(fn)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> CUBInceptionFeatures:
-        """Stay in evaluation mode."""
-        return super().train(False)
 
     def describe(self) -> dict[str, str | None]:
         """Classifier, weights file, its sha256 and the resize, for ``metrics.json``."""

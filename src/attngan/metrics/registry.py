@@ -34,199 +34,49 @@ missing they are skipped, unless ``strict=True`` or the path was configured expl
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import Tensor, nn
+from torch import Tensor
 from torchmetrics import Metric
 
 from attngan.errors import ConfigError, WeightsNotFoundError
-from attngan.metrics.clip import CLIPFeatures, CLIPRPrecision, CLIPScore
-from attngan.metrics.fid import ProtocolFeatures, ProtocolFID, check_protocol
-from attngan.metrics.inception import InceptionFeatures, InceptionScore
+from attngan.metrics.clip import CLIPRPrecision, CLIPScore
+from attngan.metrics.fid import ProtocolFID
+from attngan.metrics.inception import InceptionScore
+from attngan.metrics.options import (
+    ATTENTION,
+    CLIP,
+    DAMSM,
+    INCEPTION,
+    REAL_IMAGES,
+    SHAPES_DATA,
+    SHAPES_GROUND_TRUTH,
+    MetricInputs,
+    MetricOptions,
+    MetricSkippedWarning,
+    Result,
+)
 from attngan.metrics.r_precision import RPrecision
+from attngan.metrics.shared import SharedNetworks, describe_inception_protocols
 
 __all__ = [
-    "ATTENTION",
-    "CLIP",
-    "DAMSM",
-    "INCEPTION",
     "METRICS",
     "METRIC_NAMES",
-    "REAL_IMAGES",
-    "SHAPES_DATA",
-    "SHAPES_GROUND_TRUTH",
     "MetricEntry",
-    "MetricInputs",
-    "MetricOptions",
-    "MetricSkippedWarning",
-    "Result",
     "build_available",
     "build_metrics",
     "compute_metrics",
-    "describe_inception_protocols",
     "describe_metrics",
     "higher_is_better",
-    "inception_protocol_options",
     "result_entry",
     "update_metrics",
 ]
 
+
 # ------------------------------------------------------------------------------------------ needs
-REAL_IMAGES = "real_images"  # real test images at the generator's final size (FID's real side)
-DAMSM = "damsm_encoders"  # the DAMSM image encoder and the text encoder's sentence vectors
-INCEPTION = "inception_weights"  # the Inception weights file (or an injected feature network)
-SHAPES_DATA = "shapes_data"  # captions in the grammar of the built-in shapes data
-SHAPES_GROUND_TRUTH = "shapes_ground_truth"  # the object masks of the shapes set's ground_truth.json
-ATTENTION = "attention_maps"  # a generator with a refinement stage, so word-attention maps
-CLIP = "clip_model"  # a local CLIP model directory (metrics.clip.model_path)
-
-
-class MetricSkippedWarning(UserWarning):
-    """A requested metric cannot run here (e.g. no Inception weights) and was left out."""
-
-
-@dataclass(frozen=True)
-class Result:
-    """One value a metric writes.
-
-    Attributes:
-        name: the final result name (``metrics.json``, ``val/<name>``).
-        higher_is_better: the direction of improvement (the sweep report's "best" uses it).
-        headline: a score shown as its own column in reports; ``False`` for spreads, counts and reference values.
-    """
-
-    name: str
-    higher_is_better: bool
-    headline: bool = True
-
-
-@dataclass(frozen=True)
-class MetricOptions:
-    """How metrics are measured (the ``metrics`` config group).
-
-    Attributes:
-        inception_weights: ``metrics.inception_weights``; ``None`` looks in ``$TORCH_HOME/hub/checkpoints``.
-        feature_extractor: a network to use instead of Inception for IS/FID (tests, custom features).
-        antialias: resize for Inception with antialiasing (torchmetrics default) instead of torch-fidelity's
-            TensorFlow-compatible bilinear (ours).
-        strict: raise instead of skipping IS/FID when the weights are missing.
-        is_splits: Inception-score splits (10 in the paper).
-        num_candidates: R-precision candidates per image (100 in the paper).
-        num_folds: R-precision folds (10 in the paper).
-        seed: seed of the R-precision mismatch draw and of the IS split shuffle.
-        r_precision_protocol: ``metrics.r_precision.protocol``: ``"default"`` or ``"dmgan"``
-            (:mod:`attngan.metrics.r_precision`); the DAMSM R-precision only.
-        clip_model_path: ``metrics.clip.model_path``, a local CLIP model directory; ``None``: the CLIP metrics
-            are skipped.
-        fid_protocol: ``metrics.fid.protocol``: ``"tf"``, ``"torchvision"`` or ``"clean"``
-            (:mod:`attngan.metrics.fid`).
-        fid_weights: ``metrics.fid.weights``, the protocol's Inception file (``tf``/``clean``: default
-            ``inception_weights``); ``None``: the torch hub cache.
-        fid_reference: ``metrics.fid.reference``, an ``.npz`` with ``mu``/``sigma`` of the real images, used
-            instead of real images (:mod:`attngan.metrics.reference_stats`).
-        is_classifier: ``metrics.is.classifier``: ``"imagenet"`` (the TF-ported Inception) or
-            ``"cub_finetuned"`` (StackGAN's birds Inception, :mod:`attngan.metrics.inception_cub`).
-        is_weights: ``metrics.is.weights``, the converted CUB classifier (``cub_finetuned`` only).
-        oracle_kwargs: keyword arguments of :class:`~attngan.metrics.shapes_oracle.ShapesOracle`.
-    """
-
-    inception_weights: str | os.PathLike[str] | None = None
-    feature_extractor: nn.Module | None = None
-    antialias: bool = False
-    strict: bool = False
-    is_splits: int = 10
-    num_candidates: int = 100
-    num_folds: int = 10
-    seed: int = 0
-    r_precision_protocol: str = "default"
-    clip_model_path: str | os.PathLike[str] | None = None
-    fid_protocol: str = "tf"
-    fid_weights: str | os.PathLike[str] | None = None
-    fid_reference: str | os.PathLike[str] | None = None
-    is_classifier: str = "imagenet"
-    is_weights: str | os.PathLike[str] | None = None
-    oracle_kwargs: Mapping[str, Any] | None = None
-
-
-@dataclass
-class MetricInputs:
-    """One evaluation batch; every metric takes the fields it needs (``None``: not in this batch).
-
-    Attributes:
-        images: ``(B, 3, H, W)`` generated images in [-1, 1] (IS, FID fake side, shapes oracle).
-        real_images: ``(B', 3, H, W)`` real test images in [-1, 1] (FID real side); may come in other batches.
-        texts: ``B`` caption strings of ``images`` (CLIP metrics; ``captions`` joined when missing).
-        image_features: ``(B, D)`` DAMSM global vectors of ``images`` (R-precision).
-        sentence_features: ``(B, D)`` DAMSM sentence vectors of their captions (R-precision).
-        class_ids: ``(B,)`` class ids, -1 unknown (R-precision mismatches).
-        captions: ``B`` captions as strings or word lists (shapes oracle, attention localisation).
-        indices: ``(B,)`` positions in the evaluation set (R-precision order, see :class:`RPrecision`).
-        attention: ``(B, T, h, w)`` the generator's last word-attention maps (attention localisation).
-        object_masks: ``(B, H0, W0)`` ground-truth object labels, 0 background (attention localisation).
-        objects: per image, its ground-truth objects (attention localisation).
-    """
-
-    images: Tensor | None = None
-    real_images: Tensor | None = None
-    texts: Sequence[str] | None = None
-    image_features: Tensor | None = None
-    sentence_features: Tensor | None = None
-    class_ids: Tensor | None = None
-    captions: Sequence[Any] | None = None
-    indices: Tensor | None = None
-    attention: Tensor | None = None
-    object_masks: Tensor | None = None
-    objects: Sequence[Any] | None = None
-
-
-class _Shared:
-    """What several metrics of one build share: the Inception network, built once on first use."""
-
-    def __init__(self, options: MetricOptions) -> None:
-        self.options = options
-        self._inception: InceptionFeatures | None = None
-        self._clip: CLIPFeatures | None = None
-
-    def inception(self) -> InceptionFeatures:
-        if self._inception is None:
-            options = self.options
-            self._inception = InceptionFeatures(
-                options.feature_extractor, weights_path=options.inception_weights, antialias=options.antialias
-            )
-        return self._inception
-
-    def fid_features(self) -> nn.Module:
-        """The FID network of ``fid_protocol``; ``tf`` (and an injected network) shares :meth:`inception`."""
-        options = self.options
-        check_protocol(options.fid_protocol)
-        if options.feature_extractor is not None or (
-            options.fid_protocol == "tf" and options.fid_weights in (None, "")
-        ):
-            return self.inception()
-        return ProtocolFeatures(options.fid_protocol, options.fid_weights or options.inception_weights)
-
-    def is_features(self) -> nn.Module:
-        """The Inception-score classifier of ``is_classifier``."""
-        if self.options.is_classifier == "cub_finetuned":
-            from attngan.metrics.inception_cub import CUBInceptionFeatures
-
-            return CUBInceptionFeatures(self.options.is_weights)
-        if self.options.is_classifier != "imagenet":
-            raise ConfigError(
-                f"metrics.is.classifier={self.options.is_classifier!r}: choose imagenet or cub_finetuned"
-            )
-        return self.inception()
-
-    def clip(self) -> CLIPFeatures:
-        if self._clip is None:
-            self._clip = CLIPFeatures(self.options.clip_model_path)
-        return self._clip
-
-
 @dataclass(frozen=True)
 class MetricEntry:
     """A metric of the registry (see the module docstring).
@@ -244,7 +94,7 @@ class MetricEntry:
     description: str
     needs: frozenset[str]
     results: tuple[Result, ...]
-    build: Callable[[MetricOptions, _Shared], Metric] = field(repr=False)
+    build: Callable[[MetricOptions, SharedNetworks], Metric] = field(repr=False)
     update: Callable[[Metric, MetricInputs], None] = field(repr=False)
 
     @property
@@ -296,20 +146,20 @@ def _update_attention_localisation(metric: Metric, inputs: MetricInputs) -> None
         metric.update(inputs.attention, inputs.captions, inputs.object_masks, objects=inputs.objects)
 
 
-def _build_fid(options: MetricOptions, shared: _Shared) -> Metric:
+def _build_fid(options: MetricOptions, shared: SharedNetworks) -> Metric:
     from attngan.metrics.reference_stats import load_reference
 
     reference = load_reference(options.fid_reference) if options.fid_reference not in (None, "") else None
     return ProtocolFID(shared.fid_features(), reference=reference)
 
 
-def _build_shapes_oracle(options: MetricOptions, shared: _Shared) -> Metric:
+def _build_shapes_oracle(options: MetricOptions, shared: SharedNetworks) -> Metric:
     from attngan.metrics.shapes_oracle import ShapesOracle
 
     return ShapesOracle(**dict(options.oracle_kwargs or {}))
 
 
-def _build_attention_localisation(options: MetricOptions, shared: _Shared) -> Metric:
+def _build_attention_localisation(options: MetricOptions, shared: SharedNetworks) -> Metric:
     from attngan.metrics.attention_localisation import AttentionLocalisation
 
     return AttentionLocalisation()
@@ -459,7 +309,7 @@ def build_available(
     """
     _check_names(names)
     options = options or MetricOptions()
-    shared = _Shared(options)
+    shared = SharedNetworks(options)
     metrics: dict[str, Metric] = {}
     skipped: dict[str, str] = {}
     for name in dict.fromkeys(names):
@@ -537,53 +387,3 @@ def describe_metrics(metrics: Mapping[str, Metric]) -> dict[str, str]:
     if protocols:
         info["protocols"] = protocols
     return info
-
-
-def inception_protocol_options(
-    fid: Mapping[str, Any] | None, inception_score: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The :class:`MetricOptions` fields of the ``metrics.fid`` and ``metrics.is`` config groups.
-
-    Args:
-        fid: ``{"protocol", "weights", "reference", ...}`` (``metrics.fid``; ``None``: defaults).
-        inception_score: ``{"classifier", "weights"}`` (``metrics.is``; ``None``: defaults).
-    """
-    fid, inception_score = fid or {}, inception_score or {}
-    return {
-        "fid_protocol": str(fid.get("protocol") or "tf"),
-        "fid_weights": fid.get("weights") or None,
-        "fid_reference": fid.get("reference") or None,
-        "is_classifier": str(inception_score.get("classifier") or "imagenet"),
-        "is_weights": inception_score.get("weights") or None,
-    }
-
-
-def describe_inception_protocols(metrics: Mapping[str, Metric]) -> dict[str, dict[str, Any]]:
-    """Per IS/FID metric, what ``metrics.json`` records of its protocol: ``protocol`` / ``classifier``,
-    ``weights`` and ``weights_sha256``, ``resize``, ``num_images``, IS ``splits``, FID ``reference`` (the
-    statistics file, ``None`` when they came from the real images of this run) and ``num_reference_images``."""
-    described: dict[str, dict[str, Any]] = {}
-    if "fid" in metrics:
-        fid = metrics["fid"]
-        reference = getattr(fid, "reference", None)
-        real = int(getattr(fid, "real_features_num_samples", 0))
-        described["fid"] = {
-            "protocol": "tf",
-            **fid.inception.describe(),  # type: ignore[union-attr, operator]
-            "num_images": int(fid.fake_features_num_samples),  # type: ignore[arg-type]
-            "reference": reference.path if reference is not None else None,
-            "num_reference_images": reference.num_images if reference is not None else real,
-        }
-        if getattr(fid.inception, "injected", False):  # an injected feature network follows no protocol
-            described["fid"]["protocol"] = "injected network"
-    if "is" in metrics:
-        score = metrics["is"]
-        logits = score.features  # type: ignore[union-attr]
-        counted = sum(int(x.shape[0]) for x in logits) if isinstance(logits, list) else int(logits.shape[0])
-        described["is"] = {
-            "classifier": "imagenet",
-            **score.inception.describe(),  # type: ignore[union-attr, operator]
-            "num_images": counted,
-            "splits": int(score.splits),  # type: ignore[arg-type]
-        }
-    return described

@@ -20,7 +20,7 @@ from attngan.data.readers.shapes import ShapesReader
 from attngan.errors import ConfigError
 
 # the keys of a ``data`` config that the data module takes itself (CaptionDataModule's arguments); every other
-# key is an option of the dataset's reader. tests/test_data_datamodule.py keeps this list and the class in step.
+# key is an option of the dataset's reader. tests/data/test_data_datamodule.py keeps this list and the class in step.
 LOADING_KEYS = frozenset(
     {
         "_target_",

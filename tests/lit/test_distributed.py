@@ -20,9 +20,11 @@ import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from helpers.cli import run_in_process
 from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
 
 TESTS = Path(__file__).resolve().parent  # importable in the ranks: RankProbe is named by its target
+HELPERS_ROOT = TESTS.parent  # tests/: `helpers` (imported by this module) for the ranks too
 TRAIN = Path(sys.executable).parent / "attngan-train"
 
 # TINY_TRAINER without logger=none (the CSV logger shows what rank 0 logged), on 2 CPU processes
@@ -99,7 +101,9 @@ def run_cli(
     """``attngan-train`` as a user runs it, in ``tmp_path`` (one thread per rank: 2 ranks on 2 cores)."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(TESTS), str(HELPERS_ROOT), os.environ.get("PYTHONPATH")])
+        ),
         "OMP_NUM_THREADS": "1",
         "ATTNGAN_CACHE": str(shared_cache),
     }
@@ -123,10 +127,22 @@ def shared_cache_of(checkpoint: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ DDP runs
-@pytest.mark.slow
-def test_attngan_ddp_two_cpu_processes(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+ATTNGAN_PREFIXES = ["generator.", "generator_ema.", "discriminators.", "text_encoder.", "image_encoder."]
+
+
+@pytest.fixture(scope="module")
+def attngan_ddp_then_requeued(tmp_path_factory: pytest.TempPathFactory, tiny_damsm_checkpoint: Path) -> dict:
+    """One AttnGAN DDP run shared by two tests (each 2-rank run costs tens of seconds on 2 cores).
+
+    1. ``attngan-train ... trainer=ddp`` as a user starts it: Lightning re-launches the command line for rank 1.
+       What it left (rank reports, run directory, checkpoint fingerprint, samples, CSV) is recorded here,
+       before step 2 adds to it.
+    2. The same job started again by SLURM after a requeue (both ranks started outside Lightning, with
+       SLURM's variables and ``SLURM_RESTART_COUNT=1``), as a ``-m`` sweep whose one job folder is that run
+       directory, with a later ``trainer.max_epochs``: it must resume from the checkpoint of step 1.
+    """
+    tmp_path = tmp_path_factory.mktemp("attngan_ddp")
     probe_dir = tmp_path / "probe"
-    prefixes = ["generator.", "generator_ema.", "discriminators.", "text_encoder.", "image_encoder."]
     done = run_cli(
         tmp_path,
         shared_cache_of(tiny_damsm_checkpoint),
@@ -134,10 +150,45 @@ def test_attngan_ddp_two_cpu_processes(tmp_path: Path, tiny_damsm_checkpoint: Pa
         *TINY_DATA,
         *DDP_TRAINER,
         f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
-        *probe_overrides(probe_dir, prefixes),
+        "model.lambda_damsm=5",
+        *probe_overrides(probe_dir, ATTNGAN_PREFIXES),
     )
-    assert done.returncode == 0, done.stderr[-4000:]
-    ranks = read_ranks(probe_dir)
+    first: dict[str, Any] = {"returncode": done.returncode, "stderr": done.stderr, "tmp_path": tmp_path}
+    if done.returncode != 0:
+        return first
+    first["ranks"] = read_ranks(probe_dir)
+    run_dirs = [p for p in (tmp_path / "outputs" / "shapes_attngan").iterdir() if p.is_dir()]
+    first["run_dirs"] = run_dirs
+    if len(run_dirs) != 1:
+        return first
+    run_dir = run_dirs[0]
+    first["hydra_config"] = (run_dir / ".hydra" / "config.yaml").exists()
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    first["checkpoint_ema"] = fingerprint(checkpoint["state_dict"], "generator_ema.")
+    first["checkpoint_epoch"] = checkpoint["epoch"]
+    first["samples"] = sorted(p.name for p in (run_dir / "samples").iterdir())
+    first["metrics"] = (run_dir / "csv" / "metrics.csv").read_text()
+
+    def job(max_epochs: int) -> list[str]:
+        return slurm_job(
+            tiny_damsm_checkpoint,
+            max_epochs,
+            "-m",
+            # every rank must agree (a ${now} directory could differ); the job's folder is the run of step 1
+            f"hydra.sweep.dir={run_dir.parent}",
+            f"hydra.sweep.subdir={run_dir.name}",
+            "model.lambda_damsm=5",
+        )
+
+    requeued = launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "requeued", [job(2), job(2)], restart_count=1)
+    return {"first": first, "requeued": requeued, "run_dir": run_dir}
+
+
+@pytest.mark.slow
+def test_attngan_ddp_two_cpu_processes(attngan_ddp_then_requeued: dict) -> None:
+    first = attngan_ddp_then_requeued.get("first", attngan_ddp_then_requeued)
+    assert first["returncode"] == 0, first["stderr"][-4000:]
+    ranks = first["ranks"]
     assert all(r["world_size"] == 2 and r["strategy"] == "GANDDPStrategy" for r in ranks)
 
     # every network identical on both ranks after training: parameters, BatchNorm buffers and the EMA
@@ -153,15 +204,12 @@ def test_attngan_ddp_two_cpu_processes(tmp_path: Path, tiny_damsm_checkpoint: Pa
     assert not set(ranks[0]["keys"]) & set(ranks[1]["keys"])
 
     # one Hydra run directory; only rank 0 wrote the checkpoint, samples and metrics
-    run_dirs = [p for p in (tmp_path / "outputs" / "shapes_attngan").iterdir() if p.is_dir()]
-    assert len(run_dirs) == 1, run_dirs
-    run_dir = run_dirs[0]
-    assert (run_dir / ".hydra" / "config.yaml").exists()
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert fingerprint(checkpoint["state_dict"], "generator_ema.") == ranks[0]["end"]["generator_ema."]
-    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0000"]
-    metrics = (run_dir / "csv" / "metrics.csv").read_text()
-    assert "train/g_loss" in metrics
+    assert len(first["run_dirs"]) == 1, first["run_dirs"]
+    assert first["hydra_config"]
+    assert first["checkpoint_ema"] == ranks[0]["end"]["generator_ema."]
+    assert first["checkpoint_epoch"] == 0
+    assert first["samples"] == ["epoch_0000"]
+    assert "train/g_loss" in first["metrics"]
 
 
 @pytest.mark.slow
@@ -244,33 +292,21 @@ def slurm_job(damsm: Path, max_epochs: int, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(
-    tmp_path: Path, tiny_damsm_checkpoint: Path
-) -> None:
+def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(attngan_ddp_then_requeued: dict) -> None:
     """Ranks started by SLURM: a ``-m`` sweep is allowed (nothing re-launches it), and the job started again
-    after a requeue (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory."""
-    sweep = tmp_path / "sweep"
-
-    def job(max_epochs: int) -> list[str]:
-        return slurm_job(
-            tiny_damsm_checkpoint,
-            max_epochs,
-            "-m",
-            f"hydra.sweep.dir={sweep}",  # every rank must agree (a ${now} directory could differ)
-            # one folder per job number: the requeued job (here with a later max_epochs) finds its folder
-            "hydra.sweep.subdir=${hydra.job.num}",
-            "model.lambda_damsm=5",
-        )
-
-    for code, output in launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "first", [job(1), job(1)]):
-        assert code == 0, output[-4000:]
-    requeued = launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "requeued", [job(2), job(2)], restart_count=1)
+    after a requeue (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory
+    (here the directory of the DDP run of :func:`attngan_ddp_then_requeued`, which trained epoch 0)."""
+    first = attngan_ddp_then_requeued.get("first", attngan_ddp_then_requeued)
+    assert first["returncode"] == 0, first["stderr"][-4000:]
+    assert first["checkpoint_epoch"] == 0
+    requeued = attngan_ddp_then_requeued["requeued"]
     for code, output in requeued:
         assert code == 0, output[-4000:]
     assert "requeued SLURM job: resuming from" in requeued[0][1]
-    jobs = [p.parent.parent for p in sweep.rglob(".hydra/overrides.yaml")]
-    assert len(jobs) == 1
-    checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    run_dir = attngan_ddp_then_requeued["run_dir"]
+    jobs = [p.parent.parent for p in run_dir.parent.rglob(".hydra/overrides.yaml")]
+    assert jobs == [run_dir]
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert checkpoint["epoch"] == 1
     # 2 steps per epoch: the second epoch ran on top of the first
     assert checkpoint["attngan"]["generator_step"] == 4
@@ -291,18 +327,23 @@ def test_ranks_with_different_run_directories_stop(tmp_path: Path, tiny_damsm_ch
 
 
 def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
-    """``-m`` with a re-launching DDP strategy is refused with one message, before any job trains."""
-    done = run_cli(
+    """``-m`` with a re-launching DDP strategy is refused with one message, before any job trains.
+
+    In-process (the guard runs in the sweep's first job, before Lightning launches anything)."""
+    done = run_in_process(
+        [
+            "attngan-train",
+            "-m",
+            f"paths.root_dir={tmp_path}",
+            *TINY_ATTNGAN,
+            *TINY_DATA,
+            *DDP_TRAINER,
+            f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+            "model.lambda_damsm=1,5",
+            "logger=none",
+        ],
         tmp_path,
-        shared_cache_of(tiny_damsm_checkpoint),
-        "-m",
-        *TINY_ATTNGAN,
-        *TINY_DATA,
-        *DDP_TRAINER,
-        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
-        "model.lambda_damsm=1,5",
-        "logger=none",
-        timeout=120,
+        {"ATTNGAN_CACHE": str(shared_cache_of(tiny_damsm_checkpoint))},
     )
     assert done.returncode == 2, done.stderr[-3000:]
     assert "attngan-train: error: a Hydra sweep (-m) cannot start DDP jobs" in done.stderr

@@ -1,9 +1,12 @@
 """Every user mistake a console script can meet is one line on stderr naming the culprit and the fix, exit code 2.
 
-The cases run as subprocesses of the installed console scripts (``.venv/bin/attngan-*``, as a user runs them),
-all started at once and awaited together (most of the time is Python and torch starting up). Each runs in its
-own empty directory with its own cache, so a case that prepared data before refusing would leave files behind:
-the tests check that it did not.
+Most cases call the console script's ``main()`` in-process (``sys.argv`` as the script would see it, stderr
+captured, ``SystemExit`` caught): starting Python and torch for each would cost seconds per case. The cases marked
+``subprocess=True`` run as subprocesses of the installed console scripts (``.venv/bin/attngan-*``, as a user runs
+them), started at once and awaited together: they prove the console-script wiring, that nothing else (warnings,
+logging) reaches stderr, and the process's exit code. Every console script of ``pyproject.toml`` must resolve to
+its ``main``. Each case runs in its own empty directory with its own cache, so a case that prepared data before
+refusing would leave files behind: the tests check that it did not.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent
+from helpers.cli import BIN, console_scripts, run_in_process
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Case:
     named: tuple[str, ...]  # every string must be in the one line
     absent: tuple[str, ...] = ()
     code: int = 2
+    subprocess: bool = False  # run as the installed console script (see the module docstring)
 
 
 def _file(tmp: Path) -> str:
@@ -38,6 +41,7 @@ CASES = {
     "generate_without_checkpoint": Case(
         ("attngan-generate", "captions=[a red circle]"),
         ("checkpoint is not set", "attngan-generate checkpoint="),
+        subprocess=True,
     ),
     "eval_without_arguments": Case(("attngan-eval",), ("checkpoint is not set", "attngan-eval checkpoint=")),
     "import_original_without_captions": Case(
@@ -68,6 +72,7 @@ CASES = {
         ("attngan-train", "experiment=shapes_attngan", "model.lambda_dams=1"),
         ("model.lambda_dams", "did you mean model.lambda_damsm?"),
         absent=("+model.lambda_dams",),
+        subprocess=True,
     ),
     "mistyped_added_key": Case(
         (
@@ -126,35 +131,60 @@ DOCTOR = {
 }
 
 
+ENTRY_POINTS = console_scripts()
+
+
+def _env(cwd: Path) -> dict[str, str]:
+    """The variables every case runs with (a cache of its own; no debugging, so no tracebacks)."""
+    return {"ATTNGAN_CACHE": str(cwd / "cache"), "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
-    """Start every command of this file at once; ``name -> (finished process, its working directory)``."""
+    """Run every command of this file; ``name -> (finished process, its working directory)``.
+
+    The ``subprocess=True`` cases are started first, all at once; the in-process ones run while they start.
+    """
     commands = {name: case.argv for name, case in CASES.items() if not _skip_reason(name)}
     commands.update({f"help_{prog}": (prog, "--help") for prog in HELP})
     commands.update({name: ("attngan-doctor", *argv) for name, argv in DOCTOR.items()})
-    running = {}
+    prepared = {}
     for name, command in commands.items():
         cwd = tmp_path_factory.mktemp(name)
         (cwd / "a_dir").mkdir()
-        argv = [a.format(file=_file(cwd), dir=cwd / "a_dir") for a in command]
-        argv[0] = str(BIN / argv[0])
-        env = {
-            **os.environ,
-            "ATTNGAN_CACHE": str(cwd / "cache"),
-            "OMP_NUM_THREADS": "1",
-            "WANDB_MODE": "offline",
-        }
-        env.pop("ATTNGAN_DEBUG", None)
-        env.pop("HYDRA_FULL_ERROR", None)
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        running[name] = (process, argv, cwd)
-    done = {}
-    for name, (process, argv, cwd) in running.items():
+        prepared[name] = ([a.format(file=_file(cwd), dir=cwd / "a_dir") for a in command], cwd)
+    running = {}
+    for name, (argv, cwd) in prepared.items():
+        if name in CASES and CASES[name].subprocess:
+            env = {**os.environ, **_env(cwd)}
+            env.pop("ATTNGAN_DEBUG", None)
+            env.pop("HYDRA_FULL_ERROR", None)
+            command = [str(BIN / argv[0]), *argv[1:]]
+            process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            running[name] = (process, command, cwd)
+    done = {
+        name: (run_in_process(argv, cwd, _env(cwd)), cwd)
+        for name, (argv, cwd) in prepared.items()
+        if name not in running
+    }
+    for name, (process, command, cwd) in running.items():
         out, err = process.communicate(timeout=300)
-        done[name] = (subprocess.CompletedProcess(argv, process.returncode, out, err), cwd)
+        done[name] = (subprocess.CompletedProcess(command, process.returncode, out, err), cwd)
     return done
+
+
+def test_some_cases_run_as_installed_console_scripts() -> None:
+    """At least a training and a generation case prove the installed wiring, stderr and exit code."""
+    assert {CASES[n].argv[0] for n in CASES if CASES[n].subprocess} >= {"attngan-train", "attngan-generate"}
+
+
+@pytest.mark.parametrize("script", sorted(ep for ep in ENTRY_POINTS if ep.startswith("attngan-")))
+def test_every_console_script_resolves_to_its_main(script: str) -> None:
+    assert (BIN / script).exists(), f"{script} is not installed in {BIN}: pip install -e ."
+    entry = ENTRY_POINTS[script]
+    assert entry.value == f"{entry.module}:main" and callable(entry.load()), entry.value
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -15,12 +15,10 @@ pytest.importorskip("transformers")
 from attngan.errors import ConfigError
 from attngan.metrics.clip import CLIPFeatures, CLIPModelNotFoundError, CLIPRPrecision, CLIPScore
 from attngan.metrics.inception import images_to_uint8
+from attngan.metrics.options import CLIP, MetricInputs, MetricSkippedWarning
 from attngan.metrics.r_precision import sample_mismatched_candidates
 from attngan.metrics.registry import (
-    CLIP,
     METRICS,
-    MetricInputs,
-    MetricSkippedWarning,
     build_available,
     build_metrics,
     compute_metrics,
@@ -228,7 +226,7 @@ def test_a_configured_but_missing_clip_model_is_an_error(tmp_path: Path) -> None
 
 
 def _options(**fields):
-    from attngan.metrics.registry import MetricOptions
+    from attngan.metrics.options import MetricOptions
 
     return MetricOptions(**fields)
 

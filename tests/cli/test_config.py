@@ -164,7 +164,7 @@ def test_cfg_job_works_from_any_directory(tmp_path):
 
 @pytest.mark.slow
 def test_wheel_ships_every_config(tmp_path):
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(root)],
         capture_output=True,

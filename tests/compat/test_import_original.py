@@ -6,17 +6,17 @@ import pickle
 
 import pytest
 import torch
-
-from attngan.compat import export_original_generator
-from attngan.errors import ConfigError
-from attngan.lit import AttnGANModule, load_damsm
-from attngan.pipeline import AttnGANPipeline
 from test_compat import (
     _release_image_encoder_table_and_state,
     fill,
     release_generator_table,
     release_text_encoder_table,
 )
+
+from attngan.compat import export_original_generator
+from attngan.errors import ConfigError
+from attngan.lit import AttnGANModule, load_damsm
+from attngan.pipeline import AttnGANPipeline
 
 WORDS = ["<end>", "a", "small", "red", "bird", "with", "black", "wings"]
 

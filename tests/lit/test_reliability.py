@@ -160,10 +160,12 @@ def run_cli(main: Any, monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str) -
 
 
 def attngan_train(cwd: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``attngan-train`` in a subprocess (this directory on PYTHONPATH, for the test callbacks)."""
+    """``attngan-train`` in a subprocess (this directory and ``tests/`` on PYTHONPATH, for the test callbacks)."""
     environment = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(TESTS_DIR), str(TESTS_DIR.parent), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     environment.pop("ATTNGAN_DEBUG", None)
     environment.update(env or {})

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from attngan.errors import ConfigError
+from attngan.metrics.options import MetricOptions
 from attngan.metrics.r_precision import (
     R_PRECISION_PROTOCOLS,
     RPrecision,
@@ -15,7 +16,7 @@ from attngan.metrics.r_precision import (
     sample_mismatched_candidates,
 )
 from attngan.metrics.r_precision_dmgan import dmgan_folds, sample_dmgan_mismatches
-from attngan.metrics.registry import MetricOptions, build_available
+from attngan.metrics.registry import build_available
 
 
 def _features(
