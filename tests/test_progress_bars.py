@@ -25,7 +25,9 @@ def _no_env(monkeypatch):
 
 def test_plain_lines_off_a_terminal():
     stream = io.StringIO()
-    items = list(progress(range(50), desc="decoding images", unit="img", stream=stream, enabled=True))
+    items = list(
+        progress(range(50), desc="decoding images", unit="img", stream=stream, enabled=True, min_interval=0)
+    )
     assert items == list(range(50))
     text = stream.getvalue()
     assert "\r" not in text
@@ -34,6 +36,19 @@ def test_plain_lines_off_a_terminal():
     assert re.fullmatch(r"decoding images: 5/50 img \(10%\), [\d.]+ img/s, ETA \S+", lines[0]), lines[0]
     last = lines[-1]
     assert re.fullmatch(r"decoding images: 50/50 img \(100%\), [\d.]+ img/s, done in \S+", last), last
+
+
+def test_a_short_job_writes_only_its_last_line():
+    stream = io.StringIO()
+    assert (
+        len(list(progress(range(50), desc="decoding images", unit="img", stream=stream, enabled=True))) == 50
+    )
+    lines = stream.getvalue().splitlines()
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("decoding images: 50/50 img (100%), ")
+        and "done in" in lines[0]
+    )
 
 
 def test_plain_lines_by_batch_and_by_time(monkeypatch):

@@ -1,8 +1,8 @@
 """Progress of long loops (``attngan-eval``, ``attngan-generate``, ``attngan-data check``, FID statistics).
 
 On a terminal a bar (tqdm) with the count, the rate and the ETA; elsewhere (a log file, CI, a pipe) one plain
-line every ``every`` items (a tenth of the total by default) or every ``interval`` seconds, whichever comes
-first, and a last line when done, never a carriage return::
+line every ``every`` items (a tenth of the total by default, at most one a second) or every ``interval`` seconds,
+whichever comes first, and a last line when done, never a carriage return::
 
     generating images: 3000/30000 (10%), 412.3 img/s, ETA 1m05s
 
@@ -79,6 +79,7 @@ class Progress:
         every: int | None,
         interval: float,
         count: Callable[[Any], int] | None,
+        min_interval: float = 1.0,
     ) -> None:
         if total is None and iterable is not None and count is None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
@@ -87,6 +88,7 @@ class Progress:
         self.enabled = progress_enabled(enabled)
         self.count_of = count
         self.interval = float(interval)
+        self.min_interval = float(min_interval)
         if every is None:
             every = max(1, math.ceil(total / 10)) if total else 0
         self.every = int(every)
@@ -112,7 +114,8 @@ class Progress:
             self._bar.update(int(n))
             return
         now = time.perf_counter()
-        due_by_count = self.every > 0 and self.n >= self._next
+        # a count-due line waits min_interval after the last one: a job of a second writes its last line only
+        due_by_count = self.every > 0 and self.n >= self._next and now - self._last >= self.min_interval
         if due_by_count or now - self._last >= self.interval:
             if self.total is None or self.n < self.total:  # the last line is written by close()
                 self._write(now)
@@ -184,6 +187,7 @@ def progress(
     every: int | None = None,
     interval: float = 10.0,
     count: Callable[[Any], int] | None = None,
+    min_interval: float = 1.0,
 ) -> Progress:
     """Show the progress of a loop: a bar on a terminal, plain lines elsewhere, nothing when disabled.
 
@@ -204,6 +208,8 @@ def progress(
         every: off a terminal, a line every this many items (default: a tenth of ``total``).
         interval: off a terminal, a line at least every this many seconds.
         count: the number of items in one element of the iterable (e.g. ``len`` of a batch; default 1).
+        min_interval: off a terminal, the least seconds between two lines due by ``every`` (a short job writes
+            its last line only).
 
     Returns:
         A :class:`Progress`: iterate over it (when built over an iterable) or use it as a context manager.
@@ -214,4 +220,4 @@ def progress(
         iterable, total = None, iterable_or_total
     else:
         iterable = iterable_or_total
-    return Progress(iterable, total, desc, unit, stream, enabled, every, interval, count)
+    return Progress(iterable, total, desc, unit, stream, enabled, every, interval, count, min_interval)

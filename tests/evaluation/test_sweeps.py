@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +14,8 @@ from attngan.config import compose_config
 from attngan.evaluation.sweep import Job, best_job, higher_is_better, parse_overrides
 from attngan.evaluation.sweep_report import build_report
 from attngan.metrics.registry import METRICS
+from helpers.cli import run_in_process
 from helpers.training import TINY_ATTNGAN, TINY_DATA
-
-BIN = Path(sys.executable).parent
 
 
 def compose_with_hydra(tmp_path: Path, *overrides: str) -> DictConfig:
@@ -190,14 +186,11 @@ def test_report_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 # ------------------------------------------------------------------------------------------ a real sweep
 @pytest.mark.slow
 def test_two_value_lambda_sweep_and_report(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "2",
-        "ATTNGAN_CACHE": str(tiny_damsm_checkpoint.parent.parent / "shared-cache"),
-    }
+    """Both commands in-process (:func:`helpers.cli.run_in_process`): the sweep's two jobs are what costs."""
+    env = {"ATTNGAN_CACHE": str(tiny_damsm_checkpoint.parent.parent / "shared-cache")}
     sweep = tmp_path / "sweep"
     command = [
-        str(BIN / "attngan-train"),
+        "attngan-train",
         "-m",
         f"paths.root_dir={tmp_path}",
         f"hydra.sweep.dir={sweep}",
@@ -212,16 +205,14 @@ def test_two_value_lambda_sweep_and_report(tmp_path: Path, tiny_damsm_checkpoint
         f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
         "model.lambda_damsm=0.1,10",
     ]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = run_in_process(command, tmp_path, env)
     assert done.returncode == 0, done.stderr[-4000:]
     jobs = sorted(p.parent.parent for p in sweep.rglob(".hydra/overrides.yaml"))
     assert len(jobs) == 2
     for job in jobs:
         assert (job / "csv" / "metrics.csv").exists() and (job / "checkpoints" / "last.ckpt").exists()
 
-    report = subprocess.run(
-        [str(BIN / "attngan-sweep-report"), str(sweep)], env=env, capture_output=True, text=True, timeout=120
-    )
+    report = run_in_process(["attngan-sweep-report", str(sweep)], tmp_path, env)
     assert report.returncode == 0, report.stderr
     rows = [line for line in report.stdout.splitlines() if line.startswith(("| 0 ", "| 1 "))]
     assert [row.split("|")[2].strip() for row in rows] == ["0.1", "10"]

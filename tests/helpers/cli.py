@@ -73,6 +73,8 @@ def run_in_process(
                 handler.close()
         root.setLevel(saved_level)
         from hydra.core.global_hydra import GlobalHydra
+        from hydra.core.hydra_config import HydraConfig
 
         GlobalHydra.instance().clear()
+        HydraConfig.instance().cfg = None  # a later in-process run must not see this one's (multi)run mode
     return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())

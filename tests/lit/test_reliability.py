@@ -46,6 +46,7 @@ from attngan.errors import (
 )
 from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
 from attngan.lit.checkpoint import AtomicCheckpointIO
+from helpers.cli import run_in_process
 from helpers.lit import nonfinite_loss
 from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, TINY_TRAINER, compose_train, run_train
 
@@ -496,8 +497,10 @@ def test_wrong_data_root_is_one_message_without_traceback_unless_debugging(tmp_p
     from attngan.errors import DataError
 
     args = [*FOLDER_DAMSM, "data=folder", f"data.root={tmp_path / 'nowhere'}", "logger=none"]
-    quiet = attngan_train(tmp_path, *cli_args(tmp_path, *args))  # the console script, as a user runs it
-    _, err = quiet.communicate(timeout=300)
+    # the console script's main() as the script runs it, in-process (tests/cli/test_cli_errors.py runs the
+    # installed scripts as subprocesses); an escaping exception would fail here, not print a traceback
+    quiet = run_in_process(["attngan-train", *cli_args(tmp_path, *args)], tmp_path)
+    err = quiet.stderr
     assert quiet.returncode == 2
     assert f"data.root={tmp_path / 'nowhere'} is not a directory (it does not exist)" in err
     assert "Traceback" not in err and "ATTNGAN_DEBUG=1" in err

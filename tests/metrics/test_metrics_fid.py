@@ -410,20 +410,18 @@ def test_slim_variables_map_onto_the_cub_inception() -> None:
 
 
 def _write_tf_checkpoint(tf, arrays: dict[str, np.ndarray], prefix: Path) -> None:
-    graph = tf.Graph()
-    with graph.as_default():
-        variables = {
-            name: tf.compat.v1.get_variable(
-                name, shape=value.shape, dtype=tf.float32 if value.dtype == np.float32 else tf.int64
-            )
-            for name, value in arrays.items()
-        }
-        saver = tf.compat.v1.train.Saver(variables)
-        with tf.compat.v1.Session(graph=graph) as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            for name, variable in variables.items():
-                variable.load(arrays[name], session)
-            saver.save(session, str(prefix))
+    """A V2 checkpoint at ``prefix`` as ``tf.compat.v1.train.Saver.save`` writes it (the ``.index`` and
+    ``.data`` bundle and the directory's ``checkpoint`` state file), by the op the Saver runs (``SaveV2``):
+    building a graph of 571 variables and loading each in a session took a minute on 2 cores."""
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    names = sorted(arrays)
+    tf.raw_ops.SaveV2(
+        prefix=str(prefix),
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=[tf.constant(arrays[name]) for name in names],
+    )
+    tf.compat.v1.train.update_checkpoint_state(str(prefix.parent), str(prefix))
 
 
 def test_convert_inception_cub_end_to_end(tmp_path: Path) -> None:
