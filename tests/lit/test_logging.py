@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 import yaml
 
 from attngan.errors import ConfigError
-from helpers.training import TINY_ATTNGAN, TINY_DATA, compose_train, run_train
+from helpers.training import TINY_ATTNGAN, TINY_DATA, compose_train
 
 TINY_LOGGED_RUN = [
     "trainer.accelerator=cpu",
@@ -40,6 +42,9 @@ def isolate_wandb(monkeypatch: pytest.MonkeyPatch, root: Path, mode: str | None)
         monkeypatch.setenv(name, str(root / folder))
     monkeypatch.setenv("WANDB_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("WANDB_SILENT", "true")
+    # W&B would wrap sys.stdout / sys.stderr to record the console; under pytest it wraps the capture streams,
+    # which are closed after this test, and later tests then write into a closed sys.stderr
+    monkeypatch.setenv("WANDB_CONSOLE", "off")
 
 
 # ------------------------------------------------------------------------------- reading a .wandb file
@@ -107,18 +112,24 @@ def test_wandb_offline_run_has_config_scalars_and_captioned_images(
     tmp_path: Path, tiny_damsm_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     isolate_wandb(monkeypatch, tmp_path, "offline")
-    run_train(
-        tmp_path,
+    # In its own process, as `attngan-train` runs: W&B redirects the console streams and keeps a service
+    # running; in the pytest process they would outlive the test (later tests then write into closed streams).
+    overrides = [
+        f"paths.root_dir={tmp_path}",
+        f"paths.output_dir={tmp_path}/run",
+        f"paths.cache_dir={tmp_path.parent / 'shared-cache'}",
+        f"hydra.run.dir={tmp_path}/run",
         *TINY_ATTNGAN,
         *TINY_DATA,
         *TINY_LOGGED_RUN,
         "logger=[csv,tensorboard,wandb]",
         "model.lambda_damsm=3.5",
         f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "attngan.cli.train", *overrides], capture_output=True, text=True, timeout=300
     )
-    import wandb
-
-    wandb.teardown()  # the W&B service writes the run files in the background: wait for it, as an exiting CLI does
+    assert done.returncode == 0, done.stderr[-3000:]
     run_dir = tmp_path / "run"
     logged = read_offline_run(run_dir)
 
