@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers.training import TINY_DAMSM, TINY_DATA
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
-TINY_DATA = ("data.num_images=240", "data.batch_size=16", "data.num_workers=0")
 TINY_TRAINER = (
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
@@ -36,12 +37,7 @@ APPEND: dict[str, tuple[str, ...]] = {
     "attngan-train experiment=shapes_damsm": (
         *TINY_DATA,
         *TINY_TRAINER,
-        "model.text_encoder.embedding_dim=16",
-        "model.text_encoder.hidden_dim=16",
-        "model.image_encoder.embedding_dim=32",
-        "model.image_encoder.base_channels=8",
-        "model.r_precision_candidates=10",
-        "model.num_attention_figures=1",
+        *(o for o in TINY_DAMSM if not o.startswith("experiment=")),  # the README line names the experiment
     ),
     "attngan-train experiment=shapes_attngan": (
         *TINY_DATA,
