@@ -56,6 +56,11 @@ train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on 
 		model.damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt export_path=$(SHAPES_OUT)/attngan.ckpt hydra.run.dir=$(SHAPES_OUT)/attngan_run
 	@$(PY) -m attngan.cli.summary $(SHAPES_OUT)
 
+# `make reproduce` (docs/reproduce.md): extra attngan-reproduce overrides, e.g. REPRODUCE_ARGS="study=lambda"
+REPRODUCE_ARGS ?=
+reproduce: $(VENV)/.installed ## the paper's five claims on shapes, ~90 min on 2 CPU cores, resumable -> outputs/reproduce/report.md
+	$(VENV)/bin/attngan-reproduce damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt $(REPRODUCE_ARGS)
+
 browser: ## install headless Chromium + chromedriver for the demo's browser test (Debian packages; root or sudo)
 	./.ci/install-browser
 
@@ -87,4 +92,4 @@ wheel: $(VENV)/.installed ## build the wheel into dist/
 clean: ## remove build artefacts (keeps .venv and outputs/)
 	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache $(BOOTSTRAP)
 
-.PHONY: help install train browser test test-fast lint format bench bench-quick wheel clean
+.PHONY: help install train reproduce browser test test-fast lint format bench bench-quick wheel clean

@@ -421,3 +421,54 @@ def test_cached_training_step_never_waits_for_the_gpu(tmp_path: Path, tiny_damsm
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert guard.checked >= 1
+
+
+# ------------------------------------------------------------------------------ profile and A/B of a step
+TINY_NETS = ["model.generator.ngf=4", "model.generator.embedding_dim=32", "model.discriminator.ndf=4"]
+TINY_DAMSM_NETS = SMALL_DAMSM[-4:]
+
+
+@pytest.mark.usefixtures("restore_threads")
+def test_the_step_profile_groups_the_time_by_part_of_the_model(workdir: Path) -> None:
+    from benchmarks.profile_step import markdown, profile_step
+
+    torch.set_num_threads(1)
+    record = profile_step("shapes_attngan", workdir, 4, TINY_NETS, damsm_overrides=TINY_DAMSM_NETS, top=5)
+    parts = record["parts"]
+    # every part of the step is there, with forward and (where it trains or passes gradients) backward time
+    for name in ("G.stage0", "G.stage1", "D0", "D1", "image_encoder.backbone", "text_encoder", "Adam", "EMA"):
+        assert name in parts, name
+    assert parts["G.stage1"]["backward_ms"] > 0 and parts["D1"]["backward_ms"] > 0
+    assert parts["text_encoder"]["backward_ms"] == 0  # frozen, run without a graph
+    assert sum(p["share"] for p in parts.values()) == pytest.approx(1.0, abs=1e-3)
+    assert record["batch_size"] == 4 and record["threads"] == 1 and len(record["top_ops"]) == 5
+    table = markdown(record)
+    assert "| G.stage1 |" in table and "| op | self ms |" in table
+
+
+@pytest.mark.usefixtures("restore_threads")
+def test_the_ab_runner_interleaves_variants_and_reports_ratios_against_the_first(workdir: Path) -> None:
+    from benchmarks.ab_step import ab_rounds, markdown, parse_variant, summarise
+    from benchmarks.stepping import prepare_step
+
+    assert parse_variant("old=model.adam_implementation=for_loop,model.compile=false") == (
+        "old",
+        ["model.adam_implementation=for_loop", "model.compile=false"],
+    )
+    assert parse_variant("plain=") == ("plain", [])
+    with pytest.raises(ValueError, match="name=override"):
+        parse_variant("model.compile")
+    torch.set_num_threads(1)
+    variants = {"old": ["model.adam_implementation=for_loop"], "new": ["model.adam_implementation=fused"]}
+    steps = {
+        n: prepare_step("shapes_attngan", workdir, 4, [*TINY_NETS, *o], TINY_DAMSM_NETS)
+        for n, o in variants.items()
+    }
+    assert all(g["fused"] for g in steps["new"].module.configure_optimizers()[0].param_groups)
+    seconds, cpu_seconds = ab_rounds(steps, rounds=2, per_round=1, warmup=1)
+    assert {n: len(t) for n, t in seconds.items()} == {"old": 2, "new": 2}
+    assert {n: len(t) for n, t in cpu_seconds.items()} == {"old": 2, "new": 2}
+    records = {r["variant"]: r for r in summarise(seconds, cpu_seconds)}
+    assert records["old"]["speedup_vs_old"] == records["old"]["cpu_speedup_vs_old"] == 1.0
+    assert records["new"]["cpu_speedup_vs_old"] > 0 and len(records["new"]["cpu_ratio_rounds"]) == 2
+    assert "| new |" in markdown(list(records.values()), "old")

@@ -18,6 +18,7 @@ from attngan.config import (
     missing_values,
     unknown_target_keys,
 )
+from helpers.cli import run_in_process
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
 NAMED_IN_ISSUES = {
@@ -141,22 +142,15 @@ def test_config_checks_find_missing_values_and_close_keys():
 
 
 def test_unknown_config_key_is_a_clear_error(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "attngan.cli.train", "model.no_such_key=1", "--cfg", "job"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    # in-process (helpers.cli.run_in_process): the installed scripts' wiring is proved in tests/cli/test_cli_errors.py
+    proc = run_in_process(["attngan-train", "model.no_such_key=1", "--cfg", "job"], tmp_path)
     assert proc.returncode == 2
     assert "model.no_such_key is not a key" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_cfg_job_works_from_any_directory(tmp_path):
-    script = Path(sys.executable).parent / "attngan-train"
-    proc = subprocess.run(
-        [str(script), "experiment=cub_attngan2", "--cfg", "job"], cwd=tmp_path, capture_output=True, text=True
-    )
+    proc = run_in_process(["attngan-train", "experiment=cub_attngan2", "--cfg", "job"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "cub_attngan2" in proc.stdout
     assert "lambda_damsm: 5.0" in proc.stdout

@@ -17,6 +17,7 @@ from attngan.compat import export_original_generator
 from attngan.errors import ConfigError
 from attngan.lit import AttnGANModule, load_damsm
 from attngan.pipeline import AttnGANPipeline
+from helpers.cli import run_in_process
 
 WORDS = ["<end>", "a", "small", "red", "bird", "with", "black", "wings"]
 
@@ -96,23 +97,18 @@ def test_import_needs_more_than_a_text_encoder(release_files, tmp_path):
 
 
 def test_import_errors_have_no_traceback(release_files, tmp_path):
-    import subprocess
-    import sys
-
+    # in-process: an escaping exception fails the test; tests/cli/test_cli_errors.py proves the installed wiring
     root, _ = release_files
-    proc = subprocess.run(
+    proc = run_in_process(
         [
-            sys.executable,
-            "-m",
-            "attngan.cli.import_original",
+            "attngan-import-original",
             f"captions={root / 'captions.pickle'}",
             f"text_encoder={root / 'text_encoder200.pth'}",
             f"generator={root / 'netG.pth'}",
             "num_stages=3",
             f"output={tmp_path / 'x.ckpt'}",
         ],
-        capture_output=True,
-        text=True,
+        tmp_path,
     )
     assert proc.returncode != 0
     assert "num_stages" in proc.stderr and "Traceback" not in proc.stderr

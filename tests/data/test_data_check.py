@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,9 +20,8 @@ from attngan.data.records import (
     NO_CAPTIONS,
     ORPHAN_CAPTIONS,
 )
+from helpers.cli import run_in_process
 from helpers.datasets import CUB_IMAGES
-
-SCRIPT = str(Path(sys.executable).parent / "attngan-data")
 
 
 def _break_cub(root: Path) -> dict[str, str]:
@@ -88,18 +85,17 @@ def test_every_problem_is_listed_with_its_file(mini_cub, tmp_path):
 def test_cli_check_reports_and_exits_1_on_problems(mini_cub, tmp_path):
     _break_cub(mini_cub)
     manifest = tmp_path / "manifest.json"
-    proc = subprocess.run(
+    # in-process, as the installed script runs it (tests/cli/test_cli_errors.py proves the scripts' wiring)
+    proc = run_in_process(
         [
-            SCRIPT,
+            "attngan-data",
             "check",
             "data=cub",
             f"data.root={mini_cub}",
             f"manifest={manifest}",
             f"paths.cache_dir={tmp_path}",
         ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
+        tmp_path,
     )
     assert proc.returncode == 1, proc.stderr
     assert "images: train 1, test 1" in proc.stdout and "missing image" in proc.stdout
@@ -108,12 +104,7 @@ def test_cli_check_reports_and_exits_1_on_problems(mini_cub, tmp_path):
 
 
 def test_cli_missing_root_is_a_clean_error(tmp_path):
-    proc = subprocess.run(
-        [SCRIPT, "check", "data=coco", f"data.root={tmp_path / 'coco'}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = run_in_process(["attngan-data", "check", "data=coco", f"data.root={tmp_path / 'coco'}"], tmp_path)
     assert proc.returncode == 2
     assert (
         "Traceback" not in proc.stderr

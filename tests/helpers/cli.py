@@ -41,8 +41,8 @@ def run_in_process(
         unset: variables removed during the call.
 
     Returns:
-        A ``CompletedProcess`` with the captured stdout, stderr and the exit code (``SystemExit``'s code; 0
-        when ``main`` returns).
+        A ``CompletedProcess`` with the captured stdout, stderr and the exit code: ``SystemExit``'s code, or
+        what ``main`` returns, read as ``sys.exit(main())`` (the installed script) reads it.
     """
     main = console_scripts()[argv[0]].load()
     command = [str(BIN / argv[0]), *argv[1:]]
@@ -59,9 +59,13 @@ def run_in_process(
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                main()
+                sys.exit(main())  # as the installed script: its return value is the exit status
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+                if not isinstance(exit_.code, int | None):
+                    print(
+                        exit_.code, file=sys.stderr
+                    )  # what sys.exit prints for a value that is not a status
     finally:
         os.chdir(saved_cwd)
         sys.argv = saved_argv

@@ -1,30 +1,30 @@
 """Distributed training on CPU: 2 processes (gloo) started by ``attngan-train ... trainer=ddp``.
 
-Each rank writes a fingerprint of its networks at the end of ``fit`` (:class:`RankProbe`, injected as an extra
-callback); the ranks must agree exactly. Also: the multirun + DDP guard, resuming (``ckpt_path=auto``) and
-``trainer.deterministic=true`` runs.
+Each rank writes a fingerprint of its networks at the end of ``fit`` (:class:`helpers.ranks.RankProbe`, injected
+as an extra callback); the ranks must agree exactly. Also: ranks started by SLURM (a requeued job resumes; ranks
+that disagree on the run directory stop) and the multirun + DDP guard. The multi-process runs overlap
+(:func:`ddp_runs`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
 
 from helpers.cli import run_in_process
-from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, run_train
+from helpers.ranks import fingerprint, probe_overrides, read_ranks
+from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA
 
-TESTS = Path(__file__).resolve().parent  # importable in the ranks: RankProbe is named by its target
-HELPERS_ROOT = TESTS.parent  # tests/: `helpers` (imported by this module) for the ranks too
+HELPERS_ROOT = Path(__file__).resolve().parents[1]  # tests/: `helpers` (the rank probe) for the ranks too
 TRAIN = Path(sys.executable).parent / "attngan-train"
 
 # TINY_TRAINER without logger=none (the CSV logger shows what rank 0 logged), on 2 CPU processes
@@ -41,69 +41,12 @@ DDP_TRAINER = [
 ]
 
 
-# ------------------------------------------------------------------------------------------ rank probe
-def fingerprint(state: dict[str, torch.Tensor], prefix: str) -> str:
-    """A hash of every tensor of ``state`` whose name starts with ``prefix`` (names included)."""
-    digest = hashlib.sha256()
-    keys = sorted(k for k in state if k.startswith(prefix))
-    assert keys, f"no tensors under {prefix!r}"
-    for key in keys:
-        digest.update(key.encode())
-        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-class RankProbe(Callback):
-    """Writes ``<out_dir>/rank<r>.json``: network fingerprints at the start and end of fit, keys seen."""
-
-    def __init__(self, out_dir: str, prefixes: list[str]) -> None:
-        self.out_dir = Path(out_dir)
-        self.prefixes = list(prefixes)
-        self.start: dict[str, str] = {}
-        self.keys: list[str] = []
-
-    def _fingerprints(self, pl_module: LightningModule) -> dict[str, str]:
-        state = pl_module.state_dict()
-        return {prefix: fingerprint(state, prefix) for prefix in self.prefixes}
-
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.start = self._fingerprints(pl_module)
-
-    def on_train_batch_start(
-        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        self.keys += list(batch["keys"])
-
-    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        report = {
-            "rank": trainer.global_rank,
-            "world_size": trainer.world_size,
-            "strategy": type(trainer.strategy).__name__,
-            "start": self.start,
-            "end": self._fingerprints(pl_module),
-            "keys": self.keys,
-        }
-        (self.out_dir / f"rank{trainer.global_rank}.json").write_text(json.dumps(report))
-
-
-def probe_overrides(out_dir: Path, prefixes: list[str]) -> list[str]:
-    return [
-        "+callbacks.probe._target_=test_distributed.RankProbe",
-        f"+callbacks.probe.out_dir={out_dir}",
-        f"+callbacks.probe.prefixes=[{','.join(prefixes)}]",
-    ]
-
-
-def run_cli(
-    tmp_path: Path, shared_cache: Path, *overrides: str, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    """``attngan-train`` as a user runs it, in ``tmp_path`` (one thread per rank: 2 ranks on 2 cores)."""
+def start_cli(tmp_path: Path, shared_cache: Path, *overrides: str) -> Launched:
+    """``attngan-train`` as a user runs it, in ``tmp_path`` (one thread per rank), started in the background;
+    its output goes to ``tmp_path/train.log`` (a pipe nobody reads while other runs are awaited could fill)."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(TESTS), str(HELPERS_ROOT), os.environ.get("PYTHONPATH")])
-        ),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HELPERS_ROOT), os.environ.get("PYTHONPATH")])),
         "OMP_NUM_THREADS": "1",
         "ATTNGAN_CACHE": str(shared_cache),
     }
@@ -111,19 +54,35 @@ def run_cli(
     flags = [o for o in overrides if o.startswith("-")]  # -m must come before the overrides
     rest = [o for o in overrides if not o.startswith("-")]
     command = [sys.executable, str(TRAIN), *flags, f"paths.root_dir={tmp_path}", *rest]
-    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+    return Launched.start(command, tmp_path, env, tmp_path / "train.log")
 
 
-def read_ranks(out_dir: Path) -> list[dict[str, Any]]:
-    reports = [json.loads(p.read_text()) for p in sorted(out_dir.glob("rank*.json"))]
-    assert [r["rank"] for r in reports] == [0, 1], f"expected reports of ranks 0 and 1, found {reports}"
-    return reports
+@dataclass
+class Launched:
+    """A started process whose output (stdout and stderr together) goes to a log file."""
+
+    process: subprocess.Popen
+    log: Path
+
+    @classmethod
+    def start(cls, command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Launched:
+        with log.open("w") as handle:
+            return cls(subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=handle), log)
+
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
+        """Wait (killing it after ``timeout`` s); ``(exit code, output)``."""
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode, self.log.read_text()
 
 
 def shared_cache_of(checkpoint: Path) -> Path:
-    return (
-        checkpoint.parent.parent / "shared-cache"
-    )  # where training.compose_train keeps the generated shapes data
+    """Where ``helpers.training.compose_train`` kept the generated shapes data of ``checkpoint``'s run."""
+    return checkpoint.parent.parent / "shared-cache"
 
 
 # ------------------------------------------------------------------------------------------ DDP runs
@@ -131,8 +90,63 @@ ATTNGAN_PREFIXES = ["generator.", "generator_ema.", "discriminators.", "text_enc
 
 
 @pytest.fixture(scope="module")
-def attngan_ddp_then_requeued(tmp_path_factory: pytest.TempPathFactory, tiny_damsm_checkpoint: Path) -> dict:
-    """One AttnGAN DDP run shared by two tests (each 2-rank run costs tens of seconds on 2 cores).
+def ddp_runs(tmp_path_factory: pytest.TempPathFactory, tiny_damsm_checkpoint: Path) -> dict[str, Any]:
+    """Every multi-process run of this file, overlapped: each 2-rank run costs tens of seconds on 2 cores,
+    and while one rank starts Python and torch (Lightning re-launches rank 1 only once rank 0 is set up), the
+    other core would wait. Their processes share nothing but the read-only shapes data and DAMSM.
+
+    - ``"attngan"`` (:func:`attngan_then_requeued`): an AttnGAN DDP run, then the same job requeued by SLURM;
+    - ``"damsm"``: a DAMSM DDP run (``attngan-train ... trainer=ddp``), started with the first;
+    - ``"split"``: two SLURM-started ranks given different run directories, started with the requeued job
+      once the DAMSM run has ended (never more than two 2-rank runs at once: each rank holds ~0.7 GB).
+    """
+    cache = shared_cache_of(tiny_damsm_checkpoint)
+    damsm_dir = tmp_path_factory.mktemp("damsm_ddp")
+    damsm = start_cli(
+        damsm_dir,
+        cache,
+        *TINY_DAMSM,
+        *TINY_DATA,
+        *DDP_TRAINER,
+        "logger=none",
+        *probe_overrides(damsm_dir / "probe", ["text_encoder.", "image_encoder."]),
+    )
+    split_dir = tmp_path_factory.mktemp("split_run_dirs")
+    split: list[Launched] = []
+    damsm_done: list[tuple[int, str]] = []
+
+    def start_split() -> None:  # at most two 2-rank runs at a time (memory): the DAMSM run ends first
+        damsm_done.append(damsm.finish())
+        split.extend(
+            start_as_slurm(
+                split_dir,
+                tiny_damsm_checkpoint,
+                "split",
+                [
+                    slurm_job(tiny_damsm_checkpoint, 1, f"hydra.run.dir={split_dir}/run_{rank}")
+                    for rank in (0, 1)
+                ],
+            )
+        )
+
+    try:
+        attngan = attngan_then_requeued(
+            tmp_path_factory.mktemp("attngan_ddp"), tiny_damsm_checkpoint, start_split
+        )
+    finally:
+        if not split:  # the AttnGAN run failed before its requeue
+            start_split()
+        split_results = [rank.finish() for rank in split]
+    damsm_code, damsm_output = damsm_done[0]
+    return {
+        "attngan": attngan,
+        "damsm": {"returncode": damsm_code, "output": damsm_output, "probe": damsm_dir / "probe"},
+        "split": {"results": split_results, "tmp_path": split_dir},
+    }
+
+
+def attngan_then_requeued(tmp_path: Path, damsm: Path, before_requeue: Callable[[], None]) -> dict:
+    """One AttnGAN DDP run shared by two tests.
 
     1. ``attngan-train ... trainer=ddp`` as a user starts it: Lightning re-launches the command line for rank 1.
        What it left (rank reports, run directory, checkpoint fingerprint, samples, CSV) is recorded here,
@@ -140,21 +154,21 @@ def attngan_ddp_then_requeued(tmp_path_factory: pytest.TempPathFactory, tiny_dam
     2. The same job started again by SLURM after a requeue (both ranks started outside Lightning, with
        SLURM's variables and ``SLURM_RESTART_COUNT=1``), as a ``-m`` sweep whose one job folder is that run
        directory, with a later ``trainer.max_epochs``: it must resume from the checkpoint of step 1.
+       ``before_requeue()`` is called first (it starts other runs that overlap this one).
     """
-    tmp_path = tmp_path_factory.mktemp("attngan_ddp")
     probe_dir = tmp_path / "probe"
-    done = run_cli(
+    returncode, output = start_cli(
         tmp_path,
-        shared_cache_of(tiny_damsm_checkpoint),
+        shared_cache_of(damsm),
         *TINY_ATTNGAN,
         *TINY_DATA,
         *DDP_TRAINER,
-        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
+        f"model.damsm_checkpoint={damsm}",
         "model.lambda_damsm=5",
         *probe_overrides(probe_dir, ATTNGAN_PREFIXES),
-    )
-    first: dict[str, Any] = {"returncode": done.returncode, "stderr": done.stderr, "tmp_path": tmp_path}
-    if done.returncode != 0:
+    ).finish()
+    first: dict[str, Any] = {"returncode": returncode, "stderr": output, "tmp_path": tmp_path}
+    if returncode != 0:
         return first
     first["ranks"] = read_ranks(probe_dir)
     run_dirs = [p for p in (tmp_path / "outputs" / "shapes_attngan").iterdir() if p.is_dir()]
@@ -171,7 +185,7 @@ def attngan_ddp_then_requeued(tmp_path_factory: pytest.TempPathFactory, tiny_dam
 
     def job(max_epochs: int) -> list[str]:
         return slurm_job(
-            tiny_damsm_checkpoint,
+            damsm,
             max_epochs,
             "-m",
             # every rank must agree (a ${now} directory could differ); the job's folder is the run of step 1
@@ -180,13 +194,15 @@ def attngan_ddp_then_requeued(tmp_path_factory: pytest.TempPathFactory, tiny_dam
             "model.lambda_damsm=5",
         )
 
-    requeued = launch_as_slurm(tmp_path, tiny_damsm_checkpoint, "requeued", [job(2), job(2)], restart_count=1)
+    before_requeue()
+    ranks = start_as_slurm(tmp_path, damsm, "requeued", [job(2), job(2)], restart_count=1)
+    requeued = [rank.finish() for rank in ranks]
     return {"first": first, "requeued": requeued, "run_dir": run_dir}
 
 
 @pytest.mark.slow
-def test_attngan_ddp_two_cpu_processes(attngan_ddp_then_requeued: dict) -> None:
-    first = attngan_ddp_then_requeued.get("first", attngan_ddp_then_requeued)
+def test_attngan_ddp_two_cpu_processes(ddp_runs: dict) -> None:
+    first = ddp_runs["attngan"].get("first", ddp_runs["attngan"])
     assert first["returncode"] == 0, first["stderr"][-4000:]
     ranks = first["ranks"]
     assert all(r["world_size"] == 2 and r["strategy"] == "GANDDPStrategy" for r in ranks)
@@ -213,20 +229,11 @@ def test_attngan_ddp_two_cpu_processes(attngan_ddp_then_requeued: dict) -> None:
 
 
 @pytest.mark.slow
-def test_damsm_ddp_averages_gradients(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
+def test_damsm_ddp_averages_gradients(ddp_runs: dict) -> None:
     """The DAMSM uses automatic optimisation: GANDDPStrategy averages its gradients before clipping."""
-    probe_dir = tmp_path / "probe"
-    done = run_cli(
-        tmp_path,
-        shared_cache_of(tiny_damsm_checkpoint),
-        *TINY_DAMSM,
-        *TINY_DATA,
-        *DDP_TRAINER,
-        "logger=none",
-        *probe_overrides(probe_dir, ["text_encoder.", "image_encoder."]),
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    ranks = read_ranks(probe_dir)
+    done = ddp_runs["damsm"]
+    assert done["returncode"] == 0, done["output"][-4000:]
+    ranks = read_ranks(done["probe"])
     assert ranks[0]["end"] == ranks[1]["end"]
     assert ranks[0]["end"]["text_encoder."] != ranks[0]["start"]["text_encoder."]
     assert not set(ranks[0]["keys"]) & set(ranks[1]["keys"])
@@ -238,13 +245,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch_as_slurm(
+def start_as_slurm(
     tmp_path: Path, damsm: Path, name: str, overrides: list[list[str]], restart_count: int = 0
-) -> list[tuple[int, str]]:
+) -> list[Launched]:
     """What ``srun`` (or the submitit launcher) does, simulated: one local process per rank with SLURM's
-    variables, ``overrides[rank]`` as its command line. Returns ``(exit code, output)`` per rank."""
+    variables, ``overrides[rank]`` as its command line, started in the background (``.finish()`` each)."""
     port = free_port()
-    processes = []
+    ranks = []
     for rank, rank_overrides in enumerate(overrides):
         env = {
             **os.environ,
@@ -265,18 +272,8 @@ def launch_as_slurm(
         flags = [o for o in rank_overrides if o.startswith("-")]
         rest = [o for o in rank_overrides if not o.startswith("-")]
         command = [sys.executable, str(TRAIN), *flags, f"paths.root_dir={tmp_path}", *rest]
-        log = (tmp_path / f"{name}_rank{rank}.log").open("w")
-        processes.append((subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
-    results = []
-    for process, log in processes:
-        try:
-            process.wait(timeout=300)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            log.close()
-        results.append((process.returncode, Path(log.name).read_text()))
-    return results
+        ranks.append(Launched.start(command, tmp_path, env, tmp_path / f"{name}_rank{rank}.log"))
+    return ranks
 
 
 def slurm_job(damsm: Path, max_epochs: int, *extra: str) -> list[str]:
@@ -292,18 +289,19 @@ def slurm_job(damsm: Path, max_epochs: int, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(attngan_ddp_then_requeued: dict) -> None:
+def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(ddp_runs: dict) -> None:
     """Ranks started by SLURM: a ``-m`` sweep is allowed (nothing re-launches it), and the job started again
     after a requeue (SLURM_RESTART_COUNT > 0) resumes from its last checkpoint in the same job directory
-    (here the directory of the DDP run of :func:`attngan_ddp_then_requeued`, which trained epoch 0)."""
-    first = attngan_ddp_then_requeued.get("first", attngan_ddp_then_requeued)
+    (here the directory of the DDP run of :func:`attngan_then_requeued`, which trained epoch 0)."""
+    attngan = ddp_runs["attngan"]
+    first = attngan.get("first", attngan)
     assert first["returncode"] == 0, first["stderr"][-4000:]
     assert first["checkpoint_epoch"] == 0
-    requeued = attngan_ddp_then_requeued["requeued"]
+    requeued = attngan["requeued"]
     for code, output in requeued:
         assert code == 0, output[-4000:]
     assert "requeued SLURM job: resuming from" in requeued[0][1]
-    run_dir = attngan_ddp_then_requeued["run_dir"]
+    run_dir = attngan["run_dir"]
     jobs = [p.parent.parent for p in run_dir.parent.rglob(".hydra/overrides.yaml")]
     assert jobs == [run_dir]
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -313,17 +311,13 @@ def test_slurm_started_ranks_run_a_sweep_and_resume_after_requeue(attngan_ddp_th
 
 
 @pytest.mark.slow
-def test_ranks_with_different_run_directories_stop(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
-    results = launch_as_slurm(
-        tmp_path,
-        tiny_damsm_checkpoint,
-        "split",
-        [slurm_job(tiny_damsm_checkpoint, 1, f"hydra.run.dir={tmp_path}/run_{rank}") for rank in (0, 1)],
-    )
-    for code, output in results:
+def test_ranks_with_different_run_directories_stop(ddp_runs: dict) -> None:
+    split = ddp_runs["split"]
+    assert len(split["results"]) == 2
+    for code, output in split["results"]:
         assert code == 2, output[-3000:]
         assert "error: the ranks of this job use different run directories" in output
-    assert not list(tmp_path.rglob("last.ckpt"))
+    assert not list(split["tmp_path"].rglob("last.ckpt"))
 
 
 def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
@@ -350,76 +344,3 @@ def test_sweep_with_ddp_stops_before_training(tmp_path: Path, tiny_damsm_checkpo
     assert "trainer.devices=1" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.rglob("last.ckpt"))
-
-
-# ------------------------------------------------------------------------------------------ resume, determinism
-def test_resolve_ckpt_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from attngan.lit.strategy import resolve_ckpt_path
-
-    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
-    assert resolve_ckpt_path(None, tmp_path) is None
-    assert resolve_ckpt_path("auto", tmp_path) is None  # nothing to resume yet: a fresh start
-    assert resolve_ckpt_path("some/where.ckpt", tmp_path) == "some/where.ckpt"
-    last = tmp_path / "checkpoints" / "last.ckpt"
-    last.parent.mkdir()
-    last.write_bytes(b"x")
-    assert resolve_ckpt_path("auto", tmp_path) == str(last)
-    assert resolve_ckpt_path(None, tmp_path) is None  # not requeued: a new run never resumes by itself
-    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
-    assert resolve_ckpt_path(None, tmp_path) == str(last)  # a requeued SLURM job carries on
-    hpc = tmp_path / "hpc_ckpt_3.ckpt"  # Lightning's own SLURM requeue checkpoint, newer
-    hpc.write_bytes(b"x")
-    os.utime(last, (1, 1))
-    assert resolve_ckpt_path(None, tmp_path) == str(hpc)
-
-
-TINY_RUN = [
-    "trainer.limit_val_batches=1",
-    "trainer.enable_progress_bar=false",
-    "trainer.enable_model_summary=false",
-]
-
-
-def test_ckpt_path_auto_resumes_in_the_run_directory(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
-    common = [
-        *TINY_ATTNGAN,
-        *TINY_DATA,
-        *TINY_RUN,
-        "trainer.accelerator=cpu",
-        "trainer.limit_train_batches=1",
-        "logger=none",
-        f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
-        "ckpt_path=auto",
-    ]
-    run_train(tmp_path, *common, "trainer.max_epochs=1")
-    first = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert first["epoch"] == 0
-    run_train(tmp_path, *common, "trainer.max_epochs=2")
-    second = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert second["epoch"] == 1
-    assert second["attngan"]["generator_step"] == 2  # one step per epoch: the second run continued the first
-
-
-def test_seed_and_deterministic_give_identical_runs(tmp_path: Path, tiny_damsm_checkpoint: Path) -> None:
-    states = []
-    for name in ("a", "b"):
-        run_train(
-            tmp_path / name,
-            *TINY_ATTNGAN,
-            *TINY_DATA,
-            *TINY_RUN,
-            "trainer.accelerator=cpu",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2",
-            "trainer.deterministic=true",
-            "data.num_workers=1",
-            "logger=none",
-            "seed=7",
-            f"model.damsm_checkpoint={tiny_damsm_checkpoint}",
-        )
-        checkpoint = torch.load(
-            tmp_path / name / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
-        )
-        states.append(checkpoint["state_dict"])
-    for prefix in ("generator.", "generator_ema.", "discriminators."):
-        assert fingerprint(states[0], prefix) == fingerprint(states[1], prefix), prefix

@@ -16,6 +16,7 @@ from attngan.viz import (
     smooth_upsample,
     tensor_to_pil,
 )
+from attngan.viz.attention import MIN_CELL
 from attngan.viz.images import PADDING, text_height
 
 
@@ -79,7 +80,7 @@ def test_attention_maps_topk_on_region_normalised_damsm_maps() -> None:
     assert float(top.maps[1].min()) == 0.0 and float(top.maps[1].max()) > 1 / 16  # below 1/16 dropped
     assert attention_maps_topk(alpha, tokens, k=2, normalisation="words").words == ["a", "red"]  # mass ties
     figure = attention_figure([torch.zeros(3, 16, 16)], [alpha], tokens, top_k=2)
-    assert figure.size[0] == 2 * (16 + PADDING) + PADDING
+    assert figure.size[0] > 2 * (MIN_CELL + PADDING) + PADDING  # 16-px images in 128-px cells, + the scale
 
 
 def test_smooth_upsample_is_normalised_and_centred() -> None:
@@ -91,31 +92,54 @@ def test_smooth_upsample_is_normalised_and_centred() -> None:
     assert 8 <= y < 16 and 16 <= x < 24
 
 
-def test_attention_figure_size_and_top_word_first() -> None:
+def _attention_example(grid_sizes=(16, 32)):
     tokens = ["a", "small", "red", "circle", "on", "the", "left"]
     stages = [torch.full((3, s, s), -0.8) for s in (16, 32, 64)]
     attention = []
-    for grid in (16, 32):
+    for grid in grid_sizes:
         maps = torch.full((len(tokens) + 2, grid, grid), 1e-6)  # two padding positions
         maps[3, : grid // 2, : grid // 2] = 1.0  # "circle": top-left quarter, most mass
         maps[2, grid // 2 :, grid // 2 :] = 0.5  # "red": bottom-right quarter, second
         attention.append(maps / maps[: len(tokens)].sum(dim=0, keepdim=True).clamp_min(1e-9))
-    figure = attention_figure(stages, attention, tokens, top_k=5, cell_size=64, title="a small red circle")
+    return tokens, stages, attention
 
-    line = text_height(default_font())
-    assert figure.size[0] == 5 * (64 + PADDING) + PADDING
-    expected_height = PADDING + (line + PADDING) + (64 + line + PADDING) + 2 * (line + 64 + line + PADDING)
+
+def test_attention_figure_size_and_top_word_first() -> None:
+    tokens, stages, attention = _attention_example()
+    figure = attention_figure(stages, attention, tokens, top_k=5, title="a small red circle")
+
+    cell, line = MIN_CELL, text_height(default_font())  # 64-px images: 128-px cells by default
+    assert figure.size[0] > 5 * (cell + PADDING) + PADDING  # the scale column beside the maps
+    labels = 2  # word; share and peak
+    expected_height = (
+        PADDING + (line + PADDING) + (cell + line + PADDING) + 2 * (line + cell + labels * line + PADDING)
+    )
     assert figure.size[1] == expected_height
 
     pixels = np.asarray(figure.convert("L")).astype(float)
+    half = cell // 2
     for stage in range(2):
-        top = PADDING + (line + PADDING) + (64 + line + PADDING) + stage * (line + 64 + line + PADDING) + line
-        first = pixels[top : top + 64, PADDING : PADDING + 64]  # most attended word's cell
-        second = pixels[top : top + 64, 2 * PADDING + 64 : 2 * PADDING + 128]
-        assert first[:32, :32].mean() > first[32:, 32:].mean() + 50  # "circle" lights the top-left
-        assert second[32:, 32:].mean() > second[:32, :32].mean() + 50  # "red" lights the bottom-right
+        top = (
+            PADDING
+            + (line + PADDING)
+            + (cell + line + PADDING)
+            + stage * (line + cell + labels * line + PADDING)
+        )
+        top += line
+        first = pixels[top : top + cell, PADDING : PADDING + cell]  # most attended word's cell
+        second = pixels[top : top + cell, 2 * PADDING + cell : 2 * PADDING + 2 * cell]
+        assert first[:half, :half].mean() > first[half:, half:].mean() + 50  # "circle" lights the top-left
+        assert second[half:, half:].mean() > second[:half, :half].mean() + 50  # "red" lights the bottom-right
 
     with pytest.raises(ValueError, match="tokens"):
         attention_figure(stages, [torch.zeros(3, 4, 4)], tokens)
     with pytest.raises(ValueError, match="normalisation"):
         attention_maps_topk(attention[0], tokens, normalisation="softmax")
+
+
+def test_attention_figure_cell_size_given() -> None:
+    tokens, stages, attention = _attention_example()
+    figure = attention_figure(stages, attention, tokens, top_k=5, cell_size=200)
+    assert figure.size[0] > 5 * (200 + PADDING) + PADDING
+    stage_cell = np.asarray(figure.convert("L"))[PADDING : PADDING + 200, PADDING : PADDING + 200]
+    assert (stage_cell == stage_cell[0, 0]).all()  # the whole 200-px cell is the (flat) 16-px stage image

@@ -183,6 +183,7 @@ _CARRIED = (
     "data.num_images",
     "data.generation_seed",
     "data.captions_per_image",
+    "data.holdout",
     "data.vocab",
 )
 EXAMPLE_CAPTIONS = {

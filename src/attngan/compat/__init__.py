@@ -14,8 +14,8 @@ from attngan.compat.original import (
     load_original_image_encoder,
     load_original_models,
     load_original_text_encoder,
-    read_release_state_dict,
 )
+from attngan.compat.release_files import read_release_state_dict
 
 __all__ = [
     "RELEASE_VOCABULARY_SIZES",

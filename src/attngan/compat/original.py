@@ -4,143 +4,38 @@ The release (github.com/taoxugit/AttnGAN) publishes plain ``torch.save``'d state
 (``text_encoder200.pth`` birds, ``text_encoder100.pth`` COCO), ``CNN_ENCODER`` (``image_encoder*.pth``) and
 ``G_NET`` (``bird_AttnGAN2.pth``, ``coco_AttnGAN2.pth``). Files are read with ``torch.load(weights_only=True)``:
 nothing in them is executed. Sizes (vocabulary, widths, number of stages, residual blocks) are read from the
-tensor shapes. Key names are mapped by :mod:`attngan.compat.keymaps`; why the mapped networks compute the
-same functions is argued in ``docs/released-models.md``.
+tensor shapes. Files are read and copied by :mod:`attngan.compat.release_files`, key names mapped by
+:mod:`attngan.compat.keymaps`; why the mapped networks compute the same functions is argued in
+``docs/released-models.md``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from torch import nn
 
-from attngan.checkpoint import load_weights_only
 from attngan.compat.keymaps import generator_key_map, image_encoder_key_map, text_encoder_key_map
+from attngan.compat.release_files import (
+    PathLike,
+    export_mapped,
+    load_mapped,
+    read_release_state_dict,
+    require_keys,
+)
 from attngan.data.pickles import read_release_captions
 from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
 from attngan.models import Generator, InceptionImageEncoder, TextEncoder
 from attngan.text import Vocabulary
-
-PathLike = str | os.PathLike[str]
 
 #: Vocabulary sizes (padding id included, i.e. ``len(ixtoword)``) of the authors' ``captions.pickle``.
 RELEASE_VOCABULARY_SIZES = {
     5450: "the authors' birds (CUB-200-2011) captions.pickle",
     27297: "the authors' COCO-2014 captions.pickle",
 }
-
-_MAX_LISTED_KEYS = 20
-
-
-# --------------------------------------------------------------------------------------------- reading
-
-
-def read_release_state_dict(path: PathLike, what: str) -> dict[str, torch.Tensor]:
-    """Read a released state dict safely (``weights_only=True``, on CPU).
-
-    A ``module.`` prefix (files saved from ``nn.DataParallel``) is removed.
-
-    Args:
-        path: the ``.pth`` file.
-        what: what the file should be, for messages (e.g. ``"text encoder (RNN_ENCODER)"``).
-
-    Raises:
-        CheckpointError: the file is missing, unreadable, or not a flat state dict of tensors.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"The released {what} file {path} does not exist.")
-    state = load_weights_only(
-        path, expected=f"the authors' released {what} file", instead="download it again from the release"
-    )
-    if (
-        isinstance(state, Mapping)
-        and "state_dict" in state
-        and not isinstance(state["state_dict"], torch.Tensor)
-    ):
-        raise CheckpointError(
-            f"{path} is a training checkpoint (it has a 'state_dict' entry), not one of the authors' released "
-            f"{what} files. Load attngan checkpoints with attngan's own loaders."
-        )
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(
-            f"{path} does not hold a state dict of tensors (found {type(state).__name__}); expected the "
-            f"authors' released {what} file."
-        )
-    state = dict(state)
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
-    return state
-
-
-def _list_keys(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_MAX_LISTED_KEYS])
-    more = len(keys) - _MAX_LISTED_KEYS
-    return shown + (f", ... and {more} more" if more > 0 else "")
-
-
-def _load_mapped(
-    module: nn.Module,
-    release_state: Mapping[str, torch.Tensor],
-    key_map: Mapping[str, str],
-    path: PathLike,
-    what: str,
-) -> None:
-    """Copy ``release_state`` into ``module`` through ``key_map`` (our key -> release key), strictly.
-
-    ``num_batches_tracked`` buffers may be absent (files saved by PyTorch < 0.4.1) and start at 0.
-
-    Raises:
-        CheckpointError: keys are missing or unexpected (all listed), or shapes differ.
-    """
-    to_ours = {release: ours for ours, release in key_map.items()}
-    missing = [k for k in to_ours if k not in release_state and not k.endswith("num_batches_tracked")]
-    unexpected = sorted(set(release_state) - set(to_ours))
-    if missing or unexpected:
-        problems = []
-        if missing:
-            problems.append(f"missing keys ({len(missing)}): {_list_keys(missing)}")
-        if unexpected:
-            problems.append(f"unexpected keys ({len(unexpected)}): {_list_keys(unexpected)}")
-        raise CheckpointError(f"{path} does not fit the release's {what}: " + "; ".join(problems) + ".")
-
-    ours = module.state_dict()
-    new_state: dict[str, torch.Tensor] = {}
-    mismatched: list[str] = []
-    for release_key, our_key in to_ours.items():
-        target = ours[our_key]
-        if release_key not in release_state:  # an absent num_batches_tracked
-            new_state[our_key] = torch.zeros_like(target)
-            continue
-        tensor = release_state[release_key]
-        if tensor.shape != target.shape:
-            mismatched.append(f"{release_key}: expected {tuple(target.shape)}, found {tuple(tensor.shape)}")
-            continue
-        new_state[our_key] = tensor.to(target.dtype)
-    if mismatched:
-        raise CheckpointError(
-            f"{path}: tensor shapes do not fit the release's {what} inferred from the file: "
-            + _list_keys(mismatched)
-            + "."
-        )
-    module.load_state_dict(new_state, strict=True)
-
-
-def _require(
-    state: Mapping[str, torch.Tensor], keys: list[str], path: PathLike, what: str, hint: str
-) -> None:
-    absent = [k for k in keys if k not in state]
-    if absent:
-        raise CheckpointError(
-            f"{path} is not the release's {what}: it lacks {', '.join(absent)} (its first keys are "
-            f"{_list_keys(sorted(state)[:5]) or 'none'}). {hint}"
-        )
 
 
 def _describe_vocabulary_size(size: int) -> str:
@@ -185,7 +80,7 @@ def load_original_text_encoder(path: PathLike, vocab_size: int | None = None) ->
     """
     what = "text encoder (RNN_ENCODER)"
     state = read_release_state_dict(path, what)
-    _require(
+    require_keys(
         state,
         ["encoder.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0"],
         path,
@@ -208,13 +103,13 @@ def load_original_text_encoder(path: PathLike, vocab_size: int | None = None) ->
         rnn_type="lstm" if gates == 4 else "gru",
         bidirectional="rnn.weight_ih_l0_reverse" in state,
     )
-    _load_mapped(encoder, state, text_encoder_key_map(encoder.state_dict()), path, what)
+    load_mapped(encoder, state, text_encoder_key_map(encoder.state_dict()), path, what)
     return encoder.eval()
 
 
 def export_original_text_encoder(encoder: TextEncoder) -> dict[str, torch.Tensor]:
     """Our text encoder as a release ``RNN_ENCODER`` state dict (``torch.save`` it for the release code)."""
-    return _export(encoder, text_encoder_key_map)
+    return export_mapped(encoder, text_encoder_key_map)
 
 
 # ------------------------------------------------------------------------------------------ image encoder
@@ -237,7 +132,7 @@ def load_original_image_encoder(path: PathLike) -> InceptionImageEncoder:
     """
     what = "image encoder (CNN_ENCODER)"
     state = read_release_state_dict(path, what)
-    _require(
+    require_keys(
         state,
         ["emb_features.weight", "emb_cnn_code.weight", "Mixed_6e.branch1x1.conv.weight"],
         path,
@@ -248,13 +143,13 @@ def load_original_image_encoder(path: PathLike) -> InceptionImageEncoder:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*RANDOM weights.*")  # every weight is loaded below
         encoder = InceptionImageEncoder(embedding_dim=embedding_dim, pretrained=False, align_corners=True)
-    _load_mapped(encoder, state, image_encoder_key_map(encoder.state_dict()), path, what)
+    load_mapped(encoder, state, image_encoder_key_map(encoder.state_dict()), path, what)
     return encoder.eval()
 
 
 def export_original_image_encoder(encoder: InceptionImageEncoder) -> dict[str, torch.Tensor]:
     """Our Inception image encoder as a release ``CNN_ENCODER`` state dict."""
-    return _export(encoder, image_encoder_key_map)
+    return export_mapped(encoder, image_encoder_key_map)
 
 
 # ---------------------------------------------------------------------------------------------- generator
@@ -291,7 +186,7 @@ def load_original_generator(
     """
     what = "generator (G_NET)"
     state = read_release_state_dict(path, what)
-    _require(
+    require_keys(
         state,
         ["ca_net.fc.weight", "h_net1.fc.0.weight", "img_net1.img.0.weight"],
         path,
@@ -328,7 +223,7 @@ def load_original_generator(
         legacy_attention_mask=True,
         base_size=64,
     )
-    _load_mapped(generator, state, generator_key_map(generator.state_dict()), path, what)
+    load_mapped(generator, state, generator_key_map(generator.state_dict()), path, what)
     return generator.eval()
 
 
@@ -354,16 +249,8 @@ def export_original_generator(generator: Generator) -> dict[str, torch.Tensor]:
             f"The release's G_NET starts at 64x64 images; this generator has base_size={generator.base_size} "
             "and cannot be written in its format."
         )
-    state = _export(generator, generator_key_map)
+    state = export_mapped(generator, generator_key_map)
     return dict(sorted(state.items(), key=lambda item: _release_generator_order(item[0])))
-
-
-def _export(
-    module: nn.Module, key_map_fn: Callable[[Iterable[str]], dict[str, str]]
-) -> dict[str, torch.Tensor]:
-    ours = module.state_dict()
-    key_map = key_map_fn(ours)
-    return {key_map[k]: v.detach().clone().cpu() for k, v in ours.items()}
 
 
 # ------------------------------------------------------------------------------------------ whole release

@@ -39,7 +39,7 @@ log = logging.getLogger("attngan.eval")
 __all__ = ["adopt_training_shapes", "build_datamodule", "build_suite", "evaluate", "metric_options"]
 
 # the data keys that decide which images a dataset holds (compared with the checkpoint's training data)
-_DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "captions_per_image")
+_DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "captions_per_image", "holdout")
 # of those, the ones the built-in shapes set is generated from (its root is a cache path)
 _SHAPES_IDENTITY_KEYS = tuple(k for k in _DATA_IDENTITY_KEYS if k not in ("name", "root"))
 

@@ -30,6 +30,7 @@ from attngan.lit.guards import (
     finite_on_every_rank,
     mean_over_ranks,
 )
+from attngan.lit.optim import check_adam_implementation, make_adam, set_adam_implementation
 from attngan.lit.strategy import average_gradients, broadcast_buffers, check_manual_strategy
 from attngan.lit.text_cache import (
     TextEmbeddingCache,
@@ -73,6 +74,8 @@ class AttnGANModule(LightningModule):
         nonfinite_policy: ``"stop"`` (raise, naming step and term) or ``"skip"`` (skip the step, count it).
         compile: ``torch.compile`` the generator and discriminators (state-dict keys unchanged).
         channels_last: channels-last memory format for the convolutional networks.
+        adam_implementation: ``fused`` / ``foreach`` / ``for_loop``: how PyTorch computes the Adam update
+            (:mod:`attngan.lit.optim`; the same update, rounding differs).
         init_from: an attngan checkpoint whose G (and D, EMA where present) weights start the run.
         seed: base of the per-step random streams (noise, CA) and of the sample grid's fixed z and ε.
         image_sizes: optional check only: must equal :attr:`Generator.image_sizes` (the config derives it).
@@ -103,6 +106,7 @@ class AttnGANModule(LightningModule):
         nonfinite_policy: str = "stop",
         compile: bool = False,
         channels_last: bool = False,
+        adam_implementation: str = "fused",
         init_from: str | None = None,
         seed: int = 0,
         image_sizes: list[int] | None = None,
@@ -113,6 +117,7 @@ class AttnGANModule(LightningModule):
         self.save_hyperparameters(ignore=["run_config"], logger=False)
         self.automatic_optimization = False
         check_nonfinite_policy(nonfinite_policy)
+        check_adam_implementation(adam_implementation)
         self.vocab = list(vocab)
         self.run_config = run_config
         self._attach_damsm(load_frozen_damsm(damsm_checkpoint, self.vocab))
@@ -239,6 +244,10 @@ class AttnGANModule(LightningModule):
             fingerprint = text_encoder_fingerprint(self.text_encoder, self.damsm_networks.get("text_encoder"))
             if self.text_cache.bind(fingerprint):
                 log.info("text-embedding cache emptied: the text encoder changed")
+
+    def on_train_start(self) -> None:
+        for optimizer in self.trainer.optimizers:  # a resume restored the flags of the run that saved it
+            set_adam_implementation(optimizer, self.hparams.adam_implementation)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Host-side work for the training step while the batch is still on the CPU (see
@@ -385,10 +394,10 @@ class AttnGANModule(LightningModule):
 
     # ------------------------------------------------------------------ optimisers
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        betas = tuple(self.hparams.betas)
-        optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_generator, betas=betas)
+        betas, implementation = tuple(self.hparams.betas), self.hparams.adam_implementation
+        optimizer_g = make_adam(self.generator.parameters(), self.hparams.lr_generator, betas, implementation)
         optimizers_d = [
-            torch.optim.Adam(d.parameters(), lr=self.hparams.lr_discriminator, betas=betas)
+            make_adam(d.parameters(), self.hparams.lr_discriminator, betas, implementation)
             for d in self.discriminators
         ]
         return [optimizer_g, *optimizers_d]

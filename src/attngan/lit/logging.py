@@ -146,7 +146,8 @@ def write_sample_figures(
         )
         figure.save(out_dir / f"caption_{i:02d}_attention.png")
         figures.append((text, figure))
-    grid = sample_grid([im.float().cpu() for im in output.images[-1]], list(texts), ncol=4)
+    final = [im.float().cpu() for im in output.images[-1]]
+    grid = sample_grid(final, list(texts), ncol=4, cell_size=max(128, int(final[0].shape[-1])))  # legible
     grid.save(out_dir / "grid.png")
     stage_images = [[tensor_to_pil(im[i].float().cpu()) for im in output.images] for i in range(len(texts))]
     return figures, grid, stage_images

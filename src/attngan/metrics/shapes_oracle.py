@@ -31,8 +31,9 @@ blur colour and position stay at 1.0 and shape at 0.98, and no colour absent fro
 present.
 
 Accuracies are over objects (each object named by a caption is one trial for each attribute it has);
-``single_object_*`` restrict to captions naming exactly one object (the setting of the AttnGAN targets), and
-``image_acc`` counts images whose every named colour, position and shape is right (size is reported on its
+``single_object_*`` restrict to captions naming exactly one object (the setting of the AttnGAN targets),
+``two_object_{colour,position}`` count captions naming exactly two objects, right when *both* objects' colours
+(positions) are, and ``image_acc`` counts images whose every named colour, position and shape is right (size is reported on its
 own, so that ``image_acc`` stays comparable with runs measured before size was judged).
 """
 
@@ -270,7 +271,13 @@ def check_shapes_images(
 
 # ----------------------------------------------------------------------------------------- the metric
 ATTRIBUTES: tuple[str, ...] = ("colour", "position", "shape", "size")
-_COUNTERS: tuple[str, ...] = (*ATTRIBUTES, *(f"single_object_{a}" for a in ATTRIBUTES), "image")
+TWO_OBJECT_ATTRIBUTES: tuple[str, ...] = ("colour", "position")  # both objects right
+_COUNTERS: tuple[str, ...] = (
+    *ATTRIBUTES,
+    *(f"single_object_{a}" for a in ATTRIBUTES),
+    "image",
+    *(f"two_object_{a}" for a in TWO_OBJECT_ATTRIBUTES),
+)
 ORACLE_RESULT_KEYS: tuple[str, ...] = (*(f"shapes_{name}_acc" for name in _COUNTERS), "shapes_num_objects")
 """What :meth:`ShapesOracle.compute` returns, in order: the final result names of the metric registry."""
 
@@ -281,7 +288,8 @@ class ShapesOracle(Metric):
     :meth:`compute` returns, as 0-dim tensors under the final result names (``shapes_`` + name):
     ``shapes_colour_acc``, ``shapes_position_acc``, ``shapes_shape_acc``, ``shapes_size_acc`` (over objects),
     ``shapes_single_object_{colour,position,shape,size}_acc`` (captions with one object), ``shapes_image_acc``
-    (every named colour, position and shape of the image right) and ``shapes_num_objects`` (objects whose
+    (every named colour, position and shape of the image right), ``shapes_two_object_{colour,position}_acc``
+    (captions with two objects: both colours / both positions right) and ``shapes_num_objects`` (objects whose
     colour is named); an accuracy with nothing to count is NaN. Each accuracy has two named states,
     ``<name>_correct`` and ``<name>_total`` (e.g. ``single_object_size_correct``).
 
@@ -329,6 +337,12 @@ class ShapesOracle(Metric):
             if check.objects:
                 total["image"] += 1
                 correct["image"] += int(check.correct)
+            if len(check.objects) == 2:
+                for attribute in TWO_OBJECT_ATTRIBUTES:
+                    verdicts = [o.verdicts()[attribute] for o in check.objects]
+                    if None not in verdicts:
+                        total[f"two_object_{attribute}"] += 1
+                        correct[f"two_object_{attribute}"] += int(all(verdicts))
         for name in total:
             setattr(self, f"{name}_correct", getattr(self, f"{name}_correct") + correct[name])
             setattr(self, f"{name}_total", getattr(self, f"{name}_total") + total[name])

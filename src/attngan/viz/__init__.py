@@ -1,4 +1,4 @@
-"""Figures: sample grids with captions and word-attention maps (paper Fig. 1/4 style)."""
+"""Figures: sample grids with captions, word-attention maps (paper Fig. 1/4 style), word swaps (Fig. 5)."""
 
 from attngan.viz.attention import (
     TopKAttention,
@@ -8,6 +8,7 @@ from attngan.viz.attention import (
     smooth_upsample,
 )
 from attngan.viz.images import default_font, sample_grid, save_image, tensor_to_pil, wrap_text
+from attngan.viz.word_swap import word_swap_figure
 
 __all__ = [
     "TopKAttention",
@@ -19,5 +20,6 @@ __all__ = [
     "save_image",
     "smooth_upsample",
     "tensor_to_pil",
+    "word_swap_figure",
     "wrap_text",
 ]

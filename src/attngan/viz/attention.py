@@ -3,7 +3,8 @@
 A figure shows the images of every generator stage in a row, then, for every attention stage, the ``top_k``
 words that received the most attention: each word's map β (paper Eq. 2), with values ``<= 1/n`` (n = number of
 words; the level of uniform attention) set to zero, upsampled smoothly (bilinear, then a Gaussian blur) and
-laid over the final image, with the word written underneath.
+laid over the final image, with the word, its share and its peak value written underneath. The maps of one
+stage share one scale, drawn as a bar with its numeric range beside them, so a flat map looks flat.
 
 Two kinds of maps exist. The generator's β is normalised over the *words* at every region (each region's
 values sum to 1): words are ranked by total mass and values ``<= 1/n`` are dropped. The DAMSM's region
@@ -16,16 +17,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from attngan.viz.images import PADDING, default_font, tensor_to_pil, text_height, wrap_text
 
-__all__ = ["TopKAttention", "attention_figure", "attention_maps_topk", "overlay_attention", "smooth_upsample"]
+__all__ = [
+    "MIN_CELL",
+    "TopKAttention",
+    "attention_figure",
+    "attention_maps_topk",
+    "overlay_attention",
+    "smooth_upsample",
+]
+
+MIN_CELL = 128  # smallest cell side of a figure (pixels): 64-px images are enlarged to it
+SCALE_BAR = 10  # width of an attention row's scale bar (pixels)
 
 
 @dataclass
@@ -122,16 +134,18 @@ def _gaussian_kernel(sigma: float) -> Tensor:
     return kernel / kernel.sum()
 
 
-def smooth_upsample(maps: Tensor, size: int, sigma: float | None = None) -> Tensor:
+def smooth_upsample(maps: Tensor, size: int, sigma: float | None = None, normalise: bool = True) -> Tensor:
     """Upsample attention maps bilinearly and blur them with a Gaussian, then scale each to [0, 1].
 
     Args:
         maps: ``(k, h, w)``.
         size: output side.
         sigma: Gaussian std in output pixels; default half the upsampling factor (at least 1).
+        normalise: divide each map by its maximum; ``False`` keeps the values (for a scale shared by maps).
 
     Returns:
-        ``(k, size, size)`` in [0, 1] (each map divided by its maximum; all-zero maps stay zero).
+        ``(k, size, size)``: in [0, 1] (each map divided by its maximum; all-zero maps stay zero), or the
+        smoothed values themselves with ``normalise=False``.
     """
     h, w = maps.shape[-2:]
     up = F.interpolate(maps[:, None].float(), size=(size, size), mode="bilinear", align_corners=False)
@@ -141,6 +155,8 @@ def smooth_upsample(maps: Tensor, size: int, sigma: float | None = None) -> Tens
     up = F.conv2d(F.pad(up, (pad, pad, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
     up = F.conv2d(F.pad(up, (0, 0, pad, pad), mode="replicate"), kernel.view(1, 1, -1, 1))
     up = up[:, 0]  # (k, size, size)
+    if not normalise:
+        return up
     peak = up.flatten(1).max(dim=1).values.clamp_min(1e-12)
     return (up / peak[:, None, None]).clamp(0, 1)
 
@@ -153,6 +169,34 @@ def overlay_attention(image: Image.Image, heat: Tensor, alpha: float = 0.7) -> I
     return Image.fromarray(mixed.numpy(), mode="RGB")
 
 
+def _scale_label(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _scale_width(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+    """Width of the scale column: the bar, a gap and the widest label (three significant digits), the same
+    for every figure, so that the figures of one caption set have one size."""
+    return SCALE_BAR + 3 + int(font.getlength("0.000000")) + 1 + PADDING
+
+
+def _draw_scale(
+    canvas: Image.Image, x: int, y: int, cell: int, top: float, uniform: float, alpha: float, font: Any
+) -> None:
+    """A vertical bar of the overlay's grey levels from the uniform level (bottom; values at or below it are
+    drawn dark) to ``top`` (top), each end labelled with its value."""
+    levels = torch.linspace(1, 0, cell)[:, None].expand(cell, SCALE_BAR)  # (cell, bar): top = 1
+    bar = (alpha * levels * 255).round().to(torch.uint8)[..., None].expand(cell, SCALE_BAR, 3)
+    canvas.paste(Image.fromarray(bar.contiguous().numpy(), mode="RGB"), (x, y))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((x, y, x + SCALE_BAR - 1, y + cell - 1), outline=(0, 0, 0))
+    line_h = text_height(font)
+    for value, fraction in ((top, 0.0), (uniform, 1.0)):
+        ty = y + round(fraction * (cell - 1))
+        draw.line((x + SCALE_BAR, ty, x + SCALE_BAR + 2, ty), fill=(0, 0, 0))
+        label_y = min(max(ty - line_h // 2, y), y + cell - line_h)
+        draw.text((x + SCALE_BAR + 3, label_y), _scale_label(value), fill=(0, 0, 0), font=font)
+
+
 def attention_figure(
     stage_images: Sequence[Tensor],
     attention: Sequence[Tensor],
@@ -162,13 +206,18 @@ def attention_figure(
     title: str | None = None,
     alpha: float = 0.7,
     normalisation: str = "auto",
+    resample: Image.Resampling = Image.Resampling.NEAREST,
 ) -> Image.Image:
     """Stage images and the top-k attended words of every attention stage, paper Fig. 1/4 style.
 
-    Layout (white background, ``PADDING`` pixels between cells; ``L`` = one text line):
-    an optional title line; a row of the stage images, each labelled with its size; then per attention stage
-    a header line ("attention at h x w") and a row of ``top_k`` cells, most attended word first,
-    each labelled with its word and share of the attention.
+    Layout (white background, ``PADDING`` pixels between cells; ``L`` = one text line): the title wrapped in
+    full over ``title_lines`` lines; a row of the stage images, each labelled with its size; then per
+    attention stage a header line ("attention at h x w") and a row of ``top_k`` cells, most attended word
+    first, each labelled (in full, wrapped) with its word, its share of the stage's attention (generator β)
+    and its peak value. The maps of a row share one scale, drawn as a bar at the row's end: the bar's top is
+    the largest value of the row's maps (at least twice the uniform level), its bottom the uniform level
+    (``1/n`` for β, ``1/(h*w)`` for the DAMSM's α; values at or below it are drawn dark), so a flat map looks
+    flat.
 
     Args:
         stage_images: per generator stage, ``(3, H_s, W_s)`` in [-1, 1] (increasing sizes; the last one is
@@ -176,54 +225,74 @@ def attention_figure(
         attention: per attention stage, ``(T, h, w)`` word attention of this sample.
         tokens: the caption's words; only the first ``len(tokens)`` positions of the maps are read.
         top_k: words shown per attention stage.
-        cell_size: side of every cell; default the final image's side.
-        title: text above the figure (e.g. the caption).
+        cell_size: side of every cell; default the final image's side, at least ``MIN_CELL`` (128) pixels.
+        title: text above the figure (e.g. the caption), wrapped, never cut.
         alpha: opacity of the attention layer.
         normalisation: how the maps are normalised, see :func:`attention_maps_topk` (``"auto"`` handles both
             the generator's β and the DAMSM's α).
+        resample: PIL filter enlarging the images to the cell (nearest shows the generated pixels as they are).
 
     Returns:
-        ``PIL.Image`` of width ``C * (cell + PADDING) + PADDING`` with ``C = max(len(stage_images), top_k)``
-        and height ``PADDING + [L + PADDING if title] + (cell + L + PADDING) + len(attention) * (L + cell + L
-        + PADDING)``.
+        ``PIL.Image`` of width ``C * (cell + PADDING) + PADDING + S`` with ``C = max(len(stage_images),
+        top_k)`` and ``S`` the scale column (0 without attention), and height ``PADDING + [title_lines * L +
+        PADDING if title] + (cell + L + PADDING) + sum over attention stages (L + cell + label_lines * L +
+        PADDING)``, ``label_lines`` >= 2.
     """
     if not stage_images:
         raise ValueError("attention_figure needs at least one stage image")
-    cell = cell_size or max(stage_images[-1].shape[-2:])
+    cell = cell_size or max(MIN_CELL, *stage_images[-1].shape[-2:])
     font = default_font()
     line_h = text_height(font)
     ncol = max(len(stage_images), top_k)
-    width = ncol * (cell + PADDING) + PADDING
-    height = PADDING + (line_h + PADDING if title else 0) + (cell + line_h + PADDING)
-    height += len(attention) * (line_h + cell + line_h + PADDING)
+    rows = []  # per attention stage: (h, w, labels, heats, top of the scale, uniform level)
+    for s, stage_attention in enumerate(attention):
+        if stage_attention.dim() != 3:
+            raise ValueError(f"attention[{s}] must be (T, h, w), got {tuple(stage_attention.shape)}")
+        top = _topk_one(stage_attention, tokens, top_k, suppress=True, normalisation=normalisation)
+        valid = stage_attention[: len(tokens)].detach().float()
+        uniform = 1.0 / len(tokens) if top.normalisation == "words" else 1.0 / valid[0].numel()
+        # one scale per row, from the uniform level to the row's peak (at least twice uniform: flat looks flat)
+        scale_top = max(float(top.maps.max()) if top.maps.numel() else 0.0, 2 * uniform)
+        up = smooth_upsample(top.maps, cell, normalise=False)
+        heats = ((up - uniform) / (scale_top - uniform)).clamp(0, 1)
+        total = float(valid.sum().clamp_min(1e-12))
+        peaks = valid[top.indices].flatten(1).max(dim=1).values.tolist()
+        labels = []
+        for word, mass, peak in zip(top.words, top.masses.tolist(), peaks):
+            share = f"{100 * mass / total:.0f}% · " if top.normalisation == "words" else ""
+            labels.append(wrap_text(word, font, cell) + wrap_text(f"{share}peak {peak:.3g}", font, cell))
+        rows.append((*stage_attention.shape[-2:], labels, heats, scale_top, uniform))
+
+    scale_w = _scale_width(font) if rows else 0
+    width = ncol * (cell + PADDING) + PADDING + scale_w
+    title_lines = wrap_text(title, font, width - 2 * PADDING) if title else []
+
+    label_lines = [max([2, *(len(label) for label in row[2])]) for row in rows]
+    height = PADDING + (len(title_lines) * line_h + PADDING if title_lines else 0) + (cell + line_h + PADDING)
+    height += sum(line_h + cell + n * line_h + PADDING for n in label_lines)
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
 
     y = PADDING
-    if title:
-        draw.text((PADDING, y), title, fill=(0, 0, 0), font=font)
-        y += line_h + PADDING
+    for k, line in enumerate(title_lines):
+        draw.text((PADDING, y + k * line_h), line, fill=(0, 0, 0), font=font)
+    if title_lines:
+        y += len(title_lines) * line_h + PADDING
     for s, image in enumerate(stage_images):
         x = PADDING + s * (cell + PADDING)
-        canvas.paste(tensor_to_pil(image).resize((cell, cell), Image.Resampling.BICUBIC), (x, y))
+        canvas.paste(tensor_to_pil(image).resize((cell, cell), resample), (x, y))
         draw.text((x, y + cell), f"{image.shape[-1]}x{image.shape[-2]}", fill=(0, 0, 0), font=font)
     y += cell + line_h + PADDING
 
-    background = tensor_to_pil(stage_images[-1]).resize((cell, cell), Image.Resampling.BICUBIC)
-    for s, stage_attention in enumerate(attention):
-        if stage_attention.dim() != 3:
-            raise ValueError(f"attention[{s}] must be (T, h, w), got {tuple(stage_attention.shape)}")
-        h, w = stage_attention.shape[-2:]
+    background = tensor_to_pil(stage_images[-1]).resize((cell, cell), resample)
+    for (h, w, labels, heats, scale_top, uniform), lines in zip(rows, label_lines):
         draw.text((PADDING, y), f"attention at {h}x{w}", fill=(0, 0, 0), font=font)
         y += line_h
-        top = _topk_one(stage_attention, tokens, top_k, suppress=True, normalisation=normalisation)
-        heats = smooth_upsample(top.maps, cell)
-        total = stage_attention[: len(tokens)].detach().float().sum().clamp_min(1e-12)
-        for j, (word, mass) in enumerate(zip(top.words, top.masses.tolist())):
+        for j, label in enumerate(labels):
             x = PADDING + j * (cell + PADDING)
             canvas.paste(overlay_attention(background, heats[j], alpha), (x, y))
-            text = f"{word} {100 * mass / float(total):.0f}%" if top.normalisation == "words" else word
-            label = wrap_text(text, font, cell, max_lines=1)
-            draw.text((x, y + cell), label[0] if label else "", fill=(0, 0, 0), font=font)
-        y += cell + line_h + PADDING
+            for k, line in enumerate(label):
+                draw.text((x, y + cell + k * line_h), line, fill=(0, 0, 0), font=font)
+        _draw_scale(canvas, PADDING + ncol * (cell + PADDING), y, cell, scale_top, uniform, alpha, font)
+        y += cell + lines * line_h + PADDING
     return canvas

@@ -67,21 +67,44 @@ def save_image(image: Image.Image | Tensor, path: str | os.PathLike[str]) -> Pat
 
 
 def wrap_text(
-    text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int, max_lines: int
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+    max_lines: int | None = None,
 ) -> list[str]:
-    """Break ``text`` into at most ``max_lines`` lines no wider than ``width`` pixels ("..." when cut)."""
+    """Break ``text`` into lines no wider than ``width`` pixels, at spaces; a word wider than ``width`` is
+    split across lines, so every character of ``text`` is kept.
+
+    Args:
+        text: the text (runs of whitespace count as one space).
+        font: the font it is drawn with.
+        width: line width in pixels.
+        max_lines: ``None`` (figures: the text in full); a number cuts to that many lines, the last one ending
+            with "..." (only for callers that must fit a fixed box).
+
+    Returns:
+        The lines; without ``max_lines``, ``" ".join(lines)`` is ``" ".join(text.split())`` unless a single
+        word is wider than ``width`` (it is then broken, its characters kept in order).
+    """
     lines: list[str] = []
     current = ""
     for word in text.split():
         candidate = f"{current} {word}".strip()
-        if font.getlength(candidate) <= width or not current:
+        if font.getlength(candidate) <= width:
             current = candidate
-        else:
+            continue
+        if current:
             lines.append(current)
-            current = word
+        while len(word) > 1 and font.getlength(word) > width:  # a word longer than the line: split it
+            cut = len(word) - 1
+            while cut > 1 and font.getlength(word[:cut]) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
     if current:
         lines.append(current)
-    if len(lines) > max_lines:
+    if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
         last = lines[-1]
         while last and font.getlength(last + "...") > width:
@@ -108,19 +131,21 @@ def sample_grid(
     caption_lines: int = 3,
     resample: Image.Resampling = Image.Resampling.NEAREST,
 ) -> Image.Image:
-    """Images in a grid, each with its caption wrapped underneath.
+    """Images in a grid, each with its caption wrapped underneath, in full.
 
     Args:
         images: ``(B, 3, H, W)`` or a list of ``(3, H, W)``, float in [-1, 1] or uint8.
         captions: one caption per image, or ``None`` for no text.
         ncol: images per row.
         cell_size: side every image is resized to; default: the largest image side.
-        caption_lines: lines of text kept per caption.
+        caption_lines: lines of text reserved under every image; a row whose captions need more lines is
+            taller (captions are never cut).
         resample: PIL filter for resizing (nearest keeps small generated images crisp).
 
     Returns:
         A white-background RGB ``PIL.Image`` of width ``ncol' * (cell + PADDING) + PADDING``, where
-        ``ncol' = min(ncol, B)``.
+        ``ncol' = min(ncol, B)``, and height ``sum over rows (cell + lines_r * L + PADDING) + PADDING`` with
+        ``lines_r = max(caption_lines, lines the row's captions need)`` (0 without captions), ``L`` one line.
     """
     tensors = _as_list(images)
     if not tensors:
@@ -130,19 +155,28 @@ def sample_grid(
     cell = cell_size or max(max(t.shape[-2:]) for t in tensors)
     font = default_font()
     line_h = text_height(font)
-    text_h = caption_lines * line_h if captions is not None else 0
     ncol = max(1, min(ncol, len(tensors)))
     nrow = (len(tensors) + ncol - 1) // ncol
+    wrapped = [wrap_text(c, font, cell) for c in captions] if captions is not None else None
+    row_text = [
+        max([caption_lines, *(len(w) for w in wrapped[r * ncol : (r + 1) * ncol])]) * line_h
+        if wrapped is not None
+        else 0
+        for r in range(nrow)
+    ]
     width = ncol * (cell + PADDING) + PADDING
-    height = nrow * (cell + text_h + PADDING) + PADDING
+    height = sum(cell + text_h + PADDING for text_h in row_text) + PADDING
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    for i, tensor in enumerate(tensors):
-        row, col = divmod(i, ncol)
-        x = PADDING + col * (cell + PADDING)
-        y = PADDING + row * (cell + text_h + PADDING)
-        canvas.paste(tensor_to_pil(tensor).resize((cell, cell), resample), (x, y))
-        if captions is not None:
-            for k, line in enumerate(wrap_text(captions[i], font, cell, caption_lines)):
+    y = PADDING
+    for row in range(nrow):
+        for col in range(ncol):
+            i = row * ncol + col
+            if i >= len(tensors):
+                break
+            x = PADDING + col * (cell + PADDING)
+            canvas.paste(tensor_to_pil(tensors[i]).resize((cell, cell), resample), (x, y))
+            for k, line in enumerate(wrapped[i] if wrapped is not None else []):
                 draw.text((x, y + cell + k * line_h), line, fill=(0, 0, 0), font=font)
+        y += cell + row_text[row] + PADDING
     return canvas

@@ -8,6 +8,7 @@ is therefore an error that says how to create the dataset, not a new dataset in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +32,8 @@ class ShapesReader(FolderReader):
         generation_seed: the dataset's seed (independent of the training seed).
         captions_per_image: keep the first N of the six captions of each image.
         generate: write the dataset into ``root`` when it does not exist yet (or is empty).
+        holdout: colour-shape(-position) combinations kept out of the training split, e.g.
+            ``["red triangle", "blue circle left"]`` (paper Fig. 6; recorded in the dataset's marker).
     """
 
     name = "shapes"
@@ -50,15 +53,29 @@ class ShapesReader(FolderReader):
         generation_seed: int = 0,
         captions_per_image: int | None = shapes.CAPTIONS_PER_IMAGE,
         generate: bool = False,
+        holdout: Sequence[Any] | None = (),
     ) -> None:
         super().__init__(root, captions_per_image)
         self.cache_dir = cache_dir
         self.num_images = self.option("num_images", num_images, int)
         self.generation_seed = self.option("generation_seed", generation_seed, int)
         self.generate = self.option("generate", generate, bool)
+        if isinstance(holdout, str):
+            holdout = [holdout]
+        self.holdout = shapes.parse_holdout(holdout)
 
     def _create_command(self, root: Path) -> str:
         return f"attngan-data shapes root={root} num_images={self.num_images} seed={self.generation_seed}"
+
+    def _check_holdout(self, root: Path) -> None:
+        """A given ``data.root`` must hold what ``data.holdout`` asks for (the marker records it)."""
+        recorded = shapes.parse_holdout((shapes.read_marker(root) or {}).get("holdout"))
+        if recorded != self.holdout:
+            raise DataError(
+                f"data.root={root} was generated with holdout {[' '.join(c) for c in recorded]}, but "
+                f"data.holdout={[' '.join(c) for c in self.holdout]}. Leave data.root unset (each holdout is "
+                "cached in its own directory) or point it at a dataset generated with that holdout."
+            )
 
     def resolve_root(self, create: bool = True) -> Path:
         """The dataset directory; generates into the cache (or into ``root`` with ``generate``) if needed.
@@ -74,7 +91,11 @@ class ShapesReader(FolderReader):
             root = Path(str(self.root)).expanduser()
             empty = not root.exists() or (root.is_dir() and not any(root.iterdir()))
             if empty and self.generate:
-                return shapes.generate_shapes(root, self.num_images, self.generation_seed) if create else root
+                if not create:
+                    return root
+                return shapes.generate_shapes(
+                    root, self.num_images, self.generation_seed, holdout=self.holdout
+                )
             if not root.exists():
                 raise DataError(
                     f"data.root={root} does not exist, and a shapes dataset is only generated into the cache "
@@ -88,13 +109,18 @@ class ShapesReader(FolderReader):
                     f"`{self._create_command(root)}` (or add data.generate=true to write it there), use "
                     "data=folder for your own data, or leave data.root unset to use the cached copy."
                 )
+            self._check_holdout(root)
             return root
         if not _is_set(self.cache_dir):
             raise DataError(
                 "Set data.root (a generated shapes dataset) or data.cache_dir (where to generate one)."
             )
-        root = shapes.default_shapes_root(str(self.cache_dir), self.num_images, self.generation_seed)
-        return shapes.ensure_shapes(root, self.num_images, self.generation_seed) if create else root
+        root = shapes.default_shapes_root(
+            str(self.cache_dir), self.num_images, self.generation_seed, self.holdout
+        )
+        if not create:
+            return root
+        return shapes.ensure_shapes(root, self.num_images, self.generation_seed, holdout=self.holdout)
 
     def prepare(self) -> None:
         """Generate the dataset (once) where that is allowed, so that every rank finds it ready."""

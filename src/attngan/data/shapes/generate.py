@@ -9,17 +9,24 @@ The dataset is written in the folder format (:mod:`attngan.data.folder`) plus gr
     root/train.txt  root/test.txt root/classes.txt
     root/shapes.json              the generation parameters (marker written last)
 
+``holdout`` (paper Fig. 6, novel compositions) names colour-shape(-position) combinations that never appear in
+the training split: every image showing one of them moves to the test split (its ground truth says
+``"holdout": true``) and the marker records the list. The images, masks and captions do not change, and with
+no holdout every file is byte-identical to a dataset generated without the option.
+
 Generation writes into a temporary sibling directory and renames it into place, so an interrupted run
 never leaves a half-written dataset. The same parameters give byte-identical files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,11 +46,51 @@ DEFAULT_TEST_FRACTION = 0.2
 _PNG_SETTINGS = {"format": "PNG", "compress_level": 6, "optimize": False}
 
 
+Holdout = tuple[tuple[str, ...], ...]  # ("red", "triangle") or ("red", "triangle", "left"), sorted
+
+
+def parse_holdout(holdout: Iterable[Any] | None) -> Holdout:
+    """Held-out combinations in canonical form: ``["red triangle", "blue-circle-left"]`` ->
+    ``(("blue", "circle", "left"), ("red", "triangle"))``.
+
+    Each entry is a string of a colour and a shape, optionally a position, separated by spaces, ``-`` or
+    ``_`` (or a sequence of those words), in any order.
+
+    Raises:
+        DataError: an entry is not one colour + one shape (+ at most one position) of the spec.
+    """
+    combos = set()
+    for entry in holdout or ():
+        words = entry.replace("-", " ").replace("_", " ").split() if isinstance(entry, str) else list(entry)
+        colours = [w for w in words if w in spec.COLOURS]
+        shapes = [w for w in words if w in spec.SHAPES]
+        positions = [w for w in words if w in spec.POSITIONS]
+        if len(colours) != 1 or len(shapes) != 1 or len(positions) > 1 or len(words) != 2 + len(positions):
+            raise DataError(
+                f"data.holdout entry {entry!r} is not a colour and a shape (optionally a position), e.g. "
+                f"'red triangle' or 'blue circle left'; colours {list(spec.COLOURS)}, shapes {list(spec.SHAPES)}, "
+                f"positions {list(spec.POSITIONS)}."
+            )
+        combos.add((colours[0], shapes[0], *positions))
+    return tuple(sorted(combos))
+
+
+def is_held_out(objects: Iterable[tuple[str, str, str]], holdout: Holdout) -> bool:
+    """Whether an image with these ``(colour, shape, position)`` objects shows a held-out combination."""
+    return any(
+        (colour, shape) == combo[:2] and (len(combo) == 2 or combo[2] == position)
+        for colour, shape, position in objects
+        for combo in holdout
+    )
+
+
 def shapes_parameters(
-    num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION
+    num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION, holdout: Iterable[Any] = ()
 ) -> dict[str, Any]:
-    """The generation parameters recorded in the marker file; a different dict means a different dataset."""
-    return {
+    """The generation parameters recorded in the marker file; a different dict means a different dataset.
+
+    ``holdout`` is recorded only when it holds something, so a dataset without one keeps its marker."""
+    params: dict[str, Any] = {
         "generator": "attngan.data.shapes",
         "version": GENERATOR_VERSION,
         "num_images": int(num_images),
@@ -52,6 +99,10 @@ def shapes_parameters(
         "image_size": spec.IMAGE_SIZE,
         "captions_per_image": CAPTIONS_PER_IMAGE,
     }
+    combos = parse_holdout(holdout)
+    if combos:
+        params["holdout"] = [" ".join(combo) for combo in combos]
+    return params
 
 
 def read_marker(root: str | Path) -> dict[str, Any] | None:
@@ -79,19 +130,33 @@ def _write_dataset(directory: Path, params: dict[str, Any]) -> None:
     for sub in ("images", "captions", "masks"):
         (directory / sub).mkdir(parents=True)
     num_images, seed = params["num_images"], params["seed"]
+    holdout = parse_holdout(params.get("holdout"))
     keys = shapes_keys(num_images)
     train, test = shapes_split(num_images, seed, params["test_fraction"])
     split_of = dict.fromkeys(train, "train") | dict.fromkeys(test, "test")
     truth: dict[str, Any] = {}
     class_lines = []
+    held_out = set()
     for i, key in enumerate(keys):
         image, mask, objects, captions = render_shapes_image(seed, i)
         image.save(directory / "images" / f"{key}.png", **_PNG_SETTINGS)
         mask.save(directory / "masks" / f"{key}.png", **_PNG_SETTINGS)
         (directory / "captions" / f"{key}.txt").write_text("\n".join(captions) + "\n", encoding="utf-8")
-        class_id = spec.shapes_class_id((o.colour, o.shape, o.position) for o in objects)
+        content = [(o.colour, o.shape, o.position) for o in objects]
+        class_id = spec.shapes_class_id(content)
         truth[key] = {"class_id": class_id, "split": split_of[key], "objects": [asdict(o) for o in objects]}
+        if holdout and is_held_out(content, holdout):  # never seen in training: moved to the test split
+            held_out.add(key)
+            truth[key].update(split="test", holdout=True)
         class_lines.append(f"{key} {class_id}")
+    if held_out:
+        if len(held_out) == len(keys):
+            raise DataError(
+                f"data.holdout={params['holdout']} holds out every image; hold out fewer combinations."
+            )
+        in_test = held_out | set(test)
+        train = [k for k in train if k not in held_out]
+        test = [k for k in keys if k in in_test]
     (directory / "train.txt").write_text("\n".join(train) + "\n")
     (directory / "test.txt").write_text("\n".join(test) + "\n")
     (directory / "classes.txt").write_text("\n".join(class_lines) + "\n")
@@ -107,6 +172,7 @@ def generate_shapes(
     seed: int = 0,
     test_fraction: float = DEFAULT_TEST_FRACTION,
     overwrite: bool = False,
+    holdout: Iterable[Any] = (),
 ) -> Path:
     """Write a shapes dataset to ``root`` (atomically: a temporary sibling directory renamed into place).
 
@@ -117,6 +183,7 @@ def generate_shapes(
         seed: the dataset's seed; the same seed gives byte-identical files.
         test_fraction: share of images in the test split.
         overwrite: replace an existing dataset with other parameters.
+        holdout: colour-shape(-position) combinations kept out of the training split (:func:`parse_holdout`).
 
     Returns:
         ``root``.
@@ -129,7 +196,7 @@ def generate_shapes(
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
     root = Path(root).expanduser()
-    params = shapes_parameters(num_images, seed, test_fraction)
+    params = shapes_parameters(num_images, seed, test_fraction, holdout)
     marker = read_marker(root)
     if marker == params:
         return root
@@ -157,7 +224,11 @@ def generate_shapes(
 
 
 def ensure_shapes(
-    root: str | Path, num_images: int, seed: int, test_fraction: float = DEFAULT_TEST_FRACTION
+    root: str | Path,
+    num_images: int,
+    seed: int,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    holdout: Iterable[Any] = (),
 ) -> Path:
     """Generate the dataset into ``root`` unless it is already there with these parameters (the cache).
 
@@ -167,7 +238,7 @@ def ensure_shapes(
         DataError: ``root`` holds files that are not a shapes dataset.
     """
     root = Path(root).expanduser()
-    params = shapes_parameters(num_images, seed, test_fraction)
+    params = shapes_parameters(num_images, seed, test_fraction, holdout)
     marker = read_marker(root)
     if marker == params:
         return root
@@ -177,9 +248,17 @@ def ensure_shapes(
             "data.cache_dir elsewhere."
         )
     log.info("Generating the shapes dataset (%d images, seed %d) into %s", num_images, seed, root)
-    return generate_shapes(root, num_images, seed, test_fraction, overwrite=True)
+    return generate_shapes(root, num_images, seed, test_fraction, overwrite=True, holdout=holdout)
 
 
-def default_shapes_root(cache_dir: str | Path, num_images: int, seed: int) -> Path:
-    """Where the shapes dataset with these parameters is cached under ``cache_dir``."""
-    return Path(cache_dir).expanduser() / f"shapes-n{num_images}-seed{seed}"
+def default_shapes_root(
+    cache_dir: str | Path, num_images: int, seed: int, holdout: Iterable[Any] = ()
+) -> Path:
+    """Where the shapes dataset with these parameters is cached under ``cache_dir`` (a held-out set gets its
+    own directory, named by a digest of the combinations)."""
+    name = f"shapes-n{num_images}-seed{seed}"
+    combos = parse_holdout(holdout)
+    if combos:
+        digest = hashlib.sha256(json.dumps([list(c) for c in combos]).encode()).hexdigest()[:8]
+        name += f"-holdout{digest}"
+    return Path(cache_dir).expanduser() / name

@@ -1,0 +1,231 @@
+"""``report.md``: per claim the paper's statement, the measured numbers and a verdict, from ``results.json`` alone.
+
+The verdicts are :mod:`attngan.reproduce.verdicts`'; the λ figure is drawn here from the recorded evaluations,
+the image figures were written by the studies beside the report.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attngan.reproduce.verdicts import lambda_rows, number, pct, verdicts
+
+__all__ = ["ORDER", "build_report", "section"]
+
+ORDER = ("lambda", "word_swap", "novel", "attention", "refinement")
+
+
+def _lambda_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    from attngan.evaluation.paper import PUBLISHED
+    from attngan.reproduce.figures import lambda_figure
+
+    paper = {p.model: p.value for p in PUBLISHED if p.dataset == "cub" and p.result == "r_precision"}
+    lines = [
+        "**Paper (CUB, Table 2):** R-precision rises with λ (AttnGAN1: λ=0.1 16.55 %, 1 34.96 %, 5 58.65 %, "
+        f"10 63.87 %; without DAMSM lowest); AttnGAN2 at λ=5 {paper.get('AttnGAN2, λ=5', 67.82)} %.",
+        "",
+        f"**Measured** (shapes, {results.get('epochs')} epochs per run, seeds {results.get('seeds')}; best epoch "
+        "by R-precision; R-precision ± the std over its 10 folds, ± between seeds where several; oracle at that epoch):",
+        "",
+        "| run | λ | best epoch | R-precision % | seed spread | colour % | side % | shape % | wall min |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in lambda_rows(results):
+        lines.append(
+            f"| {row['label']} | {number(row['lambda'])} | {'/'.join(map(str, row['epoch'])) or '–'} of {row['epochs']} | "
+            f"{pct(row['r'], row['fold_std'])} | {pct(row['seed_std']) if row['seeds'] > 1 else '1 seed'} | "
+            f"{pct(row['colour'])} | {pct(row['side'])} | {pct(row['shape'])} | {row['wall_s'] / 60:.1f} |"
+        )
+    figure = lambda_figure(dict(results), out / "lambda.png")
+    lines += [
+        "",
+        f"![R-precision and oracle accuracy against epoch, best R-precision against λ]({figure.name})",
+    ]
+    return lines
+
+
+def _word_swap_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    lines = [
+        "**Paper (Fig. 5):** with the noise fixed, changing one word of the caption changes the matching "
+        "attribute of the image and leaves the rest.",
+        "",
+        f"**Measured** on single-object test captions, checkpoint `{results.get('checkpoint')}` (oracle; ± one "
+        "standard error):",
+        "",
+        "| word changed | pairs | original right % | followed % | others kept % | both % | chance % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, r in results["kinds"].items():
+        if not r.get("pairs"):
+            lines.append(f"| {kind} | 0 | – | – | – | – | – |")
+            continue
+        lines.append(
+            f"| {kind} | {r['pairs']} | {pct(r['original_correct']['value'])} | "
+            f"{pct(r['followed']['value'], r['followed']['se'])} | {pct(r['kept']['value'], r['kept']['se'])} | "
+            f"{pct(r['success']['value'], r['success']['se'])} | {pct(r['chance'])} |"
+        )
+    if results.get("figure"):
+        lines += ["", f"![original, then colour / shape / position swapped, same noise]({results['figure']})"]
+    return lines
+
+
+def _novel_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    lines = [
+        "**Paper (Fig. 6):** AttnGAN draws compositions it has not seen in training (novel scenarios).",
+        "",
+        f"**Measured:** held out of the training split: {', '.join(results['holdout'])} "
+        f"({'own DAMSM on that split' if results.get('own_damsm') else 'the shared DAMSM'}); single-object test "
+        "captions, every caption of an image (oracle on the final image, ± one standard error):",
+        "",
+        "| seed | group | images | colour+shape % | colour % | shape % | side % | image % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in results["seeds"]:
+        for group in ("heldout", "seen"):
+            acc = s.get(group)
+            if not acc:
+                lines.append(f"| {s['seed']} | {group} | 0 | – | – | – | – | – |")
+                continue
+            lines.append(
+                f"| {s['seed']} | {'held out' if group == 'heldout' else 'seen'} | {s.get(f'{group}_images')} | "
+                f"{pct(acc['composition']['value'], acc['composition']['se'])} | {pct(acc['colour']['value'])} | "
+                f"{pct(acc['shape']['value'])} | {pct(acc['position']['value'])} | {pct(acc['image']['value'])} |"
+            )
+        lines.append(
+            f"\nTraining images: {s.get('train_images')}, of them showing a held-out combination: "
+            f"{s.get('train_images_held_out')} (must be 0)."
+        )
+    return lines
+
+
+def _attention_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    from attngan.reproduce.attention import WORD_KINDS
+
+    lines = [
+        "**Paper (Fig. 4, §4.1):** the attention of each word falls on the sub-region it describes; the second "
+        "attention model refines, attending to words the first one missed.",
+        "",
+        f"**Measured** on {results.get('captions')} single-object test captions, checkpoint "
+        f"`{results.get('checkpoint')}`: per attention stage, the share of each word kind's attention inside its "
+        "object (uniform: the object's area) and the kind's share of all attention; the top words by mean share:",
+        "",
+        "| stage | grid | "
+        + " | ".join(f"{k} inside %" for k in WORD_KINDS)
+        + " | uniform % | "
+        + " | ".join(f"{k} mass %" for k in WORD_KINDS)
+        + " | top words |",
+        "|" + "---|" * (3 + 2 * len(WORD_KINDS) + 1),
+    ]
+    for s, stage in enumerate(results["stages"], start=1):
+        top = ", ".join(f"{w} ({100 * m:.0f} %)" for w, m, _ in stage["top_words"])
+        lines.append(
+            f"| {s} | {stage['size']} | "
+            + " | ".join(pct(stage["inside"][k]["value"]) for k in WORD_KINDS)
+            + f" | {pct(stage['uniform'])} | "
+            + " | ".join(pct(stage["mass"][k]) for k in WORD_KINDS)
+            + f" | {top} |"
+        )
+    if results.get("figure"):
+        lines += ["", f"![stage images and the top words of each attention stage]({results['figure']})"]
+    return lines
+
+
+def _refinement_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    lines = [
+        "**Paper (Fig. 1):** the first stage sketches shape and colour at low resolution; each attentional stage "
+        "adds detail from the relevant words.",
+        "",
+        f"**Measured** on {results.get('captions')} single-object test captions, checkpoint "
+        f"`{results.get('checkpoint')}` (each stage's image upsampled to 64 px for the oracle; shape is "
+        "unreliable for the oracle at 16 px, so G0 of a 16-px first stage understates it):",
+        "",
+        "| stage | px | colour % | side % | shape % | size % | image % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s, stage in enumerate(results["stages"]):
+        lines.append(
+            f"| G{s} | {stage['px']} | {pct(stage['colour']['value'])} | {pct(stage['position']['value'])} | "
+            f"{pct(stage['shape']['value'], stage['shape']['se'])} | {pct(stage['size']['value'])} | "
+            f"{pct(stage['image']['value'])} |"
+        )
+    if results.get("figure"):
+        lines += ["", f"![the stages of a few captions]({results['figure']})"]
+    return lines
+
+
+_SECTIONS = {
+    "lambda": _lambda_section,
+    "word_swap": _word_swap_section,
+    "novel": _novel_section,
+    "attention": _attention_section,
+    "refinement": _refinement_section,
+}
+
+
+def section(name: str, results: Mapping[str, Any], out: Path) -> str:
+    """The report section of study ``name`` (writes its figures into ``out``)."""
+    body = _SECTIONS[name]
+    lines = [f"## {ORDER.index(name) + 1}. {results.get('title', name)}", "", *body(results, out), ""]
+    for v in verdicts(name, results):
+        lines.append(f"- **{v['verdict']}**: {v['claim']} ({v['why']})")
+    return "\n".join(lines) + "\n"
+
+
+def build_report(out: str | Path, results: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
+    """Write ``<out>/report.md`` (and the λ figure) from every ``<out>/<study>/results.json`` (or ``results``).
+
+    Returns:
+        The report's path.
+    """
+    out = Path(out)
+    if results is None:
+        results = {
+            name: json.loads(path.read_text())
+            for name in ORDER
+            if (path := out / name / "results.json").is_file()
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    summary = ["| study | claim | verdict |", "|---|---|---|"]
+    bodies = []
+    for name in ORDER:
+        if name not in results:
+            continue
+        for v in verdicts(name, results[name]):
+            summary.append(f"| {ORDER.index(name) + 1}. {name} | {v['claim']} | **{v['verdict']}** |")
+        bodies.append(section(name, results[name], out))
+    missing = [n for n in ORDER if n not in results]
+    wall = sum(float(r.get("wall_s") or 0) for r in results.values())
+    head = [
+        "# `make reproduce`: the paper's claims on the shapes data",
+        "",
+        f"Written {time.strftime('%Y-%m-%d %H:%M')} on {_machine()}; "
+        f"studies' wall time {wall / 60:.1f} min (runs trained in earlier sessions count at their own time). "
+        "Verdict rules: [docs/reproduce.md](../../docs/reproduce.md). Budget plan: [plan.md](plan.md).",
+        "",
+        *summary,
+    ]
+    if missing:
+        head += ["", f"Not run yet: {', '.join(missing)} (`attngan-reproduce study=<name>`)."]
+    path = out / "report.md"
+    path.write_text("\n".join(head) + "\n\n" + "\n".join(bodies))
+    return path
+
+
+def _machine() -> str:
+    """The CPU model and core count (Linux: /proc/cpuinfo), else the platform's name."""
+    import os
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical cores"

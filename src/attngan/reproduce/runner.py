@@ -1,0 +1,202 @@
+"""``attngan-reproduce``'s job: plan the budget, make sure a DAMSM exists, run the chosen studies, write the report.
+
+Resumable at two levels: a study whose ``<output_dir>/<study>/results.json`` exists is skipped (``force=true``
+runs it again), and inside a study every run with a ``done.json`` is reused (:mod:`attngan.reproduce.runs`).
+The plan (:mod:`attngan.reproduce.plan`) counts every run, done or not, so the epochs it gives stay the same
+when an interrupted ``make reproduce`` is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from attngan.config import compose_config
+from attngan.reproduce.plan import PlannedRun, assign_epochs, plan_markdown, relative_cost, steps_per_epoch
+from attngan.reproduce.report import build_report
+from attngan.reproduce.runs import DONE_FILE, TrainingRun, compose_run, train_run
+from attngan.reproduce.studies import Context, lambda_runs, novel_runs, run_study
+
+log = logging.getLogger("attngan.reproduce")
+
+__all__ = ["RESULTS_FILE", "build_plan", "reproduce"]
+
+RESULTS_FILE = "results.json"
+TRAINING_STUDIES = ("lambda", "novel")
+PROBE_STUDIES = ("word_swap", "attention", "refinement")
+
+
+def _paths(cfg: DictConfig) -> list[str]:
+    return [f"paths.root_dir={cfg.paths.root_dir}", f"paths.cache_dir={cfg.paths.cache_dir}"]
+
+
+# overrides that change neither the steps of an epoch nor the cost of a step: runs that differ only in these
+# are composed once for the plan
+_COST_FREE = ("model.lambda_damsm=", "seed=")
+_composed: dict[tuple[str, ...], tuple[int, float, int]] = {}
+
+
+def _measure(run: TrainingRun, run_dir: Path, common: list[str], ref: list[int]) -> tuple[int, float, int]:
+    """``(steps per epoch, cost per step, max_epochs)`` of a run's composed config (cached)."""
+    key = (
+        run.experiment,
+        *[o for o in [*run.overrides, *common] if not o.startswith(_COST_FREE)],
+        *map(str, ref),
+    )
+    if key not in _composed:
+        cfg = compose_run(run, run_dir, common)
+        cost = relative_cost(cfg, ref) if not run.experiment.endswith("damsm") else 1.0
+        _composed[key] = (steps_per_epoch(cfg), cost, int(cfg.trainer.max_epochs))
+    return _composed[key]
+
+
+def _planned(
+    study: str,
+    run: TrainingRun,
+    run_dir: Path,
+    common: list[str],
+    epochs: int | None,
+    evaluations: int,
+    ref: list[int],
+) -> PlannedRun:
+    steps, cost, max_epochs = _measure(run, run_dir, common, ref)
+    kind = "damsm" if run.experiment.endswith("damsm") else "attngan"
+    return PlannedRun(
+        study=study,
+        label=run.label,
+        kind=kind,
+        steps_per_epoch=steps,
+        cost=cost,
+        epochs=max_epochs if kind == "damsm" else epochs,
+        evaluations=evaluations if kind == "attngan" else 0,
+        done=(run_dir / DONE_FILE).is_file(),
+    )
+
+
+def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[str, float], str]:
+    """Every training run of the chosen studies (and of the lambda study when a probe study needs it), its
+    cost, and the epochs that fit ``cfg.budget``; sets ``ctx.epochs``.
+
+    Returns:
+        ``(planned runs, fixed costs by study, the plan as Markdown)``.
+    """
+    budget = cfg.budget
+    ref = [int(s) for s in budget.reference_stage_sizes]
+    seeds = [int(s) for s in cfg.seeds]
+    studies = dict(cfg.studies)
+    needs_lambda = any(
+        str(studies[n].get("checkpoint", "")) == "lambda" for n in studies if n in PROBE_STUDIES
+    )
+    if needs_lambda and "lambda" not in studies:
+        studies["lambda"] = _study_spec(cfg, "lambda")
+    planned: list[PlannedRun] = []
+    # the shared DAMSM counts always: a clean clone trains it
+    damsm_run = TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)")
+    shared = _planned("damsm", damsm_run, ctx.out / "damsm", ctx.damsm_common(), None, 0, ref)
+    shared.done = Path(ctx.damsm).is_file()
+    planned.append(shared)
+    groups: dict[str, list[PlannedRun]] = {}
+    for name in TRAINING_STUDIES:
+        if name not in studies:
+            continue
+        spec = studies[name]
+        explicit = None if spec.get("epochs") is None else int(spec.epochs)
+        if name == "lambda":
+            runs = [(r, ctx.attngan_common()) for r in lambda_runs(spec, seeds, explicit or 1, None)]
+        else:
+            damsm, attngan = novel_runs(spec, seeds, explicit or 1)
+            runs = ([(damsm, ctx.damsm_common())] if damsm else []) + [
+                (r, ctx.attngan_common()) for r in attngan
+            ]
+        group = []
+        for run, common in runs:
+            item = _planned(
+                name, run, ctx.out / name / "runs" / run.name, common, explicit, int(spec.evaluations), ref
+            )
+            item.done = False  # the plan counts every run, so resumed invocations get the same epochs
+            group.append(item)
+        groups[name] = group
+        planned += group
+    fixed = {n: float(budget.probe_seconds) for n in [*PROBE_STUDIES, "novel"] if n in studies}
+    saved_done = shared.done
+    shared.done = False
+    assign_epochs(planned, budget, sum(fixed.values()))
+    shared.done = saved_done
+    for name, group in groups.items():
+        ctx.epochs[name] = max(r.epochs or 0 for r in group if r.kind == "attngan")
+    return planned, fixed, plan_markdown(planned, budget, fixed)
+
+
+def _study_spec(cfg: DictConfig, name: str) -> DictConfig:
+    """The config of a study that was not chosen (a dependency): ``conf/study/<name>.yaml`` as shipped."""
+    composed = compose_config("reproduce", [f"study={name}"])
+    return composed.studies[name]
+
+
+def reproduce(cfg: DictConfig) -> dict[str, Any]:
+    """Run the studies of ``cfg.studies`` (skipping finished ones) and write ``<output_dir>/report.md``.
+
+    Returns:
+        ``{"report", "plan", "studies": {name: "done" | "skipped"}}``.
+    """
+    out = Path(str(cfg.output_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context(cfg=cfg, out=out, paths=_paths(cfg), damsm=Path(str(cfg.damsm_checkpoint)))
+    _, _, plan = build_plan(cfg, ctx)
+    (out / "plan.md").write_text("# Budget plan\n\n" + plan)
+    print(plan, flush=True)
+    if cfg.plan_only:
+        return {"plan": plan, "report": None, "studies": {}}
+    if not ctx.damsm.is_file():
+        log.info("no DAMSM at %s: training the shared one into %s", ctx.damsm, out / "damsm")
+        record = train_run(
+            TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)"), out / "damsm", ctx.damsm_common()
+        )
+        ctx.damsm = Path(record["checkpoint"])
+    status: dict[str, str] = {}
+
+    def run_named(name: str) -> dict[str, Any]:
+        path = out / name / RESULTS_FILE
+        if name in ctx.results:
+            return ctx.results[name]
+        if path.is_file() and not cfg.force:
+            log.info("study %s: done already (%s); force=true runs it again", name, path)
+            status.setdefault(name, "skipped")
+            ctx.results[name] = json.loads(path.read_text())
+            return ctx.results[name]
+        spec = cfg.studies[name] if name in cfg.studies else _study_spec(cfg, name)
+        started = time.monotonic()
+        log.info("study %s: %s", name, spec.title)
+        results = run_study(ctx, name, spec)
+        results["wall_s"] = round(time.monotonic() - started, 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_json_ready(results), indent=1) + "\n")
+        ctx.results[name] = results
+        status[name] = "done"
+        return results
+
+    ctx.run_study = run_named
+    for name in cfg.studies:
+        run_named(str(name))
+    report = build_report(out)
+    return {"report": str(report), "plan": plan, "studies": status}
+
+
+def _json_ready(value: Any) -> Any:
+    """Tensors and paths to plain values; NaN to null (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item") and callable(value.item):
+        return _json_ready(value.item())
+    return value

@@ -1,0 +1,331 @@
+"""The five studies: which runs each trains (configs composed from the shipped experiments), what each measures.
+
+Every study function takes the :class:`Context` and its study config (``conf/study/<name>.yaml``) and returns the
+JSON-ready measurements its ``results.json`` keeps; the verdicts and the report are made from those alone
+(:mod:`attngan.reproduce.report`), so a recorded ``results.json`` is enough to rebuild the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from attngan.config import to_plain
+from attngan.errors import ConfigError
+from attngan.reproduce.runs import TrainingRun, train_run
+
+log = logging.getLogger("attngan.reproduce")
+
+__all__ = ["STUDIES", "Context", "best_lambda", "lambda_runs", "novel_runs", "run_study"]
+
+
+@dataclass
+class Context:
+    """What every study shares: the reproduce config, where it writes, the DAMSM, the per-run overrides.
+
+    Attributes:
+        cfg: the composed ``reproduce`` config.
+        out: ``cfg.output_dir``.
+        paths: ``paths.*`` overrides of every training run (root and cache directories).
+        damsm: the shared DAMSM checkpoint.
+        epochs: per study, the epochs of its runs (from the plan).
+        results: the results of the studies done so far (a study may need another's, e.g. its checkpoint).
+        run_study: runs a study by name (for dependencies) and returns its results.
+    """
+
+    cfg: DictConfig
+    out: Path
+    paths: list[str]
+    damsm: Path
+    epochs: dict[str, int] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_study: Callable[[str], dict[str, Any]] | None = None
+
+    def attngan_common(self, damsm: Path | None = None) -> list[str]:
+        return [
+            *self.paths,
+            f"model.damsm_checkpoint={damsm or self.damsm}",
+            *[str(o) for o in self.cfg.train_overrides],
+        ]
+
+    def damsm_common(self) -> list[str]:
+        return [*self.paths, *[str(o) for o in self.cfg.damsm_overrides]]
+
+    def checkpoint(self, spec: DictConfig) -> Path:
+        """A probe study's checkpoint: ``lambda`` (the lambda study's AttnGAN2, first seed) or a path."""
+        choice = str(spec.get("checkpoint") or "lambda")
+        if choice != "lambda":
+            path = Path(choice)
+            if not path.is_file():
+                raise ConfigError(
+                    f"checkpoint={path} does not exist; pass an AttnGAN checkpoint trained on shapes, or "
+                    "checkpoint=lambda (the lambda study's AttnGAN2)"
+                )
+            return path
+        results = self.results.get("lambda")
+        if results is None:
+            assert self.run_study is not None
+            results = self.run_study("lambda")
+        stage3 = [r for r in results["runs"] if r["info"].get("stages", 0) >= 3]
+        chosen = stage3[0] if stage3 else results["runs"][-1]
+        return Path(chosen["checkpoint"])
+
+
+def _number(value: float) -> str:
+    return f"{float(value):g}"
+
+
+def _epoch_overrides(epochs: int, evaluations: int) -> list[str]:
+    every = max(1, math.ceil(epochs / max(1, evaluations)))
+    return [f"trainer.max_epochs={epochs}", f"callbacks.evaluation.every_n_epochs={every}"]
+
+
+def _stages(overrides: list[str]) -> int:
+    for override in overrides:
+        if override.startswith("model.generator.num_stages="):
+            return int(override.split("=", 1)[1])
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ 1: lambda
+def lambda_runs(spec: DictConfig, seeds: list[int], epochs: int, best: float | None) -> list[TrainingRun]:
+    """AttnGAN1 at every lambda and seed, then AttnGAN2 at ``best`` (placeholder: the first lambda)."""
+    common = [*_epoch_overrides(epochs, int(spec.evaluations)), *[str(o) for o in spec.overrides]]
+    attngan1, attngan2 = [str(o) for o in spec.attngan1], [str(o) for o in spec.attngan2]
+    runs = []
+    for lam in spec.lambdas:
+        for seed in seeds:
+            runs.append(
+                TrainingRun(
+                    f"attngan1_lambda_{_number(lam)}_seed{seed}",
+                    str(spec.experiment),
+                    [*attngan1, f"model.lambda_damsm={_number(lam)}", f"seed={seed}", *common],
+                    f"AttnGAN1, λ={_number(lam)}" + ("" if lam else " (no DAMSM)"),
+                    {
+                        "lambda": float(lam),
+                        "stages": _stages(attngan1) or 2,
+                        "seed": seed,
+                        "model": "AttnGAN1",
+                    },
+                )
+            )
+    lam = spec.lambdas[0] if best is None else best
+    for seed in seeds:
+        runs.append(
+            TrainingRun(
+                f"attngan2_lambda_{_number(lam)}_seed{seed}",
+                str(spec.experiment),
+                [*attngan2, f"model.lambda_damsm={_number(lam)}", f"seed={seed}", *common],
+                "AttnGAN2, best λ" if best is None else f"AttnGAN2, λ={_number(lam)}",
+                {"lambda": float(lam), "stages": _stages(attngan2) or 3, "seed": seed, "model": "AttnGAN2"},
+            )
+        )
+    return runs
+
+
+def _best_r(record: dict[str, Any]) -> float:
+    values = [e.get("r_precision") for e in record["evaluations"]]
+    values = [v for v in values if isinstance(v, int | float) and v == v]
+    return max(values) if values else -math.inf
+
+
+def best_lambda(records: list[dict[str, Any]]) -> float:
+    """The lambda of AttnGAN1 with the highest best-epoch R-precision, averaged over seeds (ties: smaller)."""
+    by_lambda: dict[float, list[float]] = {}
+    for record in records:
+        by_lambda.setdefault(record["info"]["lambda"], []).append(_best_r(record))
+    return max(sorted(by_lambda), key=lambda lam: sum(by_lambda[lam]) / len(by_lambda[lam]))
+
+
+def study_lambda(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    seeds = [int(s) for s in ctx.cfg.seeds]
+    epochs = ctx.epochs["lambda"]
+    runs_dir = ctx.out / "lambda" / "runs"
+    first = lambda_runs(spec, seeds, epochs, None)[: len(spec.lambdas) * len(seeds)]
+    records = [train_run(run, runs_dir / run.name, ctx.attngan_common()) for run in first]
+    best = best_lambda(records)
+    second = lambda_runs(spec, seeds, epochs, best)[len(first) :]
+    records += [train_run(run, runs_dir / run.name, ctx.attngan_common()) for run in second]
+    _sweep_report(runs_dir, ctx.out / "lambda")
+    return {"best_lambda": best, "epochs": epochs, "seeds": seeds, "runs": records}
+
+
+def _sweep_report(runs_dir: Path, out: Path) -> None:
+    """The generic ``attngan-sweep-report`` table and figure of the runs (CSV logger only)."""
+    from attngan.errors import AttnGANError
+    from attngan.evaluation.sweep_report import build_report
+
+    if not any(runs_dir.glob("*/csv/metrics.csv")):
+        return
+    try:
+        build_report(runs_dir, out, x_key="model.lambda_damsm")
+    except AttnGANError as err:  # the study's own report does not depend on it
+        log.warning("attngan-sweep-report of %s: %s", runs_dir, err)
+
+
+# ------------------------------------------------------------------------------------------ 3: novel
+def _holdout_override(spec: DictConfig) -> str:
+    return f"data.holdout=[{','.join(str(h) for h in spec.holdout)}]"
+
+
+def novel_runs(
+    spec: DictConfig, seeds: list[int], epochs: int
+) -> tuple[TrainingRun | None, list[TrainingRun]]:
+    """The held-out DAMSM (when ``own_damsm``) and the AttnGAN run per seed, both on the held-out split."""
+    holdout = _holdout_override(spec)
+    damsm = (
+        TrainingRun("damsm", "shapes_damsm", [holdout], "DAMSM, held-out split") if spec.own_damsm else None
+    )
+    runs = [
+        TrainingRun(
+            f"attngan_seed{seed}",
+            str(spec.experiment),
+            [
+                holdout,
+                *[str(o) for o in spec.overrides],
+                f"seed={seed}",
+                *_epoch_overrides(epochs, int(spec.evaluations)),
+            ],
+            f"AttnGAN, held out {list(spec.holdout)}",
+            {"seed": seed, "holdout": [str(h) for h in spec.holdout]},
+        )
+        for seed in seeds
+    ]
+    return damsm, runs
+
+
+def _negate(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: not test(value)
+
+
+def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    from attngan.reproduce.probes import (
+        generate_items,
+        held_out,
+        load_probe,
+        oracle_checks,
+        single_object_items,
+        stage_accuracies,
+    )
+
+    seeds = [int(s) for s in ctx.cfg.seeds]
+    study_dir = ctx.out / "novel"
+    damsm_run, runs = novel_runs(spec, seeds, ctx.epochs["novel"])
+    damsm = ctx.damsm
+    if damsm_run is not None:
+        damsm = Path(train_run(damsm_run, study_dir / "runs" / "damsm", ctx.damsm_common())["checkpoint"])
+    records = [train_run(run, study_dir / "runs" / run.name, ctx.attngan_common(damsm)) for run in runs]
+    per_seed = []
+    for record in records:
+        probe = load_probe(record["checkpoint"], str(ctx.cfg.device))
+        is_held = held_out(probe)
+        groups = {
+            "heldout": single_object_items(probe, int(spec.num_captions), True, is_held),
+            "seen": single_object_items(probe, int(spec.num_captions), True, _negate(is_held)),
+        }
+        measured = {"seed": record["info"]["seed"]}
+        for name, items in groups.items():
+            if not items:
+                measured[name] = None
+                continue
+            generated = generate_items(
+                probe.pipe, [i.caption for i in items], [i.index for i in items], int(spec.seed)
+            )
+            measured[name] = stage_accuracies(oracle_checks(generated.stages[-1], [i.caption for i in items]))
+            measured[f"{name}_images"] = len({i.key for i in items})
+        train_keys = (probe.root / "train.txt").read_text().split()
+        measured["train_images"] = len(train_keys)
+        measured["train_images_held_out"] = sum(1 for k in train_keys if is_held(probe.truth[k]))
+        per_seed.append(measured)
+    return {
+        "holdout": [str(h) for h in spec.holdout],
+        "own_damsm": bool(spec.own_damsm),
+        "runs": records,
+        "seeds": per_seed,
+    }
+
+
+# ------------------------------------------------------------------------------------------ 2, 4, 5: probes
+def study_word_swap(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    from attngan.reproduce.figures import swap_figure
+    from attngan.reproduce.probes import load_probe, word_swap
+
+    checkpoint = ctx.checkpoint(spec)
+    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    results, examples = word_swap(probe, int(spec.num_captions), int(spec.seed))
+    figure = ctx.out / "word_swap.png"
+    if examples:
+        swap_figure(examples[: int(spec.num_examples)]).save(figure)
+    return {"checkpoint": str(checkpoint), "kinds": results, "figure": figure.name if examples else None}
+
+
+def study_attention(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    from attngan.reproduce.attention import attention_study
+    from attngan.reproduce.probes import load_probe, single_object_items
+
+    checkpoint = ctx.checkpoint(spec)
+    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    results = attention_study(
+        probe, int(spec.num_captions), int(spec.seed), int(spec.top_k), int(spec.min_count)
+    )
+    results["checkpoint"] = str(checkpoint)
+    results["num_attention_stages"] = len(results["stages"])
+    example = single_object_items(probe, 1)
+    results["figure"] = None
+    if example:
+        probe.pipe(example[0].caption, seed=int(spec.seed)).attention_figure(0).save(
+            ctx.out / "attention.png"
+        )
+        results["figure"] = "attention.png"
+    return results
+
+
+def study_refinement(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    from attngan.reproduce.figures import stage_figure
+    from attngan.reproduce.probes import (
+        generate_items,
+        load_probe,
+        oracle_checks,
+        single_object_items,
+        stage_accuracies,
+    )
+
+    checkpoint = ctx.checkpoint(spec)
+    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    items = single_object_items(probe, int(spec.num_captions))
+    captions = [i.caption for i in items]
+    generated = generate_items(probe.pipe, captions, [i.index for i in items], int(spec.seed))
+    stages = [
+        {"px": int(images.shape[-1]), **stage_accuracies(oracle_checks(images, captions))}
+        for images in generated.stages
+    ]
+    stage_figure(generated.stages, captions, 4).save(ctx.out / "refinement.png")
+    return {
+        "checkpoint": str(checkpoint),
+        "captions": len(items),
+        "stages": stages,
+        "figure": "refinement.png",
+    }
+
+
+STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
+    "lambda": study_lambda,
+    "word_swap": study_word_swap,
+    "novel": study_novel,
+    "attention": study_attention,
+    "refinement": study_refinement,
+}
+
+
+def run_study(ctx: Context, name: str, spec: DictConfig) -> dict[str, Any]:
+    """Run study ``name`` and return its results (with its config)."""
+    if name not in STUDIES:
+        raise ConfigError(f"unknown study {name!r}; the studies are {sorted(STUDIES)} (conf/study/)")
+    results = STUDIES[name](ctx, spec)
+    return {"study": name, "title": str(spec.title), "config": to_plain(spec), **results}

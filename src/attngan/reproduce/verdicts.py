@@ -1,0 +1,289 @@
+"""The verdict of every claim, from a study's recorded results alone: *holds*, *does not hold* or *inconclusive*.
+
+A difference counts only when it exceeds the noise: the larger of the R-precision fold standard deviations and
+the spread between seeds (when there are several), or two binomial standard errors of the oracle's shares. The
+rules, claim by claim, are written in each function's ``why`` text (shown in the report) and in
+docs/reproduce.md. A claim the shapes data contradicts is reported as measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["HOLDS", "INCONCLUSIVE", "NOT", "best_epoch", "lambda_rows", "number", "pct", "verdicts"]
+
+HOLDS, NOT, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+
+
+def _ok(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def pct(value: Any, std: Any = None) -> str:
+    if not _ok(value):
+        return "–"
+    return f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if _ok(std) else "")
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    values = [v for v in values if _ok(v)]
+    if not values:
+        return math.nan, math.nan
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else math.nan
+    return mean, std
+
+
+def best_epoch(run: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The evaluation of ``run`` with the highest R-precision (paper Table 2 reports each model's best)."""
+    scored = [e for e in run.get("evaluations", []) if _ok(e.get("r_precision"))]
+    return max(scored, key=lambda e: e["r_precision"]) if scored else None
+
+
+def _spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
+    def ranks(values: Sequence[float]) -> list[float]:
+        order = sorted(range(len(values)), key=lambda i: values[i])
+        out = [0.0] * len(values)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                out[order[k]] = (i + j) / 2
+            i = j + 1
+        return out
+
+    if len(xs) < 3:
+        return math.nan
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    var = math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+    return cov / var if var else math.nan
+
+
+def _compare(a: float, b: float, margin: float) -> int:
+    """1 when a > b + margin, -1 when a < b - margin, 0 otherwise (within the noise)."""
+    if not (_ok(a) and _ok(b)):
+        return 0
+    return 1 if a > b + margin else -1 if a < b - margin else 0
+
+
+def lambda_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per (model, λ): best-epoch values averaged over seeds, fold std, seed spread."""
+    groups: dict[tuple[str, float], list[Mapping[str, Any]]] = {}
+    for run in results["runs"]:
+        groups.setdefault((run["info"].get("model", "AttnGAN1"), float(run["info"]["lambda"])), []).append(
+            run
+        )
+    rows = []
+    for (model, lam), runs in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1])):
+        bests = [b for run in runs if (b := best_epoch(run))]
+        r_mean, r_seed_std = _mean_std([b["r_precision"] for b in bests])
+        fold_std = _mean_std([b.get("r_precision_std") for b in bests])[0]
+        rows.append(
+            {
+                "model": model,
+                "lambda": lam,
+                "label": runs[0]["label"],
+                "seeds": len(runs),
+                "epoch": [int(b["epoch"]) + 1 for b in bests],
+                "epochs": runs[0].get("epochs"),
+                "r": r_mean,
+                "fold_std": fold_std,
+                "seed_std": r_seed_std,
+                "colour": _mean_std([b.get("shapes_colour_acc") for b in bests])[0],
+                "side": _mean_std([b.get("shapes_position_acc") for b in bests])[0],
+                "shape": _mean_std([b.get("shapes_shape_acc") for b in bests])[0],
+                "wall_s": sum(float(run.get("wall_s") or 0) for run in runs),
+            }
+        )
+    return rows
+
+
+def _noise(*rows: Mapping[str, Any]) -> float:
+    values = [v for row in rows for v in (row["fold_std"], row["seed_std"]) if _ok(v)]
+    return max(values) if values else 0.0
+
+
+def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows = lambda_rows(results)
+    one = [r for r in rows if r["model"] == "AttnGAN1" and _ok(r["r"])]
+    two = [r for r in rows if r["model"] == "AttnGAN2" and _ok(r["r"])]
+    out = []
+    rho = _spearman([r["lambda"] for r in one], [r["r"] for r in one])
+    verdict = INCONCLUSIVE if not _ok(rho) else HOLDS if rho >= 0.8 else NOT if rho <= 0 else INCONCLUSIVE
+    out.append(
+        {
+            "claim": "R-precision rises with λ (AttnGAN1)",
+            "verdict": verdict,
+            "why": f"Spearman ρ(λ, best R-precision) = {rho:.2f} over {len(one)} λ (holds ≥ 0.8, does not hold ≤ 0)",
+        }
+    )
+    zero = [r for r in one if r["lambda"] == 0]
+    rest = [r for r in one if r["lambda"] > 0]
+    if zero and rest:
+        lowest = min(rest, key=lambda r: r["r"])
+        margin = _noise(zero[0], lowest)
+        c = _compare(lowest["r"], zero[0]["r"], margin)
+        verdict = HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+        why = (
+            f"no DAMSM {pct(zero[0]['r'])} % against the lowest λ > 0 ({number(lowest['lambda'])}) {pct(lowest['r'])} %; "
+            f"noise {pct(margin)} points"
+        )
+    else:
+        verdict, why = INCONCLUSIVE, "λ = 0 or λ > 0 was not run"
+    out.append({"claim": "without the DAMSM loss R-precision is lowest", "verdict": verdict, "why": why})
+    if two and one:
+        same = [r for r in one if r["lambda"] == two[0]["lambda"]] or [max(one, key=lambda r: r["r"])]
+        margin = _noise(two[0], same[0])
+        c = _compare(two[0]["r"], same[0]["r"], margin)
+        verdict = HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+        why = (
+            f"AttnGAN2 {pct(two[0]['r'])} % against AttnGAN1 {pct(same[0]['r'])} % at λ={number(two[0]['lambda'])}; "
+            f"noise {pct(margin)} points"
+        )
+    else:
+        verdict, why = INCONCLUSIVE, "AttnGAN2 was not run"
+    out.append({"claim": "AttnGAN2 ≥ AttnGAN1 (R-precision)", "verdict": verdict, "why": why})
+    return out
+
+
+def _word_swap_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for kind, r in results["kinds"].items():
+        if not r.get("pairs"):
+            out.append({"claim": f"swapping the {kind} word", "verdict": INCONCLUSIVE, "why": "no pairs"})
+            continue
+        followed, kept, success = r["followed"], r["kept"], r["success"]
+        above = followed["value"] - 2 * followed["se"] > r["chance"]
+        verdict = NOT if not above else HOLDS if success["value"] >= 0.5 else INCONCLUSIVE
+        out.append(
+            {
+                "claim": f"swapping the {kind} word changes the {kind} and keeps the rest",
+                "verdict": verdict,
+                "why": f"followed {pct(followed['value'])} % (chance {pct(r['chance'])} %), others kept "
+                f"{pct(kept['value'])} %, both images right {pct(success['value'])} %, {r['pairs']} pairs; holds: "
+                "followed > chance + 2 se and both right ≥ 50 %; does not hold: followed within 2 se of chance",
+            }
+        )
+    return out
+
+
+_COMPOSITION_CHANCE = 1 / 24  # 8 colours x 3 shapes
+
+
+def _novel_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    seeds = [s for s in results["seeds"] if s.get("heldout") and s.get("seen")]
+    if not seeds:
+        return [{"claim": "novel compositions", "verdict": INCONCLUSIVE, "why": "no held-out test captions"}]
+    held, held_spread = _mean_std([s["heldout"]["composition"]["value"] for s in seeds])
+    seen, seen_spread = _mean_std([s["seen"]["composition"]["value"] for s in seeds])
+    se = math.sqrt(
+        max(s["heldout"]["composition"]["se"] for s in seeds) ** 2
+        + max(s["seen"]["composition"]["se"] for s in seeds) ** 2
+    )
+    margin = max([2 * se, *(v for v in (held_spread, seen_spread) if _ok(v))])
+    held_se = max(s["heldout"]["composition"]["se"] for s in seeds)
+    if held - 2 * held_se <= _COMPOSITION_CHANCE:
+        verdict = NOT
+    elif seen - held <= margin:
+        verdict = HOLDS
+    else:
+        verdict = INCONCLUSIVE
+    return [
+        {
+            "claim": "held-out colour-shape combinations are drawn as well as seen ones",
+            "verdict": verdict,
+            "why": f"colour and shape right: held out {pct(held)} %, seen {pct(seen)} % (chance "
+            f"{pct(_COMPOSITION_CHANCE)} %), noise {pct(margin)} points; holds: held out within the noise of "
+            "seen; does not hold: held out not above chance; between: inconclusive (generalises in part)",
+        }
+    ]
+
+
+def _attention_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    stages = results["stages"]
+    out = []
+    if stages:
+        last = stages[-1]
+        uniform = last["uniform"]
+        ratios = [
+            last["inside"][k]["value"] / uniform
+            for k in ("colour", "shape")
+            if _ok(last["inside"][k]["value"])
+        ]
+        ratio = min(ratios) if ratios and _ok(uniform) and uniform > 0 else math.nan
+        verdict = (
+            INCONCLUSIVE if not _ok(ratio) else HOLDS if ratio >= 2 else NOT if ratio <= 1.2 else INCONCLUSIVE
+        )
+        out.append(
+            {
+                "claim": "colour and shape words attend to their object (last attention stage)",
+                "verdict": verdict,
+                "why": f"inside share / uniform: {ratio:.2f}× for the weaker of colour and shape words "
+                "(holds ≥ 2×, does not hold ≤ 1.2×)",
+            }
+        )
+    recovered, repeated = results.get("recovered"), results.get("repeated")
+    if not recovered or not recovered.get("n") or not repeated or not repeated.get("n"):
+        verdict, why = INCONCLUSIVE, "needs two attention stages (a 3-stage generator) and missed words"
+    else:
+        diff = recovered["value"] - repeated["value"]
+        margin = 2 * math.sqrt(recovered["se"] ** 2 + repeated["se"] ** 2)
+        few = recovered["n"] < 20 or repeated["n"] < 20
+        verdict = INCONCLUSIVE if few else HOLDS if diff > margin else NOT if diff < -margin else INCONCLUSIVE
+        why = (
+            f"stage 2 attends {pct(recovered['value'])} % of the {recovered['n']} content words stage 1 gave less "
+            f"than a uniform share, and {pct(repeated['value'])} % of the {repeated['n']} it gave more; holds when "
+            f"the first exceeds the second by more than 2 se ({pct(margin)} points), does not hold when it is lower "
+            "by as much; fewer than 20 words: inconclusive"
+        )
+    out.append(
+        {
+            "claim": "the second attention model attends to words the first missed (§4.1)",
+            "verdict": verdict,
+            "why": why,
+        }
+    )
+    return out
+
+
+def _refinement_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    stages = results["stages"]
+    if len(stages) < 2:
+        return [{"claim": "later stages add shape detail", "verdict": INCONCLUSIVE, "why": "one stage only"}]
+    first, last = stages[0]["shape"], stages[-1]["shape"]
+    margin = (
+        2 * math.sqrt(first["se"] ** 2 + last["se"] ** 2) if _ok(first["se"]) and _ok(last["se"]) else 0.0
+    )
+    c = _compare(last["value"], first["value"], margin)
+    return [
+        {
+            "claim": "later stages add shape detail",
+            "verdict": HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE,
+            "why": f"shape right G0 {pct(first['value'])} % → G{len(stages) - 1} {pct(last['value'])} %, noise "
+            f"{pct(margin)} points (two standard errors of the difference)",
+        }
+    ]
+
+
+def number(value: float) -> str:
+    return f"{float(value):g}"
+
+
+_RULES = {
+    "lambda": _lambda_verdicts,
+    "word_swap": _word_swap_verdicts,
+    "novel": _novel_verdicts,
+    "attention": _attention_verdicts,
+    "refinement": _refinement_verdicts,
+}
+
+
+def verdicts(name: str, results: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The claims of study ``name`` with their verdicts (``claim``, ``verdict``, ``why``)."""
+    return _RULES[name](results)
