@@ -6,16 +6,16 @@ UV ?= uv
 # where `make install` puts uv when it is not on PATH
 BOOTSTRAP ?= .venv-bootstrap
 PYTEST_ARGS ?=
-# The AttnGAN half of `make train` must fit about 20 minutes on 2 CPU cores. Where the CPU computes bf16 natively
-# (AVX-512 BF16 / AMX), bf16 autocast is faster and 70 epochs fit; elsewhere 40 fp32 epochs (why:
-# docs/decisions/012-bf16-default-on-native-bf16-cpus.md; measured: docs/results.md). Override with
-# SHAPES_EPOCHS= / SHAPES_PRECISION=.
+# `make train` must fit 20 minutes on 2 CPU cores. The shapes AttnGAN (3 stages, 200 steps per epoch) gets 8 fp32
+# epochs; where the CPU computes bf16 natively (AVX-512 BF16 / AMX) bf16 autocast is ~1.5x faster and gets 12
+# (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md, 033-shapes-recipe-three-stages-more-images.md;
+# measured: docs/results.md). Override with SHAPES_EPOCHS= / SHAPES_PRECISION=.
 NATIVE_BF16 := $(shell grep -qsE 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes)
 ifeq ($(NATIVE_BF16),yes)
-SHAPES_EPOCHS ?= 70
+SHAPES_EPOCHS ?= 12
 SHAPES_PRECISION ?= bf16-mixed
 else
-SHAPES_EPOCHS ?= 40
+SHAPES_EPOCHS ?= 8
 SHAPES_PRECISION ?= 32-true
 endif
 # where `make train` writes
