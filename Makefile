@@ -66,7 +66,7 @@ browser: ## install headless Chromium + chromedriver for the demo's browser test
 
 test: $(VENV)/.installed ## run the test suite (CPU; in CI, with CI set, installs the browser first)
 	@if [ -n "$$CI" ]; then ./.ci/install-browser; fi
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q --durations=20 $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed ## unit tests only (skips the slow end-to-end tests)
 	$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -29,17 +29,20 @@ def test_result_shapes_and_attention_sizes(pipe: AttnGANPipeline) -> None:
     result = pipe([RED, "a small green square at the top"], seed=0)
     assert isinstance(result, GenerationResult)
     sizes = pipe.image_sizes
-    assert sizes == [32, 64]  # TINY_ATTNGAN: 2 stages from 32 px
+    assert sizes == [16, 32, 64]  # TINY_ATTNGAN: shapes_attngan's 3 stages from 16 px
     assert len(result.images) == 2 and all(im.size == (64, 64) for im in result.images)
-    assert [[im.size for im in stages] for stages in result.stage_images] == [[(32, 32), (64, 64)]] * 2
+    assert [[im.size for im in stages] for stages in result.stage_images] == [
+        [(16, 16), (32, 32), (64, 64)]
+    ] * 2
     assert result.tokens[0] == RED.split()
     assert result.unknown_words == [[], []]
-    assert len(result.attention) == 1  # one attention stage
-    for i, tokens in enumerate(result.tokens):
-        attention = result.attention[0][i]
-        assert attention.shape == (len(tokens), 32, 32)  # words x H x W
-        # β is normalised over the words at every region
-        torch.testing.assert_close(attention.sum(dim=0), torch.ones(32, 32), atol=1e-4, rtol=0)
+    assert len(result.attention) == 2  # two attention stages, on the 16- and 32-px features
+    for stage, side in enumerate((16, 32)):
+        for i, tokens in enumerate(result.tokens):
+            attention = result.attention[stage][i]
+            assert attention.shape == (len(tokens), side, side)  # words x H x W
+            # β is normalised over the words at every region
+            torch.testing.assert_close(attention.sum(dim=0), torch.ones(side, side), atol=1e-4, rtol=0)
     assert result.noise is not None and result.noise.shape == (2, pipe.z_dim)
     figure = result.attention_figure(0)
     assert isinstance(figure, Image.Image) and figure.width >= 5 * 128

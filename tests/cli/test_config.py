@@ -174,3 +174,17 @@ def test_wheel_ships_every_config(tmp_path):
     }
     expected = {str(p.relative_to(root / "conf")) for p in (root / "conf").rglob("*.yaml")}
     assert expected and expected == shipped
+
+
+def test_shapes_recipe_of_make_train():
+    """The `make train` recipe (decision 033): 3 stages from 16 px on the DAMSM's own 8,000 images."""
+    damsm = compose_train("experiment=shapes_damsm")
+    attngan = compose_train("experiment=shapes_attngan")
+    sizes = OmegaConf.to_container(attngan.model, resolve=True)["image_sizes"]
+    assert sizes == [16, 32, 64] and OmegaConf.to_container(attngan.data, resolve=True)["image_sizes"] == sizes
+    # the AttnGAN reads the DAMSM's dataset: same images, same vocabulary
+    assert attngan.data.num_images == damsm.data.num_images == 8000
+    assert attngan.model.lambda_damsm == 1.0 and attngan.trainer.max_epochs == 8
+    assert attngan.callbacks.evaluation.num_images == 400
+    makefile = (Path(config_dir()).parent / "Makefile").read_text()
+    assert "SHAPES_EPOCHS ?= 8" in makefile and "SHAPES_EPOCHS ?= 12" in makefile

@@ -136,7 +136,7 @@ def test_wandb_offline_run_has_config_scalars_and_captioned_images(
     # the resolved config, as plain nested values
     assert "model" in logged["config"], f"config keys found: {sorted(logged['config'])}"
     assert logged["config"]["model"]["lambda_damsm"] == 3.5
-    assert logged["config"]["model"]["image_sizes"] == [32, 64]  # an interpolation, resolved
+    assert logged["config"]["model"]["image_sizes"] == [16, 32, 64]  # an interpolation, resolved
     assert logged["config"]["seed"] == 42
     assert "vocab" not in logged["config"]  # module arguments are not logged on top of the config
 
@@ -157,7 +157,14 @@ def test_wandb_offline_run_has_config_scalars_and_captioned_images(
     table_files = [m for m in logged["media"] if m.startswith("media/table/samples/table")]
     assert len(table_files) == 1
     table = json.loads((logged["dir"] / "files" / table_files[0]).read_text())
-    assert table["columns"] == ["epoch", "caption", "stage 0 (32px)", "stage 1 (64px)", "attention"]
+    assert table["columns"] == [
+        "epoch",
+        "caption",
+        "stage 0 (16px)",
+        "stage 1 (32px)",
+        "stage 2 (64px)",
+        "attention",
+    ]
     assert [row[1] for row in table["data"]] == captions
     images = [m for m in logged["media"] if m.startswith("media/images/samples/") and m.endswith(".png")]
     assert len(images) == 1 + len(captions)  # the grid and one attention figure per caption

@@ -54,7 +54,13 @@ TESTS_DIR = Path(__file__).resolve().parent
 # the exact-resume setting: CPU, deterministic algorithms, a few small batches per epoch
 EXACT = ["trainer.deterministic=true", "data.batch_size=8", "trainer.limit_train_batches=2"]
 # no sample grids and no evaluation at the end of the runs: they cost time and are tested elsewhere
-SMALL_ATTNGAN = [*TINY_ATTNGAN, *TINY_DATA, *TINY_TRAINER, "model.generator.base_size=16"]
+SMALL_ATTNGAN = [
+    *TINY_ATTNGAN,
+    *TINY_DATA,
+    *TINY_TRAINER,
+    "model.generator.num_stages=2",
+    "model.generator.base_size=16",
+]
 SMALL_ATTNGAN += ["model.sample_every_n_epochs=0", "~callbacks.evaluation"]
 # the tiny DAMSM on another dataset than shapes (the shapes_damsm experiment also sets shapes-only data keys)
 FOLDER_DAMSM = ["model=damsm", "model/image_encoder=cnn", "model.image_sizes=[64]"]
