@@ -181,7 +181,9 @@ def test_shapes_recipe_of_make_train():
     damsm = compose_train("experiment=shapes_damsm")
     attngan = compose_train("experiment=shapes_attngan")
     sizes = OmegaConf.to_container(attngan.model, resolve=True)["image_sizes"]
-    assert sizes == [16, 32, 64] and OmegaConf.to_container(attngan.data, resolve=True)["image_sizes"] == sizes
+    assert (
+        sizes == [16, 32, 64] and OmegaConf.to_container(attngan.data, resolve=True)["image_sizes"] == sizes
+    )
     # the AttnGAN reads the DAMSM's dataset: same images, same vocabulary
     assert attngan.data.num_images == damsm.data.num_images == 8000
     assert attngan.model.lambda_damsm == 1.0 and attngan.trainer.max_epochs == 8
