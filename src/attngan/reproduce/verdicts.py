@@ -72,6 +72,12 @@ def _compare(a: float, b: float, margin: float) -> int:
     return 1 if a > b + margin else -1 if a < b - margin else 0
 
 
+def _verdict(a: float, b: float, margin: float) -> str:
+    """The claim "a > b" judged against the noise: holds, does not hold, or inconclusive (within the noise)."""
+    c = _compare(a, b, margin)
+    return HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+
+
 def lambda_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per (model, λ): best-epoch values averaged over seeds, fold std, seed spread."""
     groups: dict[tuple[str, float], list[Mapping[str, Any]]] = {}
@@ -128,8 +134,7 @@ def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
     if zero and rest:
         lowest = min(rest, key=lambda r: r["r"])
         margin = _noise(zero[0], lowest)
-        c = _compare(lowest["r"], zero[0]["r"], margin)
-        verdict = HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+        verdict = _verdict(lowest["r"], zero[0]["r"], margin)
         why = (
             f"no DAMSM {pct(zero[0]['r'])} % against the lowest λ > 0 ({number(lowest['lambda'])}) {pct(lowest['r'])} %; "
             f"noise {pct(margin)} points"
@@ -140,8 +145,7 @@ def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
     if two and one:
         same = [r for r in one if r["lambda"] == two[0]["lambda"]] or [max(one, key=lambda r: r["r"])]
         margin = _noise(two[0], same[0])
-        c = _compare(two[0]["r"], same[0]["r"], margin)
-        verdict = HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+        verdict = _verdict(two[0]["r"], same[0]["r"], margin)
         why = (
             f"AttnGAN2 {pct(two[0]['r'])} % against AttnGAN1 {pct(same[0]['r'])} % at λ={number(two[0]['lambda'])}; "
             f"noise {pct(margin)} points"
@@ -260,11 +264,10 @@ def _refinement_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
     margin = (
         2 * math.sqrt(first["se"] ** 2 + last["se"] ** 2) if _ok(first["se"]) and _ok(last["se"]) else 0.0
     )
-    c = _compare(last["value"], first["value"], margin)
     return [
         {
             "claim": "later stages add shape detail",
-            "verdict": HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE,
+            "verdict": _verdict(last["value"], first["value"], margin),
             "why": f"shape right G0 {pct(first['value'])} % → G{len(stages) - 1} {pct(last['value'])} %, noise "
             f"{pct(margin)} points (two standard errors of the difference)",
         }
