@@ -37,11 +37,24 @@ def _compose(overrides: list[str]) -> Any:
         raise ConfigError(str(known)) from None
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a record is written, not the stream of when it was made
+    (``main`` called in-process under a redirected or captured stderr that is later closed)."""
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def _log_to_stderr() -> None:
     """attngan's INFO lines (studies, runs, data) on stderr; Lightning keeps its own handler."""
     logger = logging.getLogger("attngan")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,10 @@ class EvaluationCallback(Callback):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not self.applies_to(pl_module) or not self.is_due(trainer):
             return
+        started = time.perf_counter()
         results = self.evaluate(trainer, pl_module)
         if results:
-            self._log(trainer, pl_module, results)
+            self._log(trainer, pl_module, results, seconds=time.perf_counter() - started)
 
     # -------------------------------------------------------------- how
     def _subset(self, trainer: Trainer, dataset: Any) -> tuple[int, list[int]]:
@@ -239,7 +241,13 @@ class EvaluationCallback(Callback):
         )
         suite.update_real_batches(loader, device)
 
-    def _log(self, trainer: Trainer, pl_module: LightningModule, results: dict[str, float]) -> None:
+    def _log(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        results: dict[str, float],
+        seconds: float = float("nan"),
+    ) -> None:
         generator_step = float(getattr(pl_module, "_step", 0))
         metrics = {f"val/{k}": v for k, v in results.items()}
         metrics["val/generator_step"] = generator_step
@@ -249,6 +257,9 @@ class EvaluationCallback(Callback):
             pl_module.log(key, value, logger=False, sync_dist=False)
         record = {"epoch": trainer.current_epoch, "step": trainer.global_step, **results}
         record["generator_step"] = generator_step
+        record["seconds"] = round(
+            seconds, 2
+        )  # this evaluation's wall time (the reproduce budget's evaluation cost)
         assert self.suite is not None
         record.update(self.suite.describe())
         self.history.append(record)

@@ -30,7 +30,7 @@ __all__ = ["DONE_FILE", "TrainingRun", "compose_run", "read_evaluations", "train
 
 DONE_FILE = "done.json"
 # what a study keeps of every evaluation the callback logs (evaluation.jsonl)
-_KEPT = ("epoch", "step", "generator_step", "num_images")
+_KEPT = ("epoch", "step", "generator_step", "num_images", "seconds")
 _KEPT_PREFIXES = ("r_precision", "shapes_", "attention_")
 
 
