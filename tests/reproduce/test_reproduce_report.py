@@ -32,6 +32,7 @@ def test_report_from_the_recorded_results(recorded, tmp_path):
         assert f"## {number}. " in text
     assert (tmp_path / "lambda.png").stat().st_size > 0
     assert "| AttnGAN2, λ=10 | 10 | 6 of 6 | 62.0 ± 2.0 | 1 seed |" in text
+    assert "| 10.0 | 0.50 |" in text  # 300 generator steps in 600 s: the measured rate
     assert "58.65" in text and "67.82" in text  # the paper's numbers beside ours
     assert "Not run yet" not in text
     # the same report from the results.json files on disk

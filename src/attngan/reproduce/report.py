@@ -32,17 +32,21 @@ def _lambda_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"**Measured** (shapes, {results.get('epochs')} epochs per run, seeds {results.get('seeds')}; best epoch "
         "by R-precision; R-precision ± the std over its 10 folds, ± between seeds where several; oracle at that epoch):",
         "",
-        "| run | λ | best epoch | R-precision % | seed spread | colour % | side % | shape % | wall min |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| run | λ | best epoch | R-precision % | seed spread | colour % | side % | shape % | wall min | G steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in lambda_rows(results):
         lines.append(
             f"| {row['label']} | {number(row['lambda'])} | {'/'.join(map(str, row['epoch'])) or '–'} of {row['epochs']} | "
             f"{pct(row['r'], row['fold_std'])} | {pct(row['seed_std']) if row['seeds'] > 1 else '1 seed'} | "
-            f"{pct(row['colour'])} | {pct(row['side'])} | {pct(row['shape'])} | {row['wall_s'] / 60:.1f} |"
+            f"{pct(row['colour'])} | {pct(row['side'])} | {pct(row['shape'])} | {row['wall_s'] / 60:.1f} | "
+            f"{_rate(row['steps'], row['wall_s'])} |"
         )
     figure = lambda_figure(dict(results), out / "lambda.png")
     lines += [
+        "",
+        "*G steps/s*: generator steps over the run's wall time, start-up and evaluations included; the budget's "
+        "`budget.attngan_steps_per_second` for this machine is about this.",
         "",
         f"![R-precision and oracle accuracy against epoch, best R-precision against λ]({figure.name})",
     ]
@@ -156,6 +160,10 @@ def _refinement_section(results: Mapping[str, Any], out: Path) -> list[str]:
     if results.get("figure"):
         lines += ["", f"![the stages of a few captions]({results['figure']})"]
     return lines
+
+
+def _rate(steps: float, seconds: float) -> str:
+    return f"{steps / seconds:.2f}" if steps and seconds else "–"
 
 
 _SECTIONS = {

@@ -105,6 +105,11 @@ def lambda_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "side": _mean_std([b.get("shapes_position_acc") for b in bests])[0],
                 "shape": _mean_std([b.get("shapes_shape_acc") for b in bests])[0],
                 "wall_s": sum(float(run.get("wall_s") or 0) for run in runs),
+                # generator steps trained (the last evaluation's), for the measured step rate
+                "steps": sum(
+                    max((float(e.get("generator_step") or 0) for e in run["evaluations"]), default=0.0)
+                    for run in runs
+                ),
             }
         )
     return rows
