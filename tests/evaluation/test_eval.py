@@ -340,9 +340,8 @@ def test_evaluation_callback_logs_val_metrics(tmp_path, tiny_damsm_checkpoint):
     history = [json.loads(line) for line in (tmp_path / "run" / "evaluation.jsonl").read_text().splitlines()]
     assert len(history) == 1 and history[0]["epoch"] == 0
     assert history[0]["inception_weights"] == "injected network"
-    assert (
-        0 < history[0]["seconds"] < 600
-    )  # the evaluation's wall time (the reproduce budget's evaluation cost)
+    # the evaluation's wall time (the reproduce budget's evaluation cost)
+    assert 0 < history[0]["seconds"] < 600
 
 
 def test_eval_and_the_callback_share_the_metrics_group(tmp_path):

@@ -41,13 +41,9 @@ class _CurrentStderr(logging.StreamHandler):
     """A handler on whatever ``sys.stderr`` is when a record is written, not the stream of when it was made
     (``main`` called in-process under a redirected or captured stderr that is later closed)."""
 
-    @property
-    def stream(self) -> Any:  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _log_to_stderr() -> None:

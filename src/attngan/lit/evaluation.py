@@ -246,7 +246,7 @@ class EvaluationCallback(Callback):
         trainer: Trainer,
         pl_module: LightningModule,
         results: dict[str, float],
-        seconds: float = float("nan"),
+        seconds: float,
     ) -> None:
         generator_step = float(getattr(pl_module, "_step", 0))
         metrics = {f"val/{k}": v for k, v in results.items()}
@@ -257,9 +257,8 @@ class EvaluationCallback(Callback):
             pl_module.log(key, value, logger=False, sync_dist=False)
         record = {"epoch": trainer.current_epoch, "step": trainer.global_step, **results}
         record["generator_step"] = generator_step
-        record["seconds"] = round(
-            seconds, 2
-        )  # this evaluation's wall time (the reproduce budget's evaluation cost)
+        # this evaluation's wall time (the reproduce budget's evaluation cost)
+        record["seconds"] = round(seconds, 2)
         assert self.suite is not None
         record.update(self.suite.describe())
         self.history.append(record)
