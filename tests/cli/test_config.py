@@ -84,6 +84,11 @@ def test_attngan_experiments_hold_released_values(
     assert cfg.model.lr_generator == cfg.model.lr_discriminator == 0.0002
     assert list(cfg.model.betas) == [0.5, 0.999]
     assert OmegaConf.to_container(cfg.model, resolve=True)["image_sizes"] == [64, 128, 256][:stages]
+    assert cfg.model.kl_weight == 1.0 and cfg.model.ema_decay == 0.999
+    # every training option beyond the release is off (model.training at its defaults)
+    from attngan.lit.training_options import TrainingOptions
+
+    assert TrainingOptions.from_config(OmegaConf.to_container(cfg.model.training)) == TrainingOptions()
 
 
 @pytest.mark.parametrize(("experiment", "captions", "words"), [("cub_damsm", 10, 18), ("coco_damsm", 5, 15)])

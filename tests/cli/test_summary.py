@@ -108,16 +108,19 @@ def _two_squares(first: str, second: str) -> torch.Tensor:
 
 def test_oracle_two_object_accuracies_need_both_objects_right() -> None:
     oracle = ShapesOracle()
-    images = torch.stack([_two_squares("red", "blue")] * 3)
+    images = torch.stack([_two_squares("red", "blue")] * 4)
     oracle.update(
         images,
         [
             "a red square on the left and a blue square on the right",  # both right
             "a red square on the left and a green square on the right",  # one colour wrong
             "a red square on the right and a blue square on the left",  # both sides wrong
+            "a red square on the left and a blue circle on the right",  # one shape wrong
         ],
     )
     result = oracle.compute()
-    assert result["shapes_two_object_colour_acc"].item() == pytest.approx(2 / 3)
-    assert result["shapes_two_object_position_acc"].item() == pytest.approx(1 / 3)
+    assert result["shapes_two_object_colour_acc"].item() == pytest.approx(3 / 4)
+    # a colour not found makes that object's position and shape wrong too (the green square)
+    assert result["shapes_two_object_position_acc"].item() == pytest.approx(2 / 4)
+    assert result["shapes_two_object_shape_acc"].item() == pytest.approx(2 / 4)
     assert torch.isnan(result["shapes_single_object_colour_acc"])

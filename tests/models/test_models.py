@@ -87,6 +87,34 @@ def test_generator_noise_shape_checked() -> None:
         generator(torch.randn(2, 99), torch.randn(2, 256), torch.randn(2, 256, 3), None)
 
 
+def test_coordinate_channels_and_coordconv_networks() -> None:
+    from attngan.models.blocks import with_coordinates
+
+    x = torch.zeros(2, 3, 4, 5)
+    out = with_coordinates(x)
+    assert out.shape == (2, 5, 4, 5) and torch.equal(out[:, :3], x)
+    assert out[0, 3, 0].tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]  # x grows to the right
+    assert out[1, 4, :, 0].tolist() == pytest.approx([-1.0, -1 / 3, 1 / 3, 1.0])  # y grows downwards
+    torch.manual_seed(0)
+    plain = Generator(num_stages=2, ngf=4, embedding_dim=8, z_dim=4, condition_dim=4, base_size=16)
+    coord = Generator(
+        num_stages=2, ngf=4, embedding_dim=8, z_dim=4, condition_dim=4, base_size=16, coord_channels=True
+    )
+    # two more input channels in every up block of stage 0, nothing else changes
+    for a, b in zip(plain.initial_stage.upsample, coord.initial_stage.upsample, strict=True):
+        assert b.conv.in_channels == a.conv.in_channels + 2
+    assert (
+        plain.refinement_stages[0].upsample.conv.in_channels
+        == coord.refinement_stages[0].upsample.conv.in_channels
+    )
+    words = torch.randn(2, 8, 5)
+    out = coord(torch.randn(2, 4), torch.randn(2, 8), words, _word_mask([5, 3], 5))
+    assert [tuple(im.shape) for im in out.images] == [(2, 3, 16, 16), (2, 3, 32, 32)]
+    disc = Discriminator(32, 2, embedding_dim=8, coord_channels=True)
+    assert disc.down_blocks[0].conv.in_channels == 5
+    assert disc(torch.randn(2, 3, 32, 32)).shape == (2, 16, 4, 4)
+
+
 # --------------------------------------------------------------------------------------- discriminator
 
 

@@ -253,11 +253,12 @@ class CaptionDataModule(L.LightningDataModule):
             records, ids, found = encode_records(index.splits.get(split, []), self.vocab, split)
             bad += [p for p in found if p.is_bad]
             self.warnings += [p for p in found if not p.is_bad]
-            datasets[split] = CaptionImageDataset(
-                records,
-                ids,
-                self.transform,
-                self.max_words,
+            datasets[split] = self.reader.make_dataset(
+                self.vocab,
+                records=records,
+                caption_ids=ids,
+                transform=self.transform,
+                max_words=self.max_words,
                 train=split == "train",
                 seed=self.seed,
                 on_bad_sample=self.on_bad_sample,

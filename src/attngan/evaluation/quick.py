@@ -129,7 +129,7 @@ def format_quick_table(metrics: Mapping[str, Any]) -> str:
     m = metrics
     rows = [
         ("one object", "colour / side / shape / size", [f"shapes_single_object_{a}_acc" for a in _ONE]),
-        ("two objects", "both colours / both sides", [f"shapes_two_object_{a}_acc" for a in _TWO]),
+        ("two objects", "both colours / sides / shapes", [f"shapes_two_object_{a}_acc" for a in _TWO]),
     ]
     lines = [f"  {'':<13} {'measure':<36} per cent"]
     for name, what, keys in rows:
@@ -143,4 +143,4 @@ def format_quick_table(metrics: Mapping[str, Any]) -> str:
 
 
 _ONE = ("colour", "position", "shape", "size")
-_TWO = ("colour", "position")
+_TWO = ("colour", "position", "shape")

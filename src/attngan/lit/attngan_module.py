@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from lightning.pytorch import LightningModule
 from torch import nn
@@ -19,6 +20,7 @@ from attngan.checkpoint import (
     safe_load_checkpoint,
     strip_prefix,
 )
+from attngan.data.shapes.negatives import HardNegatives
 from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError
 from attngan.evaluation.generate import generate, seed_noise
 from attngan.lit.common import damsm_gammas, dataset_has_classes, fixed_batch, step_seed
@@ -38,9 +40,11 @@ from attngan.lit.text_cache import (
     cached_text_features,
     text_encoder_fingerprint,
 )
+from attngan.lit.training_options import TrainingOptions
 from attngan.losses.adversarial import discriminator_loss, generator_loss, mismatched
 from attngan.losses.damsm import damsm_loss, padding_mask
 from attngan.losses.kl import kl_loss
+from attngan.losses.penalties import gradient_penalty, lazy_penalty_due
 from attngan.models import Generator
 
 if TYPE_CHECKING:
@@ -79,6 +83,8 @@ class AttnGANModule(LightningModule):
         init_from: an attngan checkpoint whose G (and D, EMA where present) weights start the run.
         seed: base of the per-step random streams (noise, CA) and of the sample grid's fixed z and ε.
         image_sizes: optional check only: must equal :attr:`Generator.image_sizes` (the config derives it).
+        training: ``model.training``, the options beyond the release (:class:`TrainingOptions`); None or ``{}``
+            is the release recipe.
         run_config: the resolved run config, stored in checkpoints.
     """
 
@@ -110,6 +116,7 @@ class AttnGANModule(LightningModule):
         init_from: str | None = None,
         seed: int = 0,
         image_sizes: list[int] | None = None,
+        training: dict[str, Any] | None = None,
         run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -120,6 +127,12 @@ class AttnGANModule(LightningModule):
         check_adam_implementation(adam_implementation)
         self.vocab = list(vocab)
         self.run_config = run_config
+        self.options = TrainingOptions.from_config(training)
+        self.hard_negatives = (
+            HardNegatives(self.vocab, self.options.hard_negative_weights)
+            if self.options.hard_negative_fraction > 0
+            else None
+        )
         self._attach_damsm(load_frozen_damsm(damsm_checkpoint, self.vocab))
         self._build_generator(generator)
         self._check_image_sizes("model.image_sizes", image_sizes)
@@ -240,6 +253,17 @@ class AttnGANModule(LightningModule):
 
     def on_fit_start(self) -> None:
         self._step = int(self.generator_step)
+        departures = self.options.departures()
+        if departures:
+            log.info(
+                "training options beyond the release (model.training): %s",
+                ", ".join(f"{k}={v}" for k, v in departures.items()),
+            )
+        if self.hard_negatives is not None and not dataset_has_classes(self.trainer):
+            raise ConfigError(
+                "model.training.hard_negative_fraction > 0 needs the shapes data (its captions name colours, "
+                "shapes, sizes and positions); set it to 0 for this dataset"
+            )
         if self.text_cache is not None:  # weights are final here (after a resume's checkpoint load)
             fingerprint = text_encoder_fingerprint(self.text_encoder, self.damsm_networks.get("text_encoder"))
             if self.text_cache.bind(fingerprint):
@@ -253,8 +277,29 @@ class AttnGANModule(LightningModule):
         """Host-side work for the training step while the batch is still on the CPU (see
         :func:`attngan.lit.text_cache.add_host_fields`), so that the step never reads device values."""
         if self._trainer is not None and self.trainer.training:
-            return add_host_fields(batch, self.text_cache)
+            batch = add_host_fields(batch, self.text_cache)
+            if self.hard_negatives is not None and isinstance(batch, dict) and "captions" in batch:
+                batch.update(self._hard_negative_fields(batch["captions"], batch["lengths"]))
         return batch
+
+    def _hard_negative_fields(self, captions: torch.Tensor, lengths: torch.Tensor) -> dict[str, Any]:
+        """The batch's one-attribute-changed captions ``(B, T)`` and the rows that use them ``(B,)`` bool
+        (``hard_negative_fraction`` of the rows, drawn per step from the run's seed)."""
+        rng = np.random.default_rng([self.hparams.seed, self.global_rank, self._step, 1])
+        negatives, changed = self.hard_negatives(captions.cpu(), lengths.cpu(), rng)  # type: ignore[misc]
+        chosen = rng.random(len(changed)) < self.options.hard_negative_fraction
+        rows = torch.tensor([bool(c) and attr is not None for c, attr in zip(chosen, changed)])
+        return {"hard_negative_captions": negatives, "hard_negative_rows": rows}
+
+    def _wrong_sentence(self, batch: dict[str, Any], sentence: torch.Tensor) -> torch.Tensor:
+        """ē of the mismatched pairs ``(B, D)``: the batch rolled by one (the release), with the rows chosen
+        for hard negatives replaced by their one-attribute-changed caption's ē."""
+        rolled = mismatched(sentence)
+        if "hard_negative_rows" not in batch:
+            return rolled
+        rows = batch["hard_negative_rows"].to(self.device)
+        _, hard = self.encode_text(batch["hard_negative_captions"], batch["lengths"].cpu())
+        return torch.where(rows[:, None], hard.to(rolled.dtype), rolled)
 
     # ------------------------------------------------------------------ training
     def encode_text(self, captions: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,12 +333,17 @@ class AttnGANModule(LightningModule):
         mask = padding_mask(lengths, captions.shape[1])  # (B, T), True at padding
         noise = torch.randn(batch_size, self.generator.z_dim, device=self.device)
         output = self.generator(noise, sentence, words, mask)
-        wrong_sentence = mismatched(sentence)
+        wrong_sentence = self._wrong_sentence(batch, sentence)
+        options = self.options
 
         terms: list[torch.Tensor] = []
         for stage, (disc, optimizer_d) in enumerate(zip(self.discriminators, optimizers_d, strict=True)):
             fake = output.images[stage].detach()
-            d_loss = discriminator_loss(disc, real_images[stage], fake, sentence, wrong_sentence)["loss"]
+            d_loss = discriminator_loss(
+                disc, real_images[stage], fake, sentence, wrong_sentence, options.adversarial_loss
+            )["loss"]
+            if self._penalty_due(stage):
+                d_loss = d_loss + self._penalty(disc, real_images[stage], sentence)
             if self.fault_injector is not None:
                 d_loss = self.fault_injector.loss_terms(self._step, {f"d{stage}": d_loss})[f"d{stage}"]
             self._backward_and_step(d_loss, optimizer_d, disc, f"d{stage}")
@@ -301,7 +351,7 @@ class AttnGANModule(LightningModule):
 
         self.toggle_optimizer(optimizer_g)  # discriminators take no gradients in the G step
         adversarial = sum(
-            generator_loss(disc, fake, sentence)["loss"]
+            generator_loss(disc, fake, sentence, options.adversarial_loss)["loss"]
             for disc, fake in zip(self.discriminators, output.images, strict=True)
         )
         regions, image_global = self.image_encoder(output.images[-1])
@@ -312,14 +362,20 @@ class AttnGANModule(LightningModule):
             g_terms = {"g_adversarial": adversarial, "g_damsm": damsm, "g_kl": kl}
             g_terms = self.fault_injector.loss_terms(self._step, g_terms)
             adversarial, damsm, kl = g_terms["g_adversarial"], g_terms["g_damsm"], g_terms["g_kl"]
-        g_loss = adversarial + self.hparams.lambda_damsm * damsm + self.hparams.kl_weight * kl
+        lambda_damsm = options.lambda_damsm(self.hparams.lambda_damsm, self._step)
+        g_loss = adversarial + lambda_damsm * damsm + self.hparams.kl_weight * kl
         self._backward_and_step(g_loss, optimizer_g, self.generator, "generator loss")
         self.untoggle_optimizer(optimizer_g)
 
         # BatchNorm statistics of rank 0 (as DDP's broadcast_buffers), so that the EMA, which copies the
         # generator's buffers, and the discriminators are identical on every rank
         broadcast_buffers(self.generator, *self.discriminators)
-        update_ema(self.generator_ema, self.generator, self.hparams.ema_decay)
+        images_seen = (self._step + 1) * batch_size * self.trainer.world_size
+        update_ema(
+            self.generator_ema,
+            self.generator,
+            options.ema_decay(self.hparams.ema_decay, batch_size, images_seen),
+        )
         terms += [adversarial.detach(), damsm.detach(), kl.detach()]
         self._nonfinite.track(torch.stack(terms), self.generator_step)
         self.generator_step += 1
@@ -329,6 +385,28 @@ class AttnGANModule(LightningModule):
         if self._step % self.hparams.log_every_n_steps == 0 or last_batch:
             self._check_nonfinite()
             self._log_losses(terms, g_loss.detach(), batch_size)
+
+    def _penalty_due(self, stage: int) -> bool:
+        options = self.options
+        last = stage == self.generator.num_stages - 1
+        return (last or options.gradient_penalty_stages == "all") and lazy_penalty_due(
+            options.gradient_penalty, self._step, options.gradient_penalty_every
+        )
+
+    def _penalty(self, disc: nn.Module, real: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        """The gradient penalty on real images, times ``gradient_penalty_every`` (lazy regularisation); in fp32
+        (double backward through bf16 logits loses the small gradients it penalises)."""
+        options = self.options
+        with torch.autocast(self.device.type, enabled=False):
+            penalty = gradient_penalty(
+                options.gradient_penalty,
+                disc,  # type: ignore[arg-type]
+                real.float(),
+                sentence.float(),
+                options.gradient_penalty_weight,
+                options.gradient_penalty_power,
+            )
+        return penalty * options.gradient_penalty_every
 
     def _check_nonfinite(self) -> None:
         found = self._nonfinite.earliest() if self.hparams.nonfinite_policy == "stop" else None

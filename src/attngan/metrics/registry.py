@@ -171,7 +171,7 @@ def _shapes_results() -> tuple[Result, ...]:
         *(Result(f"shapes_{a}_acc", True) for a in attributes),
         *(Result(f"shapes_single_object_{a}_acc", True) for a in attributes),
         Result("shapes_image_acc", True),
-        *(Result(f"shapes_two_object_{a}_acc", True) for a in ("colour", "position")),
+        *(Result(f"shapes_two_object_{a}_acc", True) for a in ("colour", "position", "shape")),
         Result("shapes_num_objects", True, headline=False),
     )
 

@@ -32,7 +32,7 @@ present.
 
 Accuracies are over objects (each object named by a caption is one trial for each attribute it has);
 ``single_object_*`` restrict to captions naming exactly one object (the setting of the AttnGAN targets),
-``two_object_{colour,position}`` count captions naming exactly two objects, right when *both* objects' colours
+``two_object_{colour,position,shape}`` count captions naming exactly two objects, right when *both* objects' colours
 (positions) are, and ``image_acc`` counts images whose every named colour, position and shape is right (size is reported on its
 own, so that ``image_acc`` stays comparable with runs measured before size was judged).
 """
@@ -271,7 +271,7 @@ def check_shapes_images(
 
 # ----------------------------------------------------------------------------------------- the metric
 ATTRIBUTES: tuple[str, ...] = ("colour", "position", "shape", "size")
-TWO_OBJECT_ATTRIBUTES: tuple[str, ...] = ("colour", "position")  # both objects right
+TWO_OBJECT_ATTRIBUTES: tuple[str, ...] = ("colour", "position", "shape")  # both objects right
 _COUNTERS: tuple[str, ...] = (
     *ATTRIBUTES,
     *(f"single_object_{a}" for a in ATTRIBUTES),
@@ -288,8 +288,8 @@ class ShapesOracle(Metric):
     :meth:`compute` returns, as 0-dim tensors under the final result names (``shapes_`` + name):
     ``shapes_colour_acc``, ``shapes_position_acc``, ``shapes_shape_acc``, ``shapes_size_acc`` (over objects),
     ``shapes_single_object_{colour,position,shape,size}_acc`` (captions with one object), ``shapes_image_acc``
-    (every named colour, position and shape of the image right), ``shapes_two_object_{colour,position}_acc``
-    (captions with two objects: both colours / both positions right) and ``shapes_num_objects`` (objects whose
+    (every named colour, position and shape of the image right), ``shapes_two_object_{colour,position,shape}_acc``
+    (captions with two objects: both colours / positions / shapes right) and ``shapes_num_objects`` (objects whose
     colour is named); an accuracy with nothing to count is NaN. Each accuracy has two named states,
     ``<name>_correct`` and ``<name>_total`` (e.g. ``single_object_size_correct``).
 

@@ -35,6 +35,19 @@ def conv1x1(in_channels: int, out_channels: int, bias: bool = False) -> nn.Conv2
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=1, padding=0, bias=bias)
 
 
+def with_coordinates(x: torch.Tensor) -> torch.Tensor:
+    """CoordConv (Liu et al. 2018): append x and y coordinate channels in [-1, 1].
+
+    Shapes: ``(B, C, H, W) -> (B, C + 2, H, W)``; channel ``C`` is x (left -1, right 1), ``C + 1`` is y (top -1).
+    """
+    batch, _, height, width = x.shape
+    ys = torch.linspace(-1.0, 1.0, height, device=x.device, dtype=x.dtype)
+    xs = torch.linspace(-1.0, 1.0, width, device=x.device, dtype=x.dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")  # (H, W) each
+    coords = torch.stack((grid_x, grid_y)).expand(batch, -1, -1, -1)  # (B, 2, H, W)
+    return torch.cat((x, coords), dim=1)
+
+
 class UpBlock(nn.Module):
     """Nearest ×2 upsampling -> conv3x3 to ``2 * out_channels`` -> BatchNorm -> GLU.
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from attngan.errors import ConfigError
-from attngan.models.blocks import Conv3x3Block, DownBlock
+from attngan.models.blocks import Conv3x3Block, DownBlock, with_coordinates
 from attngan.models.init import init_weights
 
 SUPPORTED_IMAGE_SIZES = (16, 32, 64, 128, 256)
@@ -70,16 +70,20 @@ class Discriminator(nn.Module):
         image_size: 16, 32, 64, 128 or 256.
         ndf: discriminator width (DF_DIM: 64 birds, 96 COCO).
         embedding_dim: size of the DAMSM sentence vector ē the conditional head takes.
+        coord_channels: CoordConv x/y channels appended to the input image (a training option; False: the release).
     """
 
-    def __init__(self, image_size: int, ndf: int, embedding_dim: int = 256) -> None:
+    def __init__(
+        self, image_size: int, ndf: int, embedding_dim: int = 256, coord_channels: bool = False
+    ) -> None:
         super().__init__()
         down_channels, refine_channels = discriminator_plan(image_size, ndf)
         self.image_size = image_size
         self.ndf = ndf
         self.embedding_dim = embedding_dim
+        self.coord_channels = coord_channels
 
-        in_channels = [3, *down_channels[:-1]]
+        in_channels = [5 if coord_channels else 3, *down_channels[:-1]]
         self.down_blocks = nn.ModuleList(
             DownBlock(c_in, c_out, batch_norm=k > 0)
             for k, (c_in, c_out) in enumerate(zip(in_channels, down_channels))
@@ -105,7 +109,7 @@ class Discriminator(nn.Module):
             raise ValueError(
                 f"images must be (B, 3, {self.image_size}, {self.image_size}), got {tuple(images.shape)}"
             )
-        x = images
+        x = with_coordinates(images) if self.coord_channels else images
         for block in self.down_blocks:
             x = block(x)
         for block in self.refine_blocks:

@@ -10,7 +10,7 @@ from torch import nn
 
 from attngan.errors import ConfigError
 from attngan.models.attention import GlobalAttention
-from attngan.models.blocks import GLU, ResidualBlock, UpBlock, conv3x3
+from attngan.models.blocks import GLU, ResidualBlock, UpBlock, conv3x3, with_coordinates
 from attngan.models.conditioning import ConditioningAugmentation
 from attngan.models.init import init_weights
 
@@ -42,16 +42,19 @@ class InitialStage(nn.Module):
         ngf: channels of the output features.
         input_dim: ``condition_dim + z_dim``.
         num_upsample: number of ×2 up blocks from 4x4 (4 for 64x64 images).
+        coord_channels: CoordConv (a training option, not in the release): x and y channels enter every up block.
     """
 
-    def __init__(self, ngf: int, input_dim: int, num_upsample: int) -> None:
+    def __init__(self, ngf: int, input_dim: int, num_upsample: int, coord_channels: bool = False) -> None:
         super().__init__()
+        self.coord_channels = coord_channels
+        extra = 2 if coord_channels else 0
         self.top_channels = ngf * 2**num_upsample
         self.fc = nn.Linear(input_dim, self.top_channels * 4 * 4 * 2, bias=False)
         self.bn = nn.BatchNorm1d(self.top_channels * 4 * 4 * 2)
         self.glu = GLU()
         self.upsample = nn.ModuleList(
-            UpBlock(ngf * 2 ** (num_upsample - k), ngf * 2 ** (num_upsample - k - 1))
+            UpBlock(ngf * 2 ** (num_upsample - k) + extra, ngf * 2 ** (num_upsample - k - 1))
             for k in range(num_upsample)
         )
 
@@ -61,7 +64,7 @@ class InitialStage(nn.Module):
         x = self.glu(self.bn(self.fc(torch.cat((condition, noise), dim=1))))  # (B, top * 16)
         x = x.view(x.size(0), self.top_channels, 4, 4)
         for block in self.upsample:
-            x = block(x)
+            x = block(with_coordinates(x) if self.coord_channels else x)
         return x
 
 
@@ -122,6 +125,7 @@ class Generator(nn.Module):
         num_residual: residual blocks per refinement stage (R_NUM: 2 birds, 3 COCO).
         legacy_attention_mask: reproduce the release's mis-tiled padding mask (for released weights).
         base_size: size of the stage-0 image, ``4 * 2**k`` with k >= 1 (64 in the paper).
+        coord_channels: CoordConv x/y channels into stage 0's up blocks (a training option; False: the release).
     """
 
     def __init__(
@@ -134,6 +138,7 @@ class Generator(nn.Module):
         num_residual: int = 2,
         legacy_attention_mask: bool = False,
         base_size: int = 64,
+        coord_channels: bool = False,
     ) -> None:
         super().__init__()
         if num_stages < 1:
@@ -151,9 +156,10 @@ class Generator(nn.Module):
         self.num_residual = num_residual
         self.legacy_attention_mask = legacy_attention_mask
         self.base_size = base_size
+        self.coord_channels = coord_channels
 
         self.conditioning = ConditioningAugmentation(embedding_dim, condition_dim)
-        self.initial_stage = InitialStage(ngf, condition_dim + z_dim, num_upsample)
+        self.initial_stage = InitialStage(ngf, condition_dim + z_dim, num_upsample, coord_channels)
         self.refinement_stages = nn.ModuleList(
             RefinementStage(ngf, embedding_dim, num_residual) for _ in range(num_stages - 1)
         )

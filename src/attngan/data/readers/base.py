@@ -9,10 +9,14 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from attngan.data.records import DatasetIndex, require_root
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attngan.data.dataset import CaptionImageDataset
+    from attngan.text import Vocabulary
 
 
 class DatasetReader(ABC):
@@ -68,6 +72,14 @@ class DatasetReader(ABC):
     def require_root(self) -> Path:
         """``self.root`` as a ``Path``, or a :class:`DataError` showing the expected layout."""
         return require_root(self.root, self.name, self.expected_layout, self.source_help)
+
+    def make_dataset(self, vocab: Vocabulary, **kwargs: Any) -> CaptionImageDataset:
+        """The dataset of one split, from :class:`~attngan.data.dataset.CaptionImageDataset` arguments (``split``,
+        ``train``, ...); a reader may serve a split its own way (shapes: ``data.fresh_images``). ``vocab`` encodes
+        captions made on the fly."""
+        from attngan.data.dataset import CaptionImageDataset
+
+        return CaptionImageDataset(**kwargs)
 
     def prepare(self) -> None:  # noqa: B027 (a hook: most readers have nothing to prepare)
         """Make the dataset ready on disk (rank 0, before :meth:`build_index`); nothing by default.

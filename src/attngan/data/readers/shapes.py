@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from attngan.data import shapes
 from attngan.data.readers.folder import FOLDER_LAYOUT, FolderReader
 from attngan.data.records import DatasetIndex
 from attngan.errors import DataError
+
+if TYPE_CHECKING:
+    from attngan.data.dataset import CaptionImageDataset
+    from attngan.text import Vocabulary
 
 
 def _is_set(value: str | Path | None) -> bool:
@@ -34,6 +38,8 @@ class ShapesReader(FolderReader):
         generate: write the dataset into ``root`` when it does not exist yet (or is empty).
         holdout: colour-shape(-position) combinations kept out of the training split, e.g.
             ``["red triangle", "blue circle left"]`` (paper Fig. 6; recorded in the dataset's marker).
+        fresh_images: every training sample is a new image of the same world instead of one of the stored
+            training split (:mod:`attngan.data.shapes.fresh`; a training option, the test split is unchanged).
     """
 
     name = "shapes"
@@ -54,6 +60,7 @@ class ShapesReader(FolderReader):
         captions_per_image: int | None = shapes.CAPTIONS_PER_IMAGE,
         generate: bool = False,
         holdout: Sequence[Any] | None = (),
+        fresh_images: bool = False,
     ) -> None:
         super().__init__(root, captions_per_image)
         self.cache_dir = cache_dir
@@ -63,6 +70,15 @@ class ShapesReader(FolderReader):
         if isinstance(holdout, str):
             holdout = [holdout]
         self.holdout = shapes.parse_holdout(holdout)
+        self.fresh_images = self.option("fresh_images", fresh_images, bool)
+
+    def make_dataset(self, vocab: Vocabulary, **kwargs: Any) -> CaptionImageDataset:
+        """The stored split, or with ``fresh_images`` a training split rendered anew for every sample."""
+        if kwargs.get("train") and self.fresh_images:
+            from attngan.data.shapes.fresh import FreshShapesDataset
+
+            return FreshShapesDataset(vocab, self.generation_seed, self.holdout, **kwargs)
+        return super().make_dataset(vocab, **kwargs)
 
     def _create_command(self, root: Path) -> str:
         return f"attngan-data shapes root={root} num_images={self.num_images} seed={self.generation_seed}"
