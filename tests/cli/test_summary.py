@@ -36,9 +36,10 @@ def test_summary_prints_the_oracle_table_and_writes_both_figures(trained_root: P
     print(f"summary of the tiny checkpoint: {seconds:.1f} s")  # for docs/results.md
 
     assert "final EMA generator on 48 test captions (one per test image, seed 0" in text
-    for row in ("one object", "colour / side / shape / size", "two objects", "both colours / both sides"):
+    for row in ("one object", "colour / side / shape / size", "two objects", "both colours / sides / shapes"):
         assert row in text
     assert "in object: colour / shape words" in text and "uniform" in text
+    assert "recipe: the release recipe" in text  # which training options the checkpoint's run used
     attention, word_swap = (
         trained_root / "figures" / "attention.png",
         trained_root / "figures" / "word_swap.png",

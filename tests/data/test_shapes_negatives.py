@@ -30,7 +30,7 @@ def _encode(captions: list[str]) -> tuple[torch.Tensor, torch.Tensor, list[str]]
         *sorted({w for t in tokens for w in t} | {"circle", "square", "triangle", "small", "large"}),
     ]
     index = {w: i for i, w in enumerate(vocab)}
-    width = max(len(t) for t in tokens)
+    width = 18  # the shapes experiments' data.max_words
     ids = torch.zeros(len(tokens), width, dtype=torch.long)
     for row, words in enumerate(tokens):
         ids[row, : len(words)] = torch.tensor([index[w] for w in words])
@@ -54,20 +54,28 @@ def _describes_image(objects: list[tuple], truth: list) -> bool:
     )
 
 
-@pytest.mark.parametrize("weights", [{"shape": 1.0}, {"colour": 1.0}, {"position": 1.0}, {"size": 1.0}, None])
+@pytest.mark.parametrize(
+    "weights", [{"shape": 1.0}, {"colour": 1.0}, {"position": 1.0}, {"size": 1.0}, {"count": 1.0}, None]
+)
 def test_negative_differs_in_exactly_the_chosen_attribute_and_is_false(weights) -> None:
     pairs = _captions(60)
     ids, lengths, vocab = _encode([caption for _, caption in pairs])
     weights = weights or {"colour": 0.3, "shape": 0.4, "position": 0.3, "size": 0.0}
-    negatives, changed = HardNegatives(vocab, weights)(ids, lengths, np.random.default_rng(0))
+    negatives, new_lengths, changed = HardNegatives(vocab, weights)(ids, lengths, np.random.default_rng(0))
     assert negatives.shape == ids.shape
     counts = Counter(changed)
     for row, ((truth, _), attribute) in enumerate(zip(pairs, changed, strict=True)):
-        length = int(lengths[row])
-        assert torch.equal(negatives[row, length:], ids[row, length:])  # padding untouched
-        assert int((negatives[row] != ids[row]).sum()) == 1  # one word replaced
+        length, new_length = int(lengths[row]), int(new_lengths[row])
+        assert not negatives[row, new_length:].any()  # padded after its own length
         before = _objects([vocab[i] for i in ids[row, :length]])
-        after = _objects([vocab[i] for i in negatives[row, :length]])
+        after = _objects([vocab[i] for i in negatives[row, :new_length]])
+        assert _describes_image(before, truth)  # the parser reads the true caption right
+        assert not _describes_image(after, truth)  # never a true caption of the image
+        if attribute == "count":  # one object fewer (the second dropped) or one more (on the other side)
+            assert len(after) == len(before) + (1 if len(before) == 1 else -1)
+            assert after[: min(len(before), len(after))] == before[: min(len(before), len(after))]
+            continue
+        assert new_length == length and int((negatives[row] != ids[row]).sum()) == 1  # one word replaced
         assert len(before) == len(after)
         diffs = [
             name
@@ -78,11 +86,11 @@ def test_negative_differs_in_exactly_the_chosen_attribute_and_is_false(weights) 
         assert diffs == [attribute], (before, after)
         # never true of the image: some named object now has an attribute that no object of the image has
         # at its position (objects are matched by position, which every caption names)
-        assert _describes_image(before, truth)  # the parser reads the true caption right
-        assert not _describes_image(after, truth)  # never a true caption of the image
     chosen = {name for name, w in weights.items() if w > 0}
     if chosen == {"size"}:  # captions name the size 70 % of the time; the others fall back to a named one
         assert counts["size"] > 0.5 * len(pairs)
+    elif chosen == {"count"}:  # every caption can drop or gain an object
+        assert counts["count"] == len(pairs)
     else:
         assert set(counts) == chosen
     if len(chosen) == 3:  # the proportions follow the weights
@@ -93,18 +101,18 @@ def test_same_rng_gives_same_negatives_and_unknown_attributes_are_refused() -> N
     pairs = _captions(5)
     ids, lengths, vocab = _encode([caption for _, caption in pairs])
     make = HardNegatives(vocab, {"shape": 1.0})
-    first, _ = make(ids, lengths, np.random.default_rng(3))
-    second, _ = make(ids, lengths, np.random.default_rng(3))
+    first, _, _ = make(ids, lengths, np.random.default_rng(3))
+    second, _, _ = make(ids, lengths, np.random.default_rng(3))
     assert torch.equal(first, second)
     with pytest.raises(ValueError, match="unknown attributes"):
         HardNegatives(vocab, {"texture": 1.0})
-    assert set(ATTRIBUTES) == {"colour", "shape", "size", "position"}
+    assert set(ATTRIBUTES) == {"colour", "shape", "size", "position", "count"}
 
 
 def test_caption_without_attribute_words_is_left_alone() -> None:
     vocab = ["<pad>", "a", "picture", "red", "circle"]
     ids = torch.tensor([[1, 2, 0], [1, 3, 4]])
-    negatives, changed = HardNegatives(vocab, {"colour": 1.0})(
+    negatives, _, changed = HardNegatives(vocab, {"colour": 1.0})(
         ids, torch.tensor([2, 3]), np.random.default_rng(0)
     )
     assert changed[0] is None and torch.equal(negatives[0], ids[0])

@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from attngan.errors import ConfigError
-from attngan.lit.training_options import TrainingOptions
 from attngan.losses import discriminator_loss, generator_loss, mismatched
 from attngan.losses.penalties import (
     gradient_penalty,
@@ -18,6 +17,7 @@ from attngan.losses.penalties import (
     r1_penalty,
 )
 from attngan.models import Discriminator
+from attngan.training.options import TrainingOptions
 
 
 def _tiny_discriminator() -> tuple[Discriminator, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -165,3 +165,30 @@ def test_release_defaults_have_no_departures_and_bad_values_are_named() -> None:
     ]:
         with pytest.raises(ConfigError, match=key):
             TrainingOptions.from_config(bad)
+
+
+def test_recipe_departures_name_every_option_by_its_full_key() -> None:
+    from attngan.training import format_departures, recipe_departures
+
+    release = compose_train_model("experiment=cub_attngan2")
+    assert recipe_departures(release) == {}
+    assert format_departures({}).startswith("the release recipe")
+    config = {
+        "model": {"training": {"hard_negative_fraction": 0.5}, "generator": {"coord_channels": True}},
+        "data": {"fresh_images": True},
+    }
+    assert recipe_departures(config) == {
+        "model.training.hard_negative_fraction": 0.5,
+        "model.generator.coord_channels": True,
+        "data.fresh_images": True,
+    }
+    assert "model.training.hard_negative_fraction=0.5" in format_departures(recipe_departures(config))
+
+
+def compose_train_model(*overrides: str) -> dict:
+    from omegaconf import OmegaConf
+
+    from attngan.config import compose_config
+
+    cfg = compose_config("train", ["paths.root_dir=/tmp", *overrides])
+    return {"model": OmegaConf.to_container(cfg.model), "data": OmegaConf.to_container(cfg.data)}

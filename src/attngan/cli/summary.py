@@ -49,6 +49,18 @@ def _missing(root: Path) -> str:
     )
 
 
+def _recipe(checkpoint: Path) -> str:
+    """One line: the training options beyond the release that the checkpoint's run used."""
+    from attngan.checkpoint import safe_load_checkpoint
+    from attngan.training.options import format_departures, recipe_departures
+
+    try:
+        config = safe_load_checkpoint(checkpoint).get("attngan", {}).get("config", {})
+        return f"recipe: {format_departures(recipe_departures(config))}"
+    except AttnGANError as err:
+        return f"recipe: unknown ({err})"
+
+
 def _measure(checkpoint: Path, root: Path, num_images: int, seed: int, device: str) -> list[str]:
     """The oracle table and the figures of the final EMA generator (one line per problem, no traceback)."""
     from attngan.evaluation.figures import write_figures
@@ -96,6 +108,7 @@ def summarize(root: Path, num_images: int = 400, seed: int = 0, device: str = "c
     if not checkpoint.exists():
         lines.append(_missing(root))
         return "\n".join(lines)
+    lines.append(_recipe(checkpoint))
     lines += _measure(checkpoint, root, num_images, seed, device)
     lines.append("next:")
     lines.append(

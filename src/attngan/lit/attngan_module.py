@@ -40,12 +40,12 @@ from attngan.lit.text_cache import (
     cached_text_features,
     text_encoder_fingerprint,
 )
-from attngan.lit.training_options import TrainingOptions
 from attngan.losses.adversarial import discriminator_loss, generator_loss, mismatched
 from attngan.losses.damsm import damsm_loss, padding_mask
 from attngan.losses.kl import kl_loss
 from attngan.losses.penalties import gradient_penalty, lazy_penalty_due
 from attngan.models import Generator
+from attngan.training.options import TrainingOptions, format_departures, recipe_departures
 
 if TYPE_CHECKING:
     from attngan.lit.faults import FaultInjector
@@ -253,12 +253,9 @@ class AttnGANModule(LightningModule):
 
     def on_fit_start(self) -> None:
         self._step = int(self.generator_step)
-        departures = self.options.departures()
-        if departures:
-            log.info(
-                "training options beyond the release (model.training): %s",
-                ", ".join(f"{k}={v}" for k, v in departures.items()),
-            )
+        if self.trainer.is_global_zero:  # which recipe this is, in one line (make train prints it too)
+            departures = recipe_departures(self.run_config or {"model": {"training": self.hparams.training}})
+            log.info("recipe: %s", format_departures(departures))
         if self.hard_negatives is not None and not dataset_has_classes(self.trainer):
             raise ConfigError(
                 "model.training.hard_negative_fraction > 0 needs the shapes data (its captions name colours, "
@@ -286,10 +283,14 @@ class AttnGANModule(LightningModule):
         """The batch's one-attribute-changed captions ``(B, T)`` and the rows that use them ``(B,)`` bool
         (``hard_negative_fraction`` of the rows, drawn per step from the run's seed)."""
         rng = np.random.default_rng([self.hparams.seed, self.global_rank, self._step, 1])
-        negatives, changed = self.hard_negatives(captions.cpu(), lengths.cpu(), rng)  # type: ignore[misc]
+        negatives, negative_lengths, changed = self.hard_negatives(captions.cpu(), lengths.cpu(), rng)  # type: ignore[misc]
         chosen = rng.random(len(changed)) < self.options.hard_negative_fraction
-        rows = torch.tensor([bool(c) and attr is not None for c, attr in zip(chosen, changed)])
-        return {"hard_negative_captions": negatives, "hard_negative_rows": rows}
+        rows = torch.tensor([bool(c) and attr is not None for c, attr in zip(chosen, changed, strict=True)])
+        return {
+            "hard_negative_captions": negatives,
+            "hard_negative_lengths": negative_lengths,
+            "hard_negative_rows": rows,
+        }
 
     def _wrong_sentence(self, batch: dict[str, Any], sentence: torch.Tensor) -> torch.Tensor:
         """ē of the mismatched pairs ``(B, D)``: the batch rolled by one (the release), with the rows chosen
@@ -298,7 +299,7 @@ class AttnGANModule(LightningModule):
         if "hard_negative_rows" not in batch:
             return rolled
         rows = batch["hard_negative_rows"].to(self.device)
-        _, hard = self.encode_text(batch["hard_negative_captions"], batch["lengths"].cpu())
+        _, hard = self.encode_text(batch["hard_negative_captions"], batch["hard_negative_lengths"].cpu())
         return torch.where(rows[:, None], hard.to(rolled.dtype), rolled)
 
     # ------------------------------------------------------------------ training

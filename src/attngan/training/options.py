@@ -9,6 +9,7 @@ What each buys on shapes: docs/results.md; why they exist: docs/decisions/034-sh
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -33,7 +34,7 @@ class TrainingOptions:
         gradient_penalty_stages: ``last`` (the largest scale's discriminator only, cheapest) or ``all``.
         hard_negative_fraction: share of the mismatched pairs that are the true caption with one attribute
             changed (shapes data only; :mod:`attngan.data.shapes.negatives`); 0 is the release.
-        hard_negative_weights: how often each attribute (colour, shape, position, size) is the one changed.
+        hard_negative_weights: how often each attribute (colour, shape, position, size, count) is the one changed.
         ema_rampup: StyleGAN2-ADA's EMA ramp: the EMA half-life is at most ``ema_rampup`` x the images seen so
             far (and at most the one of ``model.ema_decay``); ``null`` is the release's fixed decay.
         lambda_damsm_start: λ at generator step 0, rising linearly to ``model.lambda_damsm`` over
@@ -49,7 +50,7 @@ class TrainingOptions:
     gradient_penalty_stages: str = "last"
     hard_negative_fraction: float = 0.0
     hard_negative_weights: dict[str, float] = field(
-        default_factory=lambda: {"colour": 0.3, "shape": 0.4, "position": 0.3, "size": 0.0}
+        default_factory=lambda: {"colour": 0.3, "shape": 0.4, "position": 0.3, "size": 0.0, "count": 0.0}
     )
     ema_rampup: float | None = None
     lambda_damsm_start: float | None = None
@@ -130,4 +131,29 @@ class TrainingOptions:
         return min(decay, 0.5 ** (batch_size / (self.ema_rampup * images_seen)))
 
 
-__all__ = ["TrainingOptions"]
+def recipe_departures(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every training option of a resolved run config that departs from the release, by full key.
+
+    ``model.training.*`` (:meth:`TrainingOptions.departures`), ``data.fresh_images`` and the CoordConv inputs
+    (``model.generator.coord_channels``, ``model.discriminator.coord_channels``). Empty: the release recipe.
+    """
+    config = config or {}
+    model, data = dict(config.get("model") or {}), dict(config.get("data") or {})
+    options = TrainingOptions.from_config(model.get("training"))
+    found = {f"model.training.{k}": v for k, v in options.departures().items()}
+    if data.get("fresh_images"):
+        found["data.fresh_images"] = True
+    for network in ("generator", "discriminator"):
+        if (model.get(network) or {}).get("coord_channels"):
+            found[f"model.{network}.coord_channels"] = True
+    return found
+
+
+def format_departures(departures: Mapping[str, Any]) -> str:
+    """``"the release recipe"`` or ``"AttnGAN with these training options: key=value, ..."``."""
+    if not departures:
+        return "the release recipe (no training option beyond the release)"
+    return "AttnGAN with these training options: " + ", ".join(f"{k}={v}" for k, v in departures.items())
+
+
+__all__ = ["TrainingOptions", "format_departures", "recipe_departures"]

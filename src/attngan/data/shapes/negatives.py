@@ -4,8 +4,12 @@ The release's matching-aware discriminator pairs each real image with another ca
 shapes almost always differs in colour: the discriminator can reject it on colour alone and never has to look at
 shape or position. Here the negative of a caption is the caption itself with one colour, shape, size or position
 word replaced by another value of the same attribute ("a red *circle* on the left" -> "a red *square* on the
-left"), chosen with the given weights among the attributes the caption names. Such a caption is never true of
-the image: the object it names now has an attribute the image does not show (tested against the ground truth).
+left"), chosen with the given weights among the attributes the caption names. The *count* attribute changes the
+number of objects instead: a two-object caption loses its second object ("a red circle on the left and a blue
+square on the right" -> "a red circle on the left"), a one-object caption gains one on the opposite side ("... and
+a green triangle on the right"), so that a discriminator learns that "one object on the left" says the rest of the
+image is empty. Such a caption is never true of the image: a named object has an attribute the image does not show,
+or the caption names more or fewer objects than it shows (tested against the ground truth).
 
 Works on word ids, so it runs on a collated batch (``captions (B, T)``, ``lengths (B,)``) with the vocabulary
 of the run (``vocab[i]`` is the word of id ``i``).
@@ -21,7 +25,9 @@ import torch
 from attngan.data.shapes.captions import COLOUR_OF_WORD, POSITION_OF_WORD, SHAPE_OF_WORD, SIZE_OF_WORD
 from attngan.data.shapes.spec import COLOURS, POSITIONS, SHAPES, SIZES
 
-ATTRIBUTES: tuple[str, ...] = ("colour", "shape", "position", "size")
+ATTRIBUTES: tuple[str, ...] = ("colour", "shape", "position", "size", "count")
+# the object a one-object caption gains for a count negative goes to the other side of the image
+_OPPOSITE = {"left": "right", "right": "left", "top": "bottom", "bottom": "top", "center": "left"}
 _WORDS_OF: dict[str, dict[str, str]] = {
     "colour": COLOUR_OF_WORD,
     "shape": SHAPE_OF_WORD,
@@ -76,10 +82,13 @@ class HardNegatives:
             attribute: {value: index[value] for value in values if value in index}
             for attribute, values in _VALUES_OF.items()
         }
+        self.and_id = index.get("and")
+        # "a" "on"/"in" "the": the words of an added object's phrase, when the vocabulary has them
+        self.phrase_ids = [index.get(w) for w in ("a", "on", "the")]
 
     def __call__(
         self, captions: torch.Tensor, lengths: torch.Tensor | Sequence[int], rng: np.random.Generator
-    ) -> tuple[torch.Tensor, list[str | None]]:
+    ) -> tuple[torch.Tensor, torch.Tensor, list[str | None]]:
         """Negatives of a batch.
 
         Args:
@@ -88,11 +97,13 @@ class HardNegatives:
             rng: the random stream (the caller seeds it per step, so a resumed run draws the same negatives).
 
         Returns:
-            ``(negatives (B, T), changed)``: the captions with one word replaced, and per row the attribute
-            changed (``None`` where the caption names no attribute that can change: that row is unchanged, and
-            the caller should fall back to another negative for it).
+            ``(negatives (B, T), lengths (B,), changed)``: the captions with one word replaced (or, for ``count``,
+            an object dropped or added), their lengths, and per row the attribute changed (``None`` where the
+            caption names no attribute that can change: that row is unchanged, and the caller should fall back to
+            another negative for it).
         """
         out = captions.clone()
+        new_lengths = torch.as_tensor(lengths).clone().to(torch.long)
         ids = captions.tolist()
         changed: list[str | None] = []
         for row, length in enumerate(list(lengths.tolist() if torch.is_tensor(lengths) else lengths)):
@@ -101,6 +112,9 @@ class HardNegatives:
                 found = self.attribute_of_id.get(word_id)
                 if found is not None and len(self._alternatives(*found)) > 0:
                     slots.setdefault(found[0], []).append(position)
+            count = self._count_negative(ids[row][: int(length)], captions.shape[1], rng)
+            if count is not None and self.weights["count"] > 0:
+                slots["count"] = []
             names = [a for a in ATTRIBUTES if a in slots]
             if not names:
                 changed.append(None)
@@ -109,12 +123,45 @@ class HardNegatives:
             if weights.sum() <= 0:  # the caption names only attributes weighted 0: take one it names
                 weights = np.ones(len(names))
             attribute = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+            if attribute == "count":
+                assert count is not None
+                out[row] = 0
+                out[row, : len(count)] = torch.tensor(count, dtype=out.dtype)
+                new_lengths[row] = len(count)
+                changed.append(attribute)
+                continue
             position = slots[attribute][int(rng.integers(len(slots[attribute])))]
             _, value = self.attribute_of_id[ids[row][position]]
             alternatives = self._alternatives(attribute, value)
             out[row, position] = alternatives[int(rng.integers(len(alternatives)))]
             changed.append(attribute)
-        return out, changed
+        return out, new_lengths, changed
+
+    def _count_negative(self, words: list[int], width: int, rng: np.random.Generator) -> list[int] | None:
+        """The caption's ids with its second object dropped (two objects) or an object added (one object).
+
+        Returns ``None`` when that cannot be written: no ``and`` in the vocabulary, a caption whose objects are not
+        joined by one ``and``, or an added object that would not fit into ``width`` words.
+        """
+        if self.and_id is None:
+            return None
+        named = [self.attribute_of_id.get(w) for w in words]
+        shapes = [k for k, found in enumerate(named) if found is not None and found[0] == "shape"]
+        if len(shapes) == 2 and words.count(self.and_id) == 1:
+            return words[: words.index(self.and_id)]  # the first object's clause only
+        positions = [found[1] for found in named if found is not None and found[0] == "position"]
+        if len(shapes) != 1 or len(positions) != 1 or None in self.phrase_ids:
+            return None
+        article, on, the = self.phrase_ids
+        colours = list(self.id_of_value["colour"].values())
+        shape_ids = list(self.id_of_value["shape"].values())
+        side = self.id_of_value["position"].get(_OPPOSITE[positions[0]])
+        if not colours or not shape_ids or side is None:
+            return None
+        colour = colours[int(rng.integers(len(colours)))]
+        shape = shape_ids[int(rng.integers(len(shape_ids)))]
+        added = [self.and_id, article, colour, shape, on, the, side]  # "and a green triangle on the right"
+        return words + added if len(words) + len(added) <= width else None
 
     def _alternatives(self, attribute: str, value: str) -> list[int]:
         """Ids of the canonical words of every other value of the attribute."""
