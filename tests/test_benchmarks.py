@@ -472,3 +472,32 @@ def test_the_ab_runner_interleaves_variants_and_reports_ratios_against_the_first
     assert records["old"]["speedup_vs_old"] == records["old"]["cpu_speedup_vs_old"] == 1.0
     assert records["new"]["cpu_speedup_vs_old"] > 0 and len(records["new"]["cpu_ratio_rounds"]) == 2
     assert "| new |" in markdown(list(records.values()), "old")
+
+
+def test_recipe_curves_read_steps_minutes_and_metrics(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from benchmarks import recipe_curves
+
+    run = tmp_path / "run"
+    run.mkdir()
+    records = [
+        {"epoch": 1, "generator_step": 400.0, "r_precision": 0.2, "shapes_single_object_shape_acc": 0.3},
+        {"epoch": 3, "generator_step": 800.0, "r_precision": 0.4, "shapes_single_object_shape_acc": 0.5},
+    ]
+    (run / "evaluation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "attngan.log").write_text(
+        "[2026-12-06 10:00:00,001][attngan][INFO] start\n"
+        "[2026-12-06 10:04:30,000][attngan.lit.evaluation][INFO] epoch 1 evaluation (400 images): ...\n"
+        "[2026-12-06 10:09:00,000][attngan.lit.evaluation][INFO] epoch 3 evaluation (400 images): ...\n"
+    )
+    read = recipe_curves.read_run(run)
+    assert [(r["generator_step"], r["minutes"]) for r in read] == [(400, 4.5), (800, 9.0)]
+    recipe_curves.main([f"new={run}", "--png", str(tmp_path / "curves.png")])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[1] == {
+        "run": "new",
+        "generator_step": 800,
+        "minutes": 9.0,
+        "shapes_single_object_shape_acc": 0.5,
+        "r_precision": 0.4,
+    }
+    assert (tmp_path / "curves.png").stat().st_size > 0

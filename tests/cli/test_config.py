@@ -86,7 +86,7 @@ def test_attngan_experiments_hold_released_values(
     assert OmegaConf.to_container(cfg.model, resolve=True)["image_sizes"] == [64, 128, 256][:stages]
     assert cfg.model.kl_weight == 1.0 and cfg.model.ema_decay == 0.999
     # every training option beyond the release is off (model.training at its defaults)
-    from attngan.lit.training_options import TrainingOptions
+    from attngan.training.options import TrainingOptions
 
     assert TrainingOptions.from_config(OmegaConf.to_container(cfg.model.training)) == TrainingOptions()
 
@@ -182,7 +182,10 @@ def test_wheel_ships_every_config(tmp_path):
 
 
 def test_shapes_recipe_of_make_train():
-    """The `make train` recipe (decision 033): 3 stages from 16 px on the DAMSM's own 8,000 images."""
+    """The `make train` recipe (decisions 033, 036): 3 stages from 16 px on the DAMSM's own 8,000 images, with the
+    training options of decision 036; shapes_attngan_release is the same run with the release recipe."""
+    from attngan.training import recipe_departures
+
     damsm = compose_train("experiment=shapes_damsm")
     attngan = compose_train("experiment=shapes_attngan")
     sizes = OmegaConf.to_container(attngan.model, resolve=True)["image_sizes"]
@@ -191,7 +194,21 @@ def test_shapes_recipe_of_make_train():
     )
     # the AttnGAN reads the DAMSM's dataset: same images, same vocabulary
     assert attngan.data.num_images == damsm.data.num_images == 8000
-    assert attngan.model.lambda_damsm == 1.0 and attngan.trainer.max_epochs == 8
+    assert attngan.model.lambda_damsm == 4.0 and attngan.model.training.lambda_damsm_start == 1.0
+    assert attngan.trainer.max_epochs == 14
     assert attngan.callbacks.evaluation.num_images == 400
+    assert set(recipe_departures(OmegaConf.to_container(attngan))) == {
+        "model.kl_weight",
+        "model.training.hard_negative_fraction",
+        "model.training.hard_negative_weights",
+        "model.training.lambda_damsm_start",
+        "model.training.lambda_rampup_steps",
+        "model.generator.coord_channels",
+        "model.discriminator.coord_channels",
+    }
+    release = compose_train("experiment=shapes_attngan_release")
+    assert recipe_departures(OmegaConf.to_container(release)) == {}
+    assert release.model.lambda_damsm == 1.0 and release.model.generator.ngf == attngan.model.generator.ngf
+    assert release.trainer.max_epochs == attngan.trainer.max_epochs
     makefile = (Path(config_dir()).parent / "Makefile").read_text()
-    assert "SHAPES_EPOCHS ?= 8" in makefile and "SHAPES_EPOCHS ?= 12" in makefile
+    assert "SHAPES_EPOCHS ?= 8" in makefile and "SHAPES_EPOCHS ?= 14" in makefile

@@ -45,6 +45,10 @@ def test_summary_prints_the_oracle_table_and_writes_both_figures(trained_root: P
         trained_root / "figures" / "word_swap.png",
     )
     assert f"attention      {attention}" in text and f"word swap      {word_swap}" in text
+    shape_swap = trained_root / "figures" / "shape_swap.png"
+    assert f"shape swap     {shape_swap}" in text
+    with Image.open(shape_swap) as image:  # three rows: circle, square, triangle
+        assert image.size[1] > 3 * MIN_CELL
     with Image.open(attention) as image:
         assert image.size[0] > 5 * MIN_CELL  # five 128-px cells per attention stage, + the scale
     with Image.open(word_swap) as image:

@@ -235,3 +235,47 @@ def test_unsafe_checkpoint_is_refused(tmp_path):
     torch.save({"attngan": copy.copy}, path)  # a function: not plain data
     with pytest.raises(CheckpointError, match="not plain data"):
         safe_load_checkpoint(path)
+
+
+EVERY_OPTION = [
+    "model.training.adversarial_loss=hinge",
+    "model.training.gradient_penalty=ma_gp",
+    "model.training.gradient_penalty_stages=all",
+    "model.training.hard_negative_fraction=1.0",
+    "model.training.hard_negative_weights={colour: 0.25, shape: 0.25, position: 0.25, count: 0.25}",
+    "model.training.ema_rampup=0.05",
+    "model.training.lambda_damsm_start=0.5",
+    "model.training.lambda_rampup_steps=1",
+    "model.generator.coord_channels=true",
+    "model.discriminator.coord_channels=true",
+    "data.fresh_images=true",
+]
+
+
+def test_every_training_option_at_once_trains_and_changes_the_step(tmp_path, tiny_damsm_checkpoint, monkeypatch):
+    """A tiny run of the shapes recipe with every option on: finite losses, hard negatives used, penalty run."""
+    from attngan.cli.train import build_trainer
+    from attngan.training import terms
+
+    calls = {"negatives": 0, "penalty": 0}
+    fields, penalty = terms.hard_negative_fields, terms.lazy_penalty
+
+    def count_fields(*args, **kwargs):
+        calls["negatives"] += 1
+        out = fields(*args, **kwargs)
+        assert bool(out[terms.HARD_NEGATIVE_ROWS].any())  # fraction 1: every row that can change does
+        return out
+
+    def count_penalty(*args, **kwargs):
+        calls["penalty"] += 1
+        return penalty(*args, **kwargs)
+
+    monkeypatch.setattr("attngan.lit.attngan_module.hard_negative_fields", count_fields)
+    monkeypatch.setattr("attngan.lit.attngan_module.lazy_penalty", count_penalty)
+    cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2, *EVERY_OPTION)
+    assert module.options.departures()["adversarial_loss"] == "hinge"
+    trainer = build_trainer(cfg)
+    trainer.fit(module, datamodule=datamodule)
+    assert int(module.generator_step) == 2
+    assert calls == {"negatives": 2, "penalty": 4}  # every step; both discriminators (stages=all)
+    assert all(torch.isfinite(p).all() for p in module.generator.parameters())

@@ -90,6 +90,7 @@ def _measure(checkpoint: Path, root: Path, num_images: int, seed: int, device: s
         lines.append("figures:")
         lines.append(f"  {'attention':<14} {paths['attention']}")
         lines.append(f"  {'word swap':<14} {paths['word_swap']}")
+        lines.append(f"  {'shape swap':<14} {paths['shape_swap']}")
     return lines
 
 

@@ -1,12 +1,12 @@
-"""The two figures ``make train`` leaves beside the checkpoints: the attention figure (paper Fig. 4 style) and
-the word-swap figure (the same noise, the colour word changed; paper Fig. 5 style).
+"""The figures ``make train`` leaves beside the checkpoints: the attention figure (paper Fig. 4 style) and two
+word-swap figures (the same noise, the colour word or the shape word changed; paper Fig. 5 style).
 
 ::
 
     from attngan import AttnGANPipeline
     from attngan.evaluation.figures import write_figures
     pipe = AttnGANPipeline.from_checkpoint("outputs/shapes/attngan.ckpt")
-    write_figures(pipe, "outputs/shapes/figures")   # {"attention": .../attention.png, "word_swap": ...}
+    write_figures(pipe, "outputs/shapes/figures")   # {"attention": ..., "word_swap": ..., "shape_swap": ...}
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "ATTENTION_CAPTION",
     "SWAP_CAPTION",
     "SWAP_COLOURS",
+    "SWAP_SHAPES",
     "attention_example",
     "swap_word",
     "word_swap_example",
@@ -33,6 +34,7 @@ __all__ = [
 ATTENTION_CAPTION = "a small blue triangle on the left and a large red square on the right"
 SWAP_CAPTION = "a large red circle on the left"
 SWAP_COLOURS: tuple[str, ...] = ("red", "blue", "green", "yellow", "purple", "white")
+SWAP_SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
 
 
 def swap_word(caption: str, word: str, replacements: Sequence[str]) -> list[str]:
@@ -104,14 +106,16 @@ def word_swap_example(
 
 
 def write_figures(pipe: Any, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
-    """Write ``<out_dir>/attention.png`` and ``<out_dir>/word_swap.png`` (the shapes captions above).
+    """Write ``<out_dir>/attention.png``, ``<out_dir>/word_swap.png`` (the colour word swapped) and
+    ``<out_dir>/shape_swap.png`` (the shape word swapped) for the shapes captions above.
 
     Returns:
-        ``{"attention": path, "word_swap": path}``.
+        ``{"attention": path, "word_swap": path, "shape_swap": path}``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"attention": out / "attention.png", "word_swap": out / "word_swap.png"}
+    paths = {name: out / f"{name}.png" for name in ("attention", "word_swap", "shape_swap")}
     attention_example(pipe, seed=seed)[0].save(paths["attention"])
     word_swap_example(pipe, seed=seed)[0].save(paths["word_swap"])
+    word_swap_example(pipe, word="circle", replacements=SWAP_SHAPES, seed=seed)[0].save(paths["shape_swap"])
     return paths

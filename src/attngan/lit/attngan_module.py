@@ -40,12 +40,12 @@ from attngan.lit.text_cache import (
     cached_text_features,
     text_encoder_fingerprint,
 )
-from attngan.losses.adversarial import discriminator_loss, generator_loss, mismatched
+from attngan.losses.adversarial import discriminator_loss, generator_loss
 from attngan.losses.damsm import damsm_loss, padding_mask
 from attngan.losses.kl import kl_loss
-from attngan.losses.penalties import gradient_penalty, lazy_penalty_due
 from attngan.models import Generator
 from attngan.training.options import TrainingOptions, format_departures, recipe_departures
+from attngan.training.terms import hard_negative_fields, lazy_penalty, penalty_due, wrong_sentences
 
 if TYPE_CHECKING:
     from attngan.lit.faults import FaultInjector
@@ -276,31 +276,14 @@ class AttnGANModule(LightningModule):
         if self._trainer is not None and self.trainer.training:
             batch = add_host_fields(batch, self.text_cache)
             if self.hard_negatives is not None and isinstance(batch, dict) and "captions" in batch:
-                batch.update(self._hard_negative_fields(batch["captions"], batch["lengths"]))
+                rng = np.random.default_rng([self.hparams.seed, self.global_rank, self._step, 1])
+                fraction = self.options.hard_negative_fraction
+                batch.update(
+                    hard_negative_fields(
+                        self.hard_negatives, fraction, batch["captions"], batch["lengths"], rng
+                    )
+                )
         return batch
-
-    def _hard_negative_fields(self, captions: torch.Tensor, lengths: torch.Tensor) -> dict[str, Any]:
-        """The batch's one-attribute-changed captions ``(B, T)`` and the rows that use them ``(B,)`` bool
-        (``hard_negative_fraction`` of the rows, drawn per step from the run's seed)."""
-        rng = np.random.default_rng([self.hparams.seed, self.global_rank, self._step, 1])
-        negatives, negative_lengths, changed = self.hard_negatives(captions.cpu(), lengths.cpu(), rng)  # type: ignore[misc]
-        chosen = rng.random(len(changed)) < self.options.hard_negative_fraction
-        rows = torch.tensor([bool(c) and attr is not None for c, attr in zip(chosen, changed, strict=True)])
-        return {
-            "hard_negative_captions": negatives,
-            "hard_negative_lengths": negative_lengths,
-            "hard_negative_rows": rows,
-        }
-
-    def _wrong_sentence(self, batch: dict[str, Any], sentence: torch.Tensor) -> torch.Tensor:
-        """ē of the mismatched pairs ``(B, D)``: the batch rolled by one (the release), with the rows chosen
-        for hard negatives replaced by their one-attribute-changed caption's ē."""
-        rolled = mismatched(sentence)
-        if "hard_negative_rows" not in batch:
-            return rolled
-        rows = batch["hard_negative_rows"].to(self.device)
-        _, hard = self.encode_text(batch["hard_negative_captions"], batch["hard_negative_lengths"].cpu())
-        return torch.where(rows[:, None], hard.to(rolled.dtype), rolled)
 
     # ------------------------------------------------------------------ training
     def encode_text(self, captions: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -334,7 +317,7 @@ class AttnGANModule(LightningModule):
         mask = padding_mask(lengths, captions.shape[1])  # (B, T), True at padding
         noise = torch.randn(batch_size, self.generator.z_dim, device=self.device)
         output = self.generator(noise, sentence, words, mask)
-        wrong_sentence = self._wrong_sentence(batch, sentence)
+        wrong_sentence = wrong_sentences(batch, sentence, self.encode_text)
         options = self.options
 
         terms: list[torch.Tensor] = []
@@ -343,8 +326,8 @@ class AttnGANModule(LightningModule):
             d_loss = discriminator_loss(
                 disc, real_images[stage], fake, sentence, wrong_sentence, options.adversarial_loss
             )["loss"]
-            if self._penalty_due(stage):
-                d_loss = d_loss + self._penalty(disc, real_images[stage], sentence)
+            if penalty_due(options, stage, self.generator.num_stages, self._step):
+                d_loss = d_loss + lazy_penalty(options, disc, real_images[stage], sentence)
             if self.fault_injector is not None:
                 d_loss = self.fault_injector.loss_terms(self._step, {f"d{stage}": d_loss})[f"d{stage}"]
             self._backward_and_step(d_loss, optimizer_d, disc, f"d{stage}")
@@ -386,28 +369,6 @@ class AttnGANModule(LightningModule):
         if self._step % self.hparams.log_every_n_steps == 0 or last_batch:
             self._check_nonfinite()
             self._log_losses(terms, g_loss.detach(), batch_size)
-
-    def _penalty_due(self, stage: int) -> bool:
-        options = self.options
-        last = stage == self.generator.num_stages - 1
-        return (last or options.gradient_penalty_stages == "all") and lazy_penalty_due(
-            options.gradient_penalty, self._step, options.gradient_penalty_every
-        )
-
-    def _penalty(self, disc: nn.Module, real: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
-        """The gradient penalty on real images, times ``gradient_penalty_every`` (lazy regularisation); in fp32
-        (double backward through bf16 logits loses the small gradients it penalises)."""
-        options = self.options
-        with torch.autocast(self.device.type, enabled=False):
-            penalty = gradient_penalty(
-                options.gradient_penalty,
-                disc,  # type: ignore[arg-type]
-                real.float(),
-                sentence.float(),
-                options.gradient_penalty_weight,
-                options.gradient_penalty_power,
-            )
-        return penalty * options.gradient_penalty_every
 
     def _check_nonfinite(self) -> None:
         found = self._nonfinite.earliest() if self.hparams.nonfinite_policy == "stop" else None

@@ -134,13 +134,17 @@ class TrainingOptions:
 def recipe_departures(config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Every training option of a resolved run config that departs from the release, by full key.
 
-    ``model.training.*`` (:meth:`TrainingOptions.departures`), ``data.fresh_images`` and the CoordConv inputs
-    (``model.generator.coord_channels``, ``model.discriminator.coord_channels``). Empty: the release recipe.
+    ``model.training.*`` (:meth:`TrainingOptions.departures`), a KL weight other than the release's 1,
+    ``data.fresh_images`` and the CoordConv inputs (``model.generator.coord_channels``,
+    ``model.discriminator.coord_channels``). λ and the network sizes are per-dataset values, not listed. Empty: the
+    release recipe.
     """
     config = config or {}
     model, data = dict(config.get("model") or {}), dict(config.get("data") or {})
     options = TrainingOptions.from_config(model.get("training"))
     found = {f"model.training.{k}": v for k, v in options.departures().items()}
+    if model.get("kl_weight", 1.0) != 1.0:  # the release's KL coefficient is 1 for every dataset
+        found["model.kl_weight"] = model["kl_weight"]
     if data.get("fresh_images"):
         found["data.fresh_images"] = True
     for network in ("generator", "discriminator"):
