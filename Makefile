@@ -6,13 +6,13 @@ UV ?= uv
 # where `make install` puts uv when it is not on PATH
 BOOTSTRAP ?= .venv-bootstrap
 PYTEST_ARGS ?=
-# `make train` must fit 20 minutes on 2 CPU cores. The shapes AttnGAN (3 stages, 200 steps per epoch) gets 8 fp32
-# epochs; where the CPU computes bf16 natively (AVX-512 BF16 / AMX) bf16 autocast is ~1.5x faster and gets 12
-# (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md, 033-shapes-recipe-three-stages-more-images.md;
-# measured: docs/results.md). Override with SHAPES_EPOCHS= / SHAPES_PRECISION=.
+# `make train` must fit 20 minutes on 2 CPU cores. The shapes AttnGAN (3 stages, 200 steps per epoch, the training
+# options of experiment=shapes_attngan) gets 8 fp32 epochs; where the CPU computes bf16 natively (AVX-512 BF16 / AMX)
+# bf16 autocast is ~1.5x faster and gets 14 (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md,
+# 036-shapes-training-options.md; measured: docs/results.md). Override with SHAPES_EPOCHS= / SHAPES_PRECISION=.
 NATIVE_BF16 := $(shell grep -qsE 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes)
 ifeq ($(NATIVE_BF16),yes)
-SHAPES_EPOCHS ?= 12
+SHAPES_EPOCHS ?= 14
 SHAPES_PRECISION ?= bf16-mixed
 else
 SHAPES_EPOCHS ?= 8
@@ -51,9 +51,9 @@ install: $(VENV)/.installed ## create .venv and install attngan + dev tools (edi
 
 train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU)
 	@echo "make train: AttnGAN $(SHAPES_EPOCHS) epochs, trainer.precision=$(SHAPES_PRECISION) (set SHAPES_EPOCHS= SHAPES_PRECISION= to change)"
-	$(VENV)/bin/attngan-train experiment=shapes_damsm export_path=$(SHAPES_OUT)/damsm.ckpt hydra.run.dir=$(SHAPES_OUT)/damsm_run
+	$(VENV)/bin/attngan-train experiment=shapes_damsm export_path=$(SHAPES_OUT)/damsm.ckpt hydra.run.dir=$(SHAPES_OUT)/damsm_run overwrite=true
 	$(VENV)/bin/attngan-train experiment=shapes_attngan trainer.max_epochs=$(SHAPES_EPOCHS) trainer.precision=$(SHAPES_PRECISION) \
-		model.damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt export_path=$(SHAPES_OUT)/attngan.ckpt hydra.run.dir=$(SHAPES_OUT)/attngan_run
+		model.damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt export_path=$(SHAPES_OUT)/attngan.ckpt hydra.run.dir=$(SHAPES_OUT)/attngan_run overwrite=true
 	@$(PY) -m attngan.cli.summary $(SHAPES_OUT)
 
 # `make reproduce` (docs/reproduce.md): extra attngan-reproduce overrides, e.g. REPRODUCE_ARGS="study=lambda"

@@ -217,7 +217,14 @@ def attngan_entry(
             + (
                 " (pass the DAMSM checkpoint written by `attngan-train experiment=..._damsm`)"
                 if kind == "damsm"
-                else ""
+                else (
+                    ": a DAMSM is what AttnGAN training reads (attngan-train experiment=shapes_attngan "
+                    "model.damsm_checkpoint=PATH); generation, evaluation, export and the demo take the attngan "
+                    "checkpoint that training exports (e.g. outputs/shapes/attngan.ckpt, or <run dir>/checkpoints/"
+                    "last.ckpt of an attngan run)"
+                    if kind == "attngan" and entry.get("kind") == "damsm"
+                    else ""
+                )
             )
         )
     return entry

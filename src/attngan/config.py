@@ -38,6 +38,9 @@ def compose_config(config_name: str, overrides: Sequence[str] = (), return_hydra
     """
     from hydra import compose, initialize_config_dir
 
+    from attngan.schemas import register_schemas
+
+    register_schemas()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose(
             config_name=config_name, overrides=list(overrides), return_hydra_config=return_hydra_config

@@ -65,6 +65,11 @@ class WeightsNotFoundError(AttnGANError):
         )
 
 
+class OutputError(ConfigError):
+    """An output location (``output_dir``, ``export_path``, ``hydra.run.dir``, ...) cannot be written, holds files
+    the command did not write, or is in use by another run."""
+
+
 class NonFiniteLossError(AttnGANError):
     """A loss became NaN or infinite during training."""
 

@@ -60,7 +60,9 @@ class GenerationResult:
         attention: per attention stage (``num_stages - 1`` of them), per image, a ``(num_words, H, W)`` float
             tensor: β of paper Eq. 2 for the caption's words (each region's values sum to 1 over the words).
         tokens: per caption, the words the model saw (unknown words removed, truncated to ``max_words``).
-        unknown_words: per caption, the words not in the vocabulary (reported, never silently dropped).
+        unknown_words: per caption, the words not in the vocabulary and the characters no word can hold
+            (``é``, ``🙂``): reported, never silently dropped.
+        words_cut: per caption, how many of its known words lay beyond ``max_words`` and were cut.
         noise: ``(num_images, z_dim)`` the noise z of every image; image ``k`` of every caption gets the same.
         condition_noise: ``(num_images, condition_dim)`` the conditioning-augmentation ε, shared the same way.
         num_images_per_caption: images per caption.
@@ -75,6 +77,7 @@ class GenerationResult:
     noise: torch.Tensor | None = None
     condition_noise: torch.Tensor | None = None
     num_images_per_caption: int = 1
+    words_cut: list[int] = field(default_factory=list)
     _stage_tensors: list[list[torch.Tensor]] = field(default_factory=list, repr=False)
 
     def attention_figure(
@@ -262,6 +265,14 @@ class AttnGANPipeline:
                     f"{len(self.vocab) - 1} words, e.g. {self.vocab.to_list()[1:9]}"
                 )
             row, length = caption_to_tensor(ids, self.max_words)
+            if length < len(ids):
+                log.warning(
+                    "caption %r: the model reads %d words (max_words); the last %d of its %d known words are cut",
+                    caption[:80] + ("..." if len(caption) > 80 else ""),
+                    self.max_words,
+                    len(ids) - length,
+                    len(ids),
+                )
             ids_rows.append(row)
             lengths.append(length)
             tokens.append([self._id_to_word[int(t)] for t in row[:length]])
@@ -343,6 +354,7 @@ class AttnGANPipeline:
                 f"num_images_per_caption and batch_size must be >= 1, got {n} and {batch_size}"
             )
         ids, lengths, tokens, unknown = self.encode_captions(captions)
+        words_cut = [len(self.vocab.encode(c)[0]) - len(t) for c, t in zip(captions, tokens, strict=True)]
         noise, condition_noise = self.noise(n, seed)
         noise = noise.repeat(len(captions), 1)  # (B * n, z_dim): the same rows for every caption
         condition_noise = condition_noise.repeat(len(captions), 1)  # (B * n, condition_dim)
@@ -372,6 +384,7 @@ class AttnGANPipeline:
             noise=noise,
             condition_noise=condition_noise,
             num_images_per_caption=n,
+            words_cut=words_cut,
             _stage_tensors=stage_tensors,
         )
 

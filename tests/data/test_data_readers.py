@@ -129,7 +129,10 @@ def test_cli_check_does_not_generate_into_a_missing_root(tmp_path, capsys, monke
 
 @pytest.mark.parametrize(
     ("override", "expected"),
-    [("num_images=abc", "num_images='abc' is not an integer"), ("test_fraction=x", "test_fraction='x'")],
+    [
+        ("num_images=abc", "num_images=abc is refused: num_images takes an integer"),
+        ("test_fraction=x", "test_fraction=x"),
+    ],
 )
 def test_cli_shapes_with_a_bad_number_is_one_line(tmp_path, capsys, override, expected):
     with pytest.raises(SystemExit) as done:

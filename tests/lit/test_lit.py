@@ -252,7 +252,9 @@ EVERY_OPTION = [
 ]
 
 
-def test_every_training_option_at_once_trains_and_changes_the_step(tmp_path, tiny_damsm_checkpoint, monkeypatch):
+def test_every_training_option_at_once_trains_and_changes_the_step(
+    tmp_path, tiny_damsm_checkpoint, monkeypatch
+):
     """A tiny run of the shapes recipe with every option on: finite losses, hard negatives used, penalty run."""
     from attngan.cli.train import build_trainer
     from attngan.training import terms

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from attngan.config import compose_config, config_dir
 from attngan.errors import AttnGANError, ConfigError
+from attngan.outputs import hold_run_directory
+
+# exit code of a command stopped by Ctrl-C (128 + SIGINT, as a shell reports it)
+INTERRUPTED_EXIT_CODE = 130
 
 # flags that print instead of running (--cfg, --info, ...), run a sweep (-m) or pick another config
 UNCHECKED_FLAGS = {
@@ -55,12 +61,20 @@ def report_user_errors(prog: str) -> Callable[[Callable[..., Any]], Callable[...
     return decorate
 
 
+def _hydra_value(text: str) -> str:
+    """``text`` as a Hydra override value: as is when plain, else single-quoted."""
+    if re.fullmatch(r"[\w./:+@-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def hydra_main(
     config_name: str,
     prog: str,
     task: Callable[[Any], Any],
     argv: list[str] | None = None,
     check: bool = True,
+    outputs: Callable[[Any], Path | None] | None = None,
 ) -> Any:
     """Run ``task(cfg)`` as a Hydra app on the shipped configs; every user mistake becomes one line.
 
@@ -77,11 +91,17 @@ def hydra_main(
         task: function of the composed config.
         argv: command-line arguments (defaults to ``sys.argv[1:]``).
         check: run the checks of the composed config before ``task``.
+        outputs: checks of the app's output locations on the composed config (a single run, before Hydra
+            starts it); it returns the run directory Hydra will write into, or None. That directory is pinned
+            (``hydra.run.dir``, resolved once) and held for the run: a second process there is refused
+            (:func:`attngan.outputs.hold_run_directory`) before Hydra writes a file into it.
     """
     import hydra
 
     from attngan.cli.explain import App, check_arguments, check_config, explain
+    from attngan.schemas import register_schemas
 
+    register_schemas()  # the apps' typed configs (conf/<app>.yaml lists <app>_schema first)
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         from attngan.cli.help import render_help
@@ -124,11 +144,23 @@ def hydra_main(
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing its own trace
     try:
         check_arguments(app, args)
+        run_dir = None
         if check_first:
             composed = compose_config(config_name, overrides, return_hydra_config=True)
             app.choices = dict(composed.hydra.runtime.choices)
             check_config(composed, app)
-        return _main()
+            run_dir = outputs(composed) if outputs is not None else None
+        if run_dir is None:
+            return _main()
+        if not any(a.startswith("hydra.run.dir=") for a in args):
+            sys.argv.append(f"hydra.run.dir={_hydra_value(str(run_dir))}")
+        with hold_run_directory(run_dir, "hydra.run.dir"):
+            return _main()
+    except KeyboardInterrupt:  # Ctrl-C while starting (attngan-train's training itself handles its own)
+        if debug:
+            raise
+        print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT_CODE)
     except Exception as err:
         known = None if debug else explain(err, app)
         if known is None:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from attngan.cli.common import hydra_main
 from attngan.errors import ConfigError
+from attngan.outputs import check_location
 
 PROG = "attngan-data"
 
@@ -83,23 +84,6 @@ Train on it with: attngan-train data=shapes data.root=DIR
 """
 
 
-_EXAMPLES = {"num_images": "1000", "seed": "0", "test_fraction": "0.2", "workers": "4"}
-
-
-def _number(cfg: DictConfig, key: str, kind: type) -> Any:
-    """``cfg[key]`` as ``kind`` (int or float), or a :class:`ConfigError` naming the key and the type."""
-    value = cfg.get(key)
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return kind(value)
-    except (TypeError, ValueError):
-        expected = "an integer" if kind is int else "a number"
-        raise ConfigError(
-            f"{key}={value!r} is not {expected}; write e.g. {key}={_EXAMPLES.get(key, '1')}."
-        ) from None
-
-
 def check(cfg: DictConfig) -> None:
     """Run the checker on ``cfg.data`` and exit 0 (clean) or 1 (problems).
 
@@ -111,7 +95,8 @@ def check(cfg: DictConfig) -> None:
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     assert isinstance(data, dict)
-    workers = _number(cfg, "workers", int)
+    workers = int(cfg.workers)  # types and ranges: DataToolSchema (attngan.schemas)
+    check_location(cfg.manifest, "manifest", directory=False)  # before the walk, not after it
     start = time.perf_counter()
     report = check_dataset(
         reader_from_config(data),
@@ -137,11 +122,9 @@ def shapes(cfg: DictConfig) -> None:
         raise ConfigError(
             f"{PROG} shapes needs a target directory: {PROG} shapes root=DIR [num_images=N] [seed=S]"
         )
-    num_images, seed = _number(cfg, "num_images", int), _number(cfg, "seed", int)
-    test_fraction = _number(cfg, "test_fraction", float)
+    num_images, seed, test_fraction = int(cfg.num_images), int(cfg.seed), float(cfg.test_fraction)
+    check_location(cfg.root, "root")  # a file or a place that cannot be written: before generating anything
     start = time.perf_counter()
-    if not isinstance(cfg.overwrite, bool):
-        raise ConfigError(f"overwrite={cfg.overwrite!r} is not true or false; write overwrite=true.")
     root = generate_shapes(cfg.root, num_images, seed, test_fraction, cfg.overwrite)
     marker = read_marker(root) or {}
     print(

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from attngan.config import checkpoint_problem, closest_keys, dotted_keys, missing_values, unknown_target_keys
 from attngan.errors import AttnGANError, CheckpointError, ConfigError
+from attngan.schemas import check_values, explain_validation
 
 # Hydra plugins behind a config group option, and the extra that installs each
 PLUGINS = {"submitit": "slurm", "optuna": "optuna"}
@@ -57,8 +58,37 @@ def one_line(message: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ before composing
+def _split_override(argv: Sequence[str]) -> ConfigError | None:
+    """An override the shell split at its spaces (``captions=[a large red circle]`` unquoted): the words after
+    it arrive as arguments without ``=``, and Hydra would read ``captions=[a`` alone."""
+    for i, arg in enumerate(argv):
+        if "=" not in arg or arg.startswith("-"):
+            continue
+        words = [arg]
+        for word in argv[i + 1 :]:
+            if "=" in word or word.startswith(("-", "~", "+")):  # a flag or another override (~key deletes)
+                break
+            words.append(word)
+        if len(words) == 1:
+            continue
+        key, _, value = " ".join(words).partition("=")
+        if value.startswith("[") and value.endswith("]"):
+            items = ",".join(f'"{item.strip()}"' for item in value[1:-1].split(","))
+            quoted = f"'{key}=[{items}]'"
+        else:
+            quoted = f"'{key}=\"{value}\"'"
+        return ConfigError(
+            f"the shell split the override {' '.join(words)} into {len(words)} arguments at its spaces: quote "
+            f"it, e.g. {quoted}"
+        )
+    return None
+
+
 def check_arguments(app: App, argv: Sequence[str]) -> None:
-    """Refuse flag combinations Hydra rejects with a traceback."""
+    """Refuse flag combinations Hydra rejects with a traceback, and overrides the shell split."""
+    split = _split_override(argv)
+    if split is not None:
+        raise split
     if any(a in MULTIRUN_FLAGS for a in argv) and any(a.split("=")[0] in SINGLE_RUN_FLAGS for a in argv):
         raise ConfigError(
             "-m (run a sweep) and --cfg (print the config of one run) do not go together: drop -m and give "
@@ -216,6 +246,7 @@ def check_config(cfg: DictConfig, app: App) -> None:
             f"{missing[0]}=...; {hint}"
         )
     _check_unknown_keys(cfg, app)
+    check_values(cfg, app.config_name)  # types, ranges, choices, devices, input files (attngan.schemas)
     _check_checkpoints(cfg)
     _check_accelerator(cfg, app)
 
@@ -279,6 +310,8 @@ def explain(err: BaseException, app: App) -> AttnGANError | None:
     if isinstance(err, OverrideParseException):
         return ConfigError(f"cannot read the override '{err.override}': {one_line(err.message)}")
     message = str(err)
+    if isinstance(err, ConfigCompositionException) and explain_validation(err, app.config_name):
+        return explain_validation(err, app.config_name)
     if isinstance(err, ConfigCompositionException):
         for pattern, verb in (
             (r"Could not override '([^']+)'", "to set it"),

@@ -24,9 +24,11 @@ from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
 from attngan.errors import ConfigError, DataError
+from attngan.outputs import OutputDirectory
 from attngan.progress import progress
 
 log = logging.getLogger("attngan.generate")
+PROG = "attngan-generate"
 
 
 def read_captions(cfg: DictConfig) -> list[str]:
@@ -63,19 +65,25 @@ def slug(text: str, limit: int = 48) -> str:
 
 def generate(cfg: DictConfig) -> dict[str, Any]:
     """Generate the images and figures of ``cfg`` (see ``conf/generate.yaml``); returns the manifest."""
-    from attngan.pipeline import AttnGANPipeline
-
+    # checked before any weight is loaded; a second run into its own output_dir replaces the first's files
+    target = OutputDirectory(cfg.output_dir, "output_dir", PROG, overwrite=bool(cfg.get("overwrite")))
     captions = read_captions(cfg)
     n = int(cfg.num_images_per_caption)
-    if n < 1:
-        raise ConfigError(f"num_images_per_caption must be >= 1, got {n}")
+    with target:
+        manifest, count = _generate(cfg, captions, n, target.staging)
+    log.info("wrote %d image(s) and %d attention figure(s) to %s", count, len(captions), target.path)
+    return manifest
+
+
+def _generate(cfg: DictConfig, captions: list[str], n: int, out: Path) -> tuple[dict[str, Any], int]:
+    """Generate into ``out`` (the staging folder); returns the manifest and the number of images."""
+    from attngan.pipeline import AttnGANPipeline
+
     pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=str(cfg.device))
     show = bool(cfg.get("progress", True))  # progress on stderr (ATTNGAN_PROGRESS=0 hides it)
     result = pipe(
         captions, seed=int(cfg.seed), num_images_per_caption=n, batch_size=int(cfg.batch_size), progress=show
     )
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     records = []
     written = progress(captions, desc="writing images and figures", unit="caption", enabled=show)
     for c, caption in enumerate(written):
@@ -95,6 +103,7 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
                 "caption": caption,
                 "tokens": result.tokens[c],
                 "unknown_words": result.unknown_words[c],
+                "words_cut": result.words_cut[c],  # known words beyond max_words
                 "images": images,
                 "attention_figure": figure_name,
             }
@@ -107,12 +116,11 @@ def generate(cfg: DictConfig) -> dict[str, Any]:
         "captions": records,
     }
     (out / "generated.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    log.info("wrote %d image(s) and %d attention figure(s) to %s", len(result.images), len(records), out)
-    return manifest
+    return manifest, len(result.images)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("generate", "attngan-generate", generate, argv)
+    return hydra_main("generate", PROG, generate, argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import logging
 import sys
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from attngan.cli.common import report_user_errors
 
 __all__ = ["main"]
@@ -25,11 +27,14 @@ def _compose(overrides: list[str]) -> Any:
     from attngan.cli.explain import App, check_arguments, explain
     from attngan.config import compose_config
     from attngan.errors import ConfigError
+    from attngan.schemas import check_values
 
     app = App(PROG, "reproduce", overrides)
     try:
         check_arguments(app, overrides)
-        return compose_config("reproduce", overrides)
+        cfg = compose_config("reproduce", overrides)
+        check_values(cfg, "reproduce")
+        return cfg
     except Exception as err:
         known = explain(err, app)
         if known is None:
@@ -64,10 +69,27 @@ def main(argv: list[str] | None = None) -> int:
 
         print(render_help("reproduce", PROG))
         return 0
+    if any(a in ("--cfg", "-c") for a in args):
+        # --cfg job (or all): the composed config, as the Hydra apps print it; nothing runs
+        at = next(i for i, a in enumerate(args) if a in ("--cfg", "-c"))
+        print(OmegaConf.to_yaml(_compose(args[:at] + args[at + 2 :])), end="")
+        return 0
+    flags = [a for a in args if a.startswith("-")]
+    if flags:
+        from attngan.errors import ConfigError
+
+        raise ConfigError(
+            f"{PROG} takes key=value overrides, --help and --cfg job; got {flags[0]} (`{PROG} --help`)"
+        )
+    from attngan.outputs import check_run_directory
     from attngan.reproduce.runner import reproduce
 
+    cfg = _compose(args)
+    # resumable: a directory it wrote (plan.md first) is its own; any other non-empty one is refused
+    signs = ("plan.md", "report.md")
+    check_run_directory(str(cfg.output_dir), "output_dir", bool(cfg.overwrite), PROG, signs)
     _log_to_stderr()
-    result = reproduce(_compose(args))
+    result = reproduce(cfg)
     if result["report"]:
         done = ", ".join(f"{k} ({v})" for k, v in result["studies"].items())
         print(f"{PROG}: studies: {done}\n{PROG}: report: {result['report']}", file=sys.stderr)

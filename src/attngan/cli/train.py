@@ -24,6 +24,13 @@ from attngan.cli.common import hydra_main
 from attngan.cli.explain import App, check_config
 from attngan.config import to_plain, unaccepted_arguments
 from attngan.errors import AttnGANError, ConfigError
+from attngan.outputs import (
+    EXPORT_RECORD,
+    atomic_write_text,
+    check_output_file,
+    check_run_directory,
+    hold_run_directory,
+)
 
 log = logging.getLogger("attngan.train")
 PROG = "attngan-train"
@@ -106,21 +113,51 @@ def quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training.*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
+    # the data module's val_dataloader feeds the evaluation callback; the AttnGAN module has no val loop
+    warnings.filterwarnings(
+        "ignore", message=r".*passed in a `val_dataloader` but have no `validation_step`.*"
+    )
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint."""
+    """Compose data, module and trainer from ``cfg``, fit, and export the final checkpoint.
+
+    Before any work the outputs are checked (:func:`check_outputs`) and the run directory is held for this
+    process (a second run there is refused, :func:`attngan.outputs.hold_run_directory`).
+    """
+    from attngan.lit.callbacks import INTERRUPTED_EXIT_CODE
+
+    check_config(cfg, App(PROG, "train"))  # no-op under attngan-train (checked before); for Python callers
+    run_dir = Path(str(cfg.trainer.get("default_root_dir") or "."))
+    check_outputs(cfg, run_dir)
+    with hold_run_directory(run_dir, RUN_DIR_KEY):
+        try:
+            return _train(cfg)
+        except KeyboardInterrupt:  # Ctrl-C before training started (during it: PreemptionCheckpoint)
+            print(f"{PROG}: interrupted (Ctrl-C) before training started; nothing to resume", file=sys.stderr)
+            sys.exit(INTERRUPTED_EXIT_CODE)
+        except SystemExit as stop:
+            if stop.code == INTERRUPTED_EXIT_CODE:  # a second Ctrl-C during training
+                last = run_dir / "checkpoints" / "last.ckpt"
+                kept = (
+                    f"{last} holds the last finished epoch" if last.is_file() else "no checkpoint was written"
+                )
+                print(f"{PROG}: stopped at once (a second Ctrl-C); {kept}", file=sys.stderr)
+            raise
+
+
+def _train(cfg: DictConfig) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from attngan.checkpoint import safe_load_checkpoint
     from attngan.lit.callbacks import PREEMPTED_EXIT_CODE
     from attngan.lit.checkpoint import check_resumable
-    from attngan.lit.logging import finish_loggers
+    from attngan.lit.logging import finish_loggers, quiet_lightning_logs
     from attngan.lit.strategy import check_launch, resolve_ckpt_path
 
-    check_config(cfg, App(PROG, "train"))  # no-op under attngan-train (checked before); for Python callers
     quiet_known_warnings()
+    quiet_lightning_logs()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
     ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.trainer.get("default_root_dir") or ".")
@@ -141,10 +178,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         unsaved = [c.save_error for c in trainer.callbacks if getattr(c, "save_error", None) is not None]
         if unsaved:  # the pre-emption checkpoint was refused (a non-finite loss): that is the news
             raise unsaved[0] from None
+        interrupted = any(getattr(c, "interrupted", False) for c in trainer.callbacks)
         last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        why = "interrupted (Ctrl-C)" if interrupted else "pre-empted (SIGTERM/SIGUSR1)"
         print(
-            f"attngan-train: pre-empted (SIGTERM/SIGUSR1); resumable checkpoint: {last}\n"
-            f"resume with: attngan-train <same overrides> ckpt_path={last}",
+            f"{PROG}: {why}; resumable checkpoint: {last}; resume with: {resume_command(last)} "
+            f"(exit code {PREEMPTED_EXIT_CODE})",
             file=sys.stderr,
         )
         sys.exit(PREEMPTED_EXIT_CODE)
@@ -153,15 +192,98 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "checkpoint": str(run_dir / "checkpoints" / "last.ckpt"),
     }
-    if cfg.get("export_path"):
-        export = Path(cfg.export_path)
-        trainer.save_checkpoint(export)
+    export = export_target(cfg, run_dir)
+    if export is not None:
+        # the full checkpoint, resumable as last.ckpt; atomic (AtomicCheckpointIO)
+        trainer.save_checkpoint(export, weights_only=False)
+        record_export(run_dir, export)
         result["exported"] = str(export)
     if trainer.is_global_zero:
         print_run_summary(run_dir, result, next_command(cfg, result))
     result["metrics"] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     finish_loggers(trainer.loggers)  # flush W&B; the next job of a sweep gets its own run
     return result
+
+
+# ------------------------------------------------------------------------------------------ outputs
+RUN_DIR_KEY = "hydra.run.dir"
+
+
+def _in_sweep() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:  # not run by Hydra (a Python caller)
+        return False
+
+
+def export_target(cfg: DictConfig, run_dir: Path) -> Path | None:
+    """Where the final checkpoint is copied: ``export_path``, or None. In a sweep job whose command line does
+    not set it, ``<job directory>/<its file name>``: the jobs would otherwise replace each other's file."""
+    if not cfg.get("export_path"):
+        return None
+    export = Path(str(cfg.export_path))
+    if _in_sweep() and "export_path" not in {o.split("=")[0].lstrip("+~") for o in _command_line_overrides()}:
+        export = run_dir / export.name
+    return export
+
+
+def _exports_of(run_dir: Path) -> set[Path]:
+    try:
+        lines = (run_dir / EXPORT_RECORD).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return set()
+    return {Path(line) for line in lines if line.strip()}
+
+
+def record_export(run_dir: Path, export: Path) -> None:
+    """Note in the run directory that this run wrote ``export`` (see :func:`check_outputs`)."""
+    exports = sorted(str(p) for p in _exports_of(run_dir) | {export.resolve()})
+    atomic_write_text(run_dir / EXPORT_RECORD, "\n".join(exports) + "\n")
+
+
+def check_outputs(cfg: DictConfig, run_dir: Path) -> None:
+    """Refuse, before any work, outputs that cannot be written or that hold another run's result.
+
+    The run directory must be writable and new, empty or one attngan-train wrote (a resume); an existing
+    ``export_path`` is replaced only with ``overwrite=true`` or when this run directory wrote it (a resumed or
+    continued run). Raises :class:`~attngan.errors.OutputError`.
+    """
+    overwrite = bool(cfg.get("overwrite"))
+    check_run_directory(run_dir, RUN_DIR_KEY, overwrite)
+    export = export_target(cfg, run_dir)
+    if export is not None:
+        own = export.resolve() in _exports_of(run_dir)
+        check_output_file(export, "export_path", overwrite or own)
+
+
+def check_run_outputs(composed: DictConfig) -> Path:
+    """:func:`check_outputs` of the composed config before Hydra makes the run directory; returns that directory
+    (``hydra.run.dir``, resolved once: hydra_main pins it and holds it for the run)."""
+    run_dir = Path(str(composed.hydra.run.dir))
+    check_outputs(composed, run_dir)
+    return run_dir
+
+
+def resume_command(last: Path) -> str:
+    """The command that resumes this run from ``last``: its own overrides, its run directory, ``ckpt_path``."""
+    overrides = _command_line_overrides()
+    if not overrides and not _hydra_run_dir():
+        return f"{PROG} <same overrides> ckpt_path={last}"
+    kept = [o for o in overrides if o.split("=")[0].lstrip("+~") != "ckpt_path"]
+    kept += [f"{RUN_DIR_KEY}={_hydra_run_dir()}", f"ckpt_path={last}"]
+    return " ".join([PROG, *(shlex.quote(o) for o in kept)])
+
+
+def _hydra_run_dir() -> str | None:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return str(HydraConfig.get().runtime.output_dir)
+    except ValueError:
+        return None
 
 
 def print_run_summary(run_dir: Path, result: dict[str, Any], next_step: str | None = None) -> None:
@@ -176,16 +298,6 @@ def print_run_summary(run_dir: Path, result: dict[str, Any], next_step: str | No
     print("\n".join(lines), file=sys.stderr)
 
 
-# data keys that decide the vocabulary: a DAMSM's AttnGAN run must see the same captions
-_CARRIED = (
-    "data",
-    "data.root",
-    "data.num_images",
-    "data.generation_seed",
-    "data.captions_per_image",
-    "data.holdout",
-    "data.vocab",
-)
 EXAMPLE_CAPTIONS = {
     "shapes": "a large red circle on the left",
     "cub": "this bird is red with a short beak",
@@ -211,10 +323,12 @@ def next_command(cfg: DictConfig, result: dict[str, Any]) -> str:
     if not str(cfg.model.get("_target_", "")).endswith("DAMSMModule"):
         caption = EXAMPLE_CAPTIONS.get(name, "a caption in the words of your captions")
         return f"attngan-generate checkpoint={shlex.quote(checkpoint)} {shlex.quote(f'captions=[{caption}]')}"
+    # every data override (the AttnGAN run must see the same captions and samples: data.root, data.bad_manifest,
+    # data.num_images, ...), the paths and the seed
     carried = [
         o
         for o in _command_line_overrides()
-        if o.split("=")[0].lstrip("+") in _CARRIED or o.startswith(("paths.", "seed="))
+        if o.split("=")[0].lstrip("+~").split(".")[0] in ("data", "paths", "seed")
     ]
     experiments = sorted(Path(config_dir(), "experiment").glob(f"{name}_attngan*.yaml"))
     parts = [
@@ -245,7 +359,7 @@ def sweep_objective(cfg: DictConfig) -> Any:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("train", PROG, sweep_objective, argv)
+    return hydra_main("train", PROG, sweep_objective, argv, outputs=check_run_outputs)
 
 
 if __name__ == "__main__":

@@ -86,11 +86,15 @@ def serve(
 
     demo = create_demo(checkpoint, device=device, num_examples=num_examples, top_k=top_k)
     try:
-        demo.launch(**launch_options(host, port), prevent_thread_lock=not block, quiet=not block)
+        # quiet: Gradio's own banner suggests share=True, which this demo never uses (no link leaves the machine)
+        demo.launch(**launch_options(host, port), prevent_thread_lock=True, quiet=True)
     except OSError as err:
         taken = err.errno in (errno.EADDRINUSE, errno.EACCES) or "port" in str(err).lower()
         raise ConfigError(
             f"cannot serve the demo on {host}:{port} ({err}): "
             + ("the port is in use; pick another with port=N" if taken else "check host= and port=")
         ) from err
+    if block:
+        log.info("demo: serving on %s (local only, no share link; Ctrl-C stops it)", demo.local_url)
+        demo.block_thread()
     return demo

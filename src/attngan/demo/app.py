@@ -1,8 +1,9 @@
 """The demo's Gradio page: layout only; what the buttons do is :class:`~attngan.demo.backend.DemoBackend`.
 
 Every mistake a visitor can make (empty caption, only unknown words, too many images, a bad seed) becomes a
-message in the page (the status box, and a Gradio warning toast); an unexpected failure is logged on the
-server with its traceback and shown as one line. The server keeps serving either way.
+message in the status box of the tab it happened in (no toast: a toast would float over the other tab too); an
+unexpected failure is logged on the server with its traceback and shown as one line. The server keeps serving
+either way.
 
 Nothing is contacted outside this machine: Gradio's analytics and version check are off, there is no share
 link, no server-side rendering, no MCP server, and the theme uses the browser's own fonts (no Google Fonts).
@@ -62,14 +63,13 @@ def import_gradio() -> Any:
     return gradio
 
 
-def _problem(gr: Any, err: Exception) -> str:
-    """The status-box text of a failed click (and a warning toast)."""
+def _problem(err: Exception) -> str:
+    """The status-box text of a failed click, shown in the tab it happened in."""
     if isinstance(err, AttnGANError):
         message = str(err)
     else:  # not the visitor's mistake: the traceback goes to the server log only
         log.exception("demo: generation failed")
         message = f"Generation failed ({type(err).__name__}: {err}); the server log has the details."
-    gr.Warning(message, duration=8)
     return f"**Cannot generate:** {message}"
 
 
@@ -112,14 +112,14 @@ def build_demo(
         try:
             out = backend.generate(caption, seed, count)
         except Exception as err:  # every failure becomes a message; the server keeps serving
-            return [], [], None, _problem(gr, err)
+            return [], [], None, _problem(err)
         return out.images, out.stages, out.attention, out.status()
 
     def compare(caption: str, changed: str, seed: float) -> tuple[Any, str]:
         try:
             out = backend.compare(caption, changed, seed)
         except Exception as err:
-            return [], _problem(gr, err)
+            return [], _problem(err)
         return out.images, out.status()
 
     def suggest(caption: str) -> str:
@@ -132,7 +132,8 @@ def build_demo(
             with gr.Column(scale=1):
                 caption = gr.Textbox(label="Caption", value=first, lines=2, elem_id="caption")
                 with gr.Row():
-                    seed = gr.Number(label="Seed", value=0, precision=0, elem_id="seed")
+                    # no precision=0: Gradio would round 1.5 to 2 silently; the backend refuses it instead
+                    seed = gr.Number(label="Seed", value=0, minimum=0, step=1, elem_id="seed")
                     count = gr.Number(
                         label=f"Images per caption (1 to {MAX_IMAGES_PER_CAPTION})",
                         value=1,
@@ -161,7 +162,7 @@ def build_demo(
                 before = gr.Textbox(label="Caption", value=first, elem_id="before")
                 after = gr.Textbox(label="Changed caption", value=suggest(first), elem_id="after")
             with gr.Row():
-                pair_seed = gr.Number(label="Seed", value=0, precision=0)
+                pair_seed = gr.Number(label="Seed", value=0, minimum=0, step=1)
                 swap = gr.Button("Suggest a change")
                 compare_button = gr.Button("Compare", variant="primary", elem_id="compare")
             pair_status = gr.Markdown(elem_id="compare-status")

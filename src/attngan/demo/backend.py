@@ -51,6 +51,7 @@ class Generation:
         attention: the attention figure of the first image (top-k words per attention stage).
         tokens: the words the model saw.
         unknown_words: words of the caption the model does not know (left out).
+        words_cut: known words beyond the model's ``max_words`` (cut).
     """
 
     images: list[Image.Image]
@@ -58,6 +59,7 @@ class Generation:
     attention: Image.Image
     tokens: list[str]
     unknown_words: list[str] = field(default_factory=list)
+    words_cut: int = 0
 
     def status(self) -> str:
         """The Markdown line shown under the images."""
@@ -65,6 +67,8 @@ class Generation:
         text = f"The model read: **{words}**."
         if self.unknown_words:
             text += f" Unknown words (left out): **{', '.join(self.unknown_words)}**."
+        if self.words_cut:
+            text += f" The model reads {len(self.tokens)} words: the last **{self.words_cut}** were cut."
         return text
 
 
@@ -76,11 +80,13 @@ class Comparison:
         images: ``[(image, caption), (image, caption)]``.
         changed: ``(old words, new words)`` for every difference between the two captions' words.
         unknown_words: per caption, the words left out.
+        words_cut: per caption, the known words beyond the model's ``max_words`` (cut).
     """
 
     images: list[tuple[Image.Image, str]]
     changed: list[tuple[str, str]]
     unknown_words: list[list[str]]
+    words_cut: list[int] = field(default_factory=lambda: [0, 0])
 
     def status(self) -> str:
         """The Markdown line shown under the pair."""
@@ -94,6 +100,9 @@ class Comparison:
         for caption, unknown in zip(("first", "second"), self.unknown_words):
             if unknown:
                 text += f" Unknown words of the {caption} caption (left out): **{', '.join(unknown)}**."
+        for caption, cut in zip(("first", "second"), self.words_cut):
+            if cut:
+                text += f" The last **{cut}** words of the {caption} caption were cut (max_words)."
         return text
 
 
@@ -121,9 +130,12 @@ def check_caption(caption: Any, which: str = "caption") -> str:
 def check_seed(seed: Any) -> int:
     """``seed`` as a non-negative int; a :class:`DemoInputError` otherwise."""
     try:
-        value = int(float(seed if seed not in (None, "") else 0))
+        number = float(seed if seed not in (None, "") else 0)
     except (TypeError, ValueError):
+        number = float("nan")
+    if number != number or number != int(number):  # NaN or a fraction: 1.5 is not a seed
         raise DemoInputError(f"The seed must be a whole number, got {seed!r}.") from None
+    value = int(number)
     if value < 0 or value > 2**31 - 1:
         raise DemoInputError(f"The seed must lie in [0, {2**31 - 1}], got {value}.")
     return value
@@ -178,6 +190,7 @@ class DemoBackend:
             attention=figure,
             tokens=result.tokens[0],
             unknown_words=result.unknown_words[0],
+            words_cut=result.words_cut[0],
         )
 
     def compare(self, caption: Any, changed_caption: Any, seed: Any = 0) -> Comparison:
@@ -192,11 +205,28 @@ class DemoBackend:
         seed = check_seed(seed)
         with self._lock:
             result = self.pipe([first, second], seed=seed)
+        start = first_difference(result.tokens[0], result.tokens[1])
         return Comparison(
-            images=[(display(result.images[0]), first), (display(result.images[1]), second)],
+            images=[
+                (display(result.images[0]), from_word(result.tokens[0], start)),
+                (display(result.images[1]), from_word(result.tokens[1], start)),
+            ],
             changed=word_changes(result.tokens[0], result.tokens[1]),
             unknown_words=result.unknown_words,
+            words_cut=result.words_cut,
         )
+
+
+def first_difference(before: list[str], after: list[str]) -> int:
+    """Index of the first word where two token lists differ (the shorter length when one extends the other)."""
+    return next((k for k, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after)))
+
+
+def from_word(tokens: list[str], start: int, context: int = 1) -> str:
+    """A gallery label that shows the changed word: the words from ``context`` words before ``start`` (a long
+    caption's label is cut by the page from its end, so the change must come first)."""
+    begin = max(0, start - context)
+    return ("… " if begin else "") + " ".join(tokens[begin:])
 
 
 def word_changes(before: list[str], after: list[str]) -> list[tuple[str, str]]:

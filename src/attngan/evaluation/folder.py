@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from attngan.errors import ConfigError
+from attngan.errors import ConfigError, WeightsNotFoundError
 from attngan.evaluation.report import json_ready
 from attngan.metrics.options import MetricInputs, MetricOptions
 from attngan.metrics.reference_stats import image_batches, list_images, save_reference
@@ -84,7 +84,7 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
+def evaluate_folder(cfg: DictConfig, options: MetricOptions, out: Path | None = None) -> dict[str, Any]:
     """Score the images of ``cfg.images`` (IS; FID against ``cfg.reference``) and write the report.
 
     Args:
@@ -92,6 +92,7 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
             ``metrics.names``.
         options: the ``metrics`` group as :class:`~attngan.metrics.options.MetricOptions` (FID protocol,
             weights, IS splits, ...; :func:`attngan.evaluation.run.metric_options`).
+        out: where to write (default ``cfg.output_dir``; ``attngan-eval`` gives its staging folder).
 
     Returns:
         The report as written to ``metrics.json``.
@@ -110,15 +111,25 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
     reference_dir = reference is not None and Path(reference).expanduser().is_dir()
     if reference is not None and not reference_dir:
         options = replace(options, fid_reference=str(reference))  # an .npz (load_reference explains the rest)
+    problems = []  # every problem at once: fixing one must not reveal the next
     if "is" in names and len(files) < options.is_splits:
-        raise ConfigError(
-            f"{len(files)} images are too few for the Inception score with metrics.is_splits={options.is_splits}"
+        problems.append(
+            f"{len(files)} images are too few for the Inception score with metrics.is_splits={options.is_splits} "
+            "(give more images or lower metrics.is_splits)"
         )
-    metrics, _ = build_available(names, replace(options, strict=True))
+    try:
+        metrics, _ = build_available(names, replace(options, strict=True))
+    except WeightsNotFoundError as err:
+        if not problems:
+            raise
+        problems.append(" ".join(str(err).split()))
+    if problems:
+        numbered = " ".join(f"({k}) {p.rstrip('.')}." for k, p in enumerate(problems, start=1))
+        raise ConfigError(f"{len(problems)} problem(s) with images={cfg.images}: {numbered}")
     device, batch_size = _device(str(cfg.device)), max(1, int(cfg.batch_size))
     for metric in metrics.values():
         metric.to(device)
-    out = Path(cfg.output_dir)
+    out = Path(out or cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     protocol = options.fid_protocol
     show = cfg.get("progress", True)  # the progress displays (ATTNGAN_PROGRESS=0 hides them)
@@ -137,6 +148,7 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
             metrics["fid"].update(batch.to(device), real=True)
         stats = metrics["fid"].real_statistics()  # type: ignore[operator]
         save_reference(out / f"reference_{protocol}.npz", stats, protocol=protocol, images=str(reference))
+        stats.path = str(Path(cfg.output_dir) / f"reference_{protocol}.npz")  # where it is once out is moved
         metrics["fid"].set_reference(stats)  # type: ignore[operator]
     log.info("scoring %d images of %s with %s", len(files), cfg.images, ", ".join(metrics))
     with torch.no_grad():
@@ -165,5 +177,4 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions) -> dict[str, Any]:
     table = markdown_table(report)
     (out / "metrics.md").write_text(table)
     print(table)
-    log.info("wrote %s and %s", out / "metrics.json", out / "metrics.md")
     return report

@@ -238,6 +238,10 @@ class _ImageWriter:
 def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
     """Generate ``cfg.num_images`` images, compute the metrics, write ``metrics.json`` and ``metrics.md``.
 
+    ``cfg.output_dir`` is checked before any weight is loaded (:class:`~attngan.outputs.OutputDirectory`: a
+    directory of other files is refused unless ``cfg.overwrite``); the results appear in it together at the end,
+    replacing those of an earlier ``attngan-eval`` there.
+
     Args:
         cfg: the composed ``eval`` config (conf/eval.yaml).
         explicit: the keys given on the command line (``data.num_images``), which the checkpoint's training
@@ -246,32 +250,60 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
     Returns:
         The report as written to ``metrics.json``.
     """
-    import torch
-
-    import attngan
-    from attngan.pipeline import AttnGANPipeline
+    from attngan.outputs import OutputDirectory
 
     started = time.perf_counter()
     if cfg.get("protocol"):  # attngan-eval protocol=... is short for metrics.fid.protocol=...
         with open_dict(cfg):
             cfg.metrics.fid = {**(cfg.metrics.get("fid") or {}), "protocol": cfg.protocol}
-    if cfg.get("images"):
-        from attngan.evaluation.folder import evaluate_folder
+    if not cfg.get("images"):
+        _check_checkpoint_options(cfg)
+    target = OutputDirectory(
+        cfg.output_dir, "output_dir", "attngan-eval", overwrite=bool(cfg.get("overwrite"))
+    )
+    with target:
+        if cfg.get("images"):
+            from attngan.evaluation.folder import evaluate_folder
 
-        return evaluate_folder(cfg, metric_options(cfg.metrics, int(cfg.seed)))
+            report = evaluate_folder(cfg, metric_options(cfg.metrics, int(cfg.seed)), out=target.staging)
+        else:
+            report = _evaluate_checkpoint(cfg, explicit, started, target.staging, target.final("images"))
+    written = [
+        target.final(name) for name in ("metrics.json", "metrics.md", f"compare_{cfg.get('compare')}.md")
+    ]
+    log.info("wrote %s", ", ".join(str(p) for p in written if p.is_file()))
+    return report
+
+
+def _check_checkpoint_options(cfg: DictConfig) -> None:
     if not cfg.get("checkpoint"):
         raise ConfigError(
             "checkpoint is not set (mandatory): give checkpoint=..., e.g. attngan-eval checkpoint=outputs/shapes/"
             "attngan.ckpt; or score a folder of images: attngan-eval images=DIR reference=DIR_OR_NPZ"
         )
-    num_images, batch_size, seed = int(cfg.num_images), int(cfg.batch_size), int(cfg.seed)
-    if num_images < 1 or batch_size < 1:
-        raise ConfigError(f"num_images and batch_size must be >= 1, got {num_images} and {batch_size}")
+    if int(cfg.num_images) < 1 or int(cfg.batch_size) < 1:
+        raise ConfigError(
+            f"num_images and batch_size must be >= 1, got {cfg.num_images} and {cfg.batch_size}"
+        )
     compare = cfg.get("compare") or None
     if compare is not None and compare not in COMPARE_CHOICES:
         raise ConfigError(
             f"compare={compare!r} is not known; choose from {list(COMPARE_CHOICES)} or leave it null"
         )
+
+
+def _evaluate_checkpoint(
+    cfg: DictConfig, explicit: Collection[str], started: float, out: Path, images_dir: Path
+) -> dict[str, Any]:
+    """The run of :func:`evaluate` for a checkpoint, writing into ``out`` (``images_dir``: where the images of
+    ``save_images`` end up, for the report)."""
+    import torch
+
+    import attngan
+    from attngan.pipeline import AttnGANPipeline
+
+    num_images, batch_size, seed = int(cfg.num_images), int(cfg.batch_size), int(cfg.seed)
+    compare = cfg.get("compare") or None
     pipe = AttnGANPipeline.from_checkpoint(cfg.checkpoint, device=str(cfg.device))
     train_config = pipe.metadata.get("config") or {}
     adopt_training_shapes(cfg, train_config, explicit)
@@ -288,8 +320,6 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
         len(dataset),
         ", ".join(suite.names) or "no metric",
     )
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if suite.needs_real_images:
         from attngan.evaluation.fid_reference import feed_real_side
 
@@ -355,7 +385,7 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
         },
         "protocols": info.get("protocols", {}),
         "skipped": info.get("skipped", {}),
-        "images_dir": str(writer.image_dir) if writer is not None else None,
+        "images_dir": str(images_dir) if writer is not None else None,
         "attngan_version": attngan.__version__,
         "torch_version": str(torch.__version__),
         "device": str(pipe.device),
@@ -363,9 +393,7 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
     }
     report, table = write_report(out, report)
     print(table)
-    log.info("wrote %s and %s", out / "metrics.json", out / "metrics.md")
     if compare is not None:
-        path, comparison = write_comparison(out, report, str(compare))
+        _, comparison = write_comparison(out, report, str(compare))
         print(comparison)
-        log.info("wrote %s", path)
     return report

@@ -77,7 +77,8 @@ def find_evaluation(
 
     Args:
         checkpoint: the ``.ckpt`` file; its folder and that folder's sub-folders are searched for ``metrics.json``
-            files that name it (newest first), and so is ``./eval`` (``attngan-eval``'s default output).
+            files that name it (newest first), and so are ``./eval`` (``attngan-eval``'s default output) and its
+            sub-folders (``output_dir=eval/shapes``).
         evaluation: a ``metrics.json`` file or an ``attngan-eval`` output directory to use instead (it is used
             even when it names another path for the checkpoint, e.g. after a move).
     """
@@ -94,7 +95,8 @@ def find_evaluation(
         return None
     checkpoint = Path(checkpoint)
     folder = checkpoint.parent
-    candidates = [folder / "metrics.json", *folder.glob("*/metrics.json"), Path("eval") / "metrics.json"]
+    candidates = [folder / "metrics.json", *folder.glob("*/metrics.json")]
+    candidates += [Path("eval") / "metrics.json", *Path("eval").glob("*/metrics.json")]
     found = []
     for path in {p.resolve() for p in candidates if p.is_file()}:
         report = _read(path)

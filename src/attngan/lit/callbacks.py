@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ from attngan.errors import AttnGANError
 
 log = logging.getLogger(__name__)
 
-# exit code of a run stopped by SIGTERM / SIGUSR1 after writing its resumable checkpoint (EX_TEMPFAIL)
+# exit code of a run stopped by SIGTERM / SIGUSR1 / Ctrl-C after writing its resumable checkpoint (EX_TEMPFAIL)
 PREEMPTED_EXIT_CODE = 75
+# exit code of a run stopped by Ctrl-C without a new checkpoint (a second Ctrl-C): 128 + SIGINT, as a shell says
+INTERRUPTED_EXIT_CODE = 130
 
 
 class BadSampleReport(Callback):
@@ -45,7 +48,8 @@ class BadSampleReport(Callback):
 
 
 class PreemptionCheckpoint(Callback):
-    """SIGTERM (and SIGUSR1 outside SLURM, where Lightning requeues by itself) saves ``last.ckpt`` and stops.
+    """SIGTERM, Ctrl-C (SIGINT) and SIGUSR1 outside SLURM (where Lightning requeues by itself) save ``last.ckpt``
+    and stop.
 
     Lightning turns SIGTERM into a ``SIGTERMException`` at the next batch boundary, on every rank; this
     callback then writes a resumable checkpoint (atomically) over ``checkpoints/last.ckpt``. The console
@@ -53,16 +57,21 @@ class PreemptionCheckpoint(Callback):
     the checkpoint holds the training loader's place in the epoch, so the resumed run carries on with the
     next batch and ends bit-identical to an uninterrupted one (on CPU with ``trainer.deterministic=true``).
     A non-finite loss not yet checked stops the save (the module raises): the file keeps the last good state.
+    Ctrl-C is SIGTERM's twin (Lightning's own KeyboardInterrupt path saves nothing and exits 1); a second Ctrl-C
+    stops at once, without the checkpoint.
     """
 
     def __init__(self) -> None:
         self._previous: Any = None
+        self._previous_sigint: Any = None
+        self.interrupted = False  # by Ctrl-C (train() says so)
         # why the pre-emption checkpoint was not written (a non-finite loss): train() reports it instead
         self.save_error: AttnGANError | None = None
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         from lightning.fabric.plugins.environments import SLURMEnvironment
 
+        self._catch_ctrl_c(trainer)
         if isinstance(trainer._accelerator_connector.cluster_environment, SLURMEnvironment):
             return
         try:
@@ -76,10 +85,36 @@ class PreemptionCheckpoint(Callback):
         except ValueError:  # not the main thread: leave signals alone
             self._previous = None
 
+    def _catch_ctrl_c(self, trainer: Trainer) -> None:
+        self.interrupted = False
+        pid = os.getpid()
+        try:
+            self._previous_sigint = signal.getsignal(signal.SIGINT)
+
+            def _on_sigint(signum: int, frame: Any) -> None:
+                if os.getpid() != pid:  # a data-loader worker (forked with this handler): the trainer decides
+                    return
+                if (
+                    self.interrupted
+                ):  # the second Ctrl-C: stop now (a KeyboardInterrupt would go to Lightning)
+                    raise SystemExit(INTERRUPTED_EXIT_CODE)
+                self.interrupted = True
+                log.warning(
+                    "Ctrl-C: saving a resumable checkpoint after this batch (Ctrl-C again stops at once)"
+                )
+                trainer._signal_connector.received_sigterm = True
+
+            signal.signal(signal.SIGINT, _on_sigint)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous_sigint = None
+
     def _restore_handler(self) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGUSR1, self._previous)
             self._previous = None
+        if self._previous_sigint is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._restore_handler()
@@ -94,10 +129,7 @@ class PreemptionCheckpoint(Callback):
         except AttnGANError as err:  # raised here, it would skip Lightning's clean-up; the old file stays
             self.save_error = err
             return
-        if trainer.is_global_zero:
-            log.warning(
-                "pre-empted: resumable checkpoint written to %s; resume with ckpt_path=%s", path, path
-            )
+        log.debug("pre-empted: resumable checkpoint written to %s", path)  # attngan-train says it, once
 
 
 def default_callbacks() -> list[Callback]:

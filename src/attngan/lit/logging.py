@@ -1,4 +1,5 @@
-"""Experiment logging: the W&B logger factory, the resolved run config, sample figures for every logger.
+"""Experiment logging: the W&B logger factory, the resolved run config, sample figures for every logger, and
+Lightning's console lines written once (:func:`quiet_lightning_logs`).
 
 Loggers are rank-zero only (Lightning makes every other rank's logger a no-op), so everything here is safe
 to call on every rank.
@@ -6,6 +7,7 @@ to call on every rank.
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
 from collections.abc import Sequence
@@ -24,6 +26,35 @@ if TYPE_CHECKING:
     from attngan.models.generator import GeneratorOutput
 
 WANDB_MODES = ("online", "offline", "disabled", "dryrun", "run", "shared")
+
+
+# ------------------------------------------------------------------------------------------------ console
+# Lightning's INFO lines that are adverts, not news about this run
+_ADVERTS = ("litlogger", "LitLogger", "Lightning Experiments platform")
+
+
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not any(word in message for word in _ADVERTS)
+
+
+def quiet_lightning_logs() -> None:
+    """Lightning's console lines once each, and without adverts for other packages (idempotent).
+
+    ``import lightning`` gives its ``lightning`` logger a console handler of its own while records also reach the
+    root logger; where the app configured the root logger (Hydra's job logging: console and ``<run dir>/*.log``),
+    every Lightning line was written twice. That own handler goes; the root's handlers write each record once.
+    """
+    lightning = logging.getLogger("lightning")
+    if logging.getLogger().hasHandlers():
+        for handler in list(lightning.handlers):
+            if type(handler) is logging.StreamHandler:
+                lightning.removeHandler(handler)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdverts) for f in logger.filters):
+            logger.addFilter(_DropAdverts())
 
 
 # ------------------------------------------------------------------------------------------------ W&B

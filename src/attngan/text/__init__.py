@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from attngan.text.tokenizer import split_captions, tokenize, unique_words
+from attngan.text.tokenizer import dropped_characters, split_captions, tokenize, unique_words
 from attngan.text.vocabulary import PAD_TOKEN, Vocabulary
 
 if TYPE_CHECKING:
     from attngan.text.encoding import caption_to_tensor
 
-__all__ = ["PAD_TOKEN", "Vocabulary", "caption_to_tensor", "split_captions", "tokenize", "unique_words"]
+__all__ = [
+    "PAD_TOKEN",
+    "Vocabulary",
+    "caption_to_tensor",
+    "dropped_characters",
+    "split_captions",
+    "tokenize",
+    "unique_words",
+]
 
 
 def __getattr__(name: str) -> Any:

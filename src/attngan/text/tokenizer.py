@@ -2,12 +2,14 @@
 
 The release lower-cases a caption, keeps the runs of word characters (``\\w+``), drops the non-ASCII
 characters from every token and skips captions that end up without a token. Matching it exactly keeps
-our word ids compatible with the released ``captions.pickle`` files and DAMSM encoders.
+our word ids compatible with the released ``captions.pickle`` files and DAMSM encoders;
+:func:`dropped_characters` names what that leaves out (``é``, ``🙂``), so that it is reported, not lost.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 _WORD = re.compile(r"\w+")
@@ -32,6 +34,28 @@ def tokenize(text: str) -> list[str]:
         if token:
             tokens.append(token)
     return tokens
+
+
+def dropped_characters(text: str) -> list[str]:
+    """The runs of characters :func:`tokenize` leaves out that are neither spaces nor punctuation.
+
+    They are the non-ASCII letters, marks and symbols (``é``, ``🙂``): no token can hold them, so a caller
+    reports them beside its unknown words.
+
+    Example:
+        >>> dropped_characters("a large red circle é 🙂, café")
+        ['é', '🙂', 'é']
+    """
+    runs: list[str] = []
+    current = ""
+    for char in text:
+        kept = char.isascii() or char.isspace() or unicodedata.category(char).startswith(("P", "Z"))
+        if kept and current:
+            runs.append(current)
+            current = ""
+        elif not kept:
+            current += char
+    return [*runs, current] if current else runs
 
 
 def split_captions(text: str) -> list[str]:

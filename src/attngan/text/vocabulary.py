@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from attngan.errors import DataError, VocabularyMismatchError
-from attngan.text.tokenizer import tokenize, unique_words
+from attngan.text.tokenizer import dropped_characters, tokenize, unique_words
 
 PAD_TOKEN = "<pad>"
 RELEASE_PAD_TOKEN = "<end>"  # the name of id 0 in the authors' pickles
@@ -175,8 +175,13 @@ class Vocabulary:
         return ids, unknown
 
     def encode(self, text: str) -> tuple[list[int], list[str]]:
-        """Tokenise and encode a caption; see :meth:`encode_tokens` for the result."""
-        return self.encode_tokens(tokenize(text))
+        """Tokenise and encode a caption; see :meth:`encode_tokens` for the result.
+
+        The unknown words include the characters the tokeniser cannot keep (``é``, ``🙂``,
+        :func:`~attngan.text.tokenizer.dropped_characters`), after the unknown tokens.
+        """
+        ids, unknown = self.encode_tokens(tokenize(text))
+        return ids, unknown + dropped_characters(text)
 
     def decode(self, ids: Iterable[int]) -> str:
         """The words of ``ids`` joined by spaces; padding (0) is left out.

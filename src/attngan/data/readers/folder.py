@@ -68,6 +68,9 @@ class FolderReader(DatasetReader):
         root = self.require_root()
         require_files(root, ["images", "captions"], self.name, self.expected_layout, self.source_help)
         images = self._image_files(root / "images")
+        # a listed key without an image is named with the suffix most of the images have (.png, .jpg)
+        suffixes = [p.suffix.lower() for p in images.values()]
+        usual = max(sorted(set(suffixes)), key=suffixes.count) if suffixes else ".jpg"
         splits = self._split(root, sorted(images))
         classes = self._classes(root / "classes.txt")
         problems: list[Problem] = []
@@ -76,7 +79,7 @@ class FolderReader(DatasetReader):
             records, found = index_split(
                 split,
                 keys,
-                image_path=lambda k: images.get(k, root / "images" / f"{k}.jpg"),
+                image_path=lambda k: images.get(k, root / "images" / f"{k}{usual}"),
                 read_captions=lambda k: read_caption_file(
                     root / "captions" / f"{k}.txt", self.captions_per_image, k
                 ),
