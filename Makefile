@@ -8,11 +8,11 @@ BOOTSTRAP ?= .venv-bootstrap
 PYTEST_ARGS ?=
 # `make train` must fit 20 minutes on 2 CPU cores. The shapes AttnGAN (3 stages, 200 steps per epoch, the training
 # options of experiment=shapes_attngan) gets 8 fp32 epochs; where the CPU computes bf16 natively (AVX-512 BF16 / AMX)
-# bf16 autocast is ~1.5x faster and gets 14 (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md,
+# bf16 autocast is ~1.5x faster and gets 12 (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md,
 # 036-shapes-training-options.md; measured: docs/results.md). Override with SHAPES_EPOCHS= / SHAPES_PRECISION=.
 NATIVE_BF16 := $(shell grep -qsE 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes)
 ifeq ($(NATIVE_BF16),yes)
-SHAPES_EPOCHS ?= 14
+SHAPES_EPOCHS ?= 12
 SHAPES_PRECISION ?= bf16-mixed
 else
 SHAPES_EPOCHS ?= 8

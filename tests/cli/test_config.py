@@ -211,4 +211,4 @@ def test_shapes_recipe_of_make_train():
     assert release.model.lambda_damsm == 1.0 and release.model.generator.ngf == attngan.model.generator.ngf
     assert release.trainer.max_epochs == attngan.trainer.max_epochs
     makefile = (Path(config_dir()).parent / "Makefile").read_text()
-    assert "SHAPES_EPOCHS ?= 8" in makefile and "SHAPES_EPOCHS ?= 14" in makefile
+    assert "SHAPES_EPOCHS ?= 8" in makefile and "SHAPES_EPOCHS ?= 12" in makefile
