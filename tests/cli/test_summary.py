@@ -39,7 +39,8 @@ def test_summary_prints_the_oracle_table_and_writes_both_figures(trained_root: P
     for row in ("one object", "colour / side / shape / size", "two objects", "both colours / sides / shapes"):
         assert row in text
     assert "in object: colour / shape words" in text and "uniform" in text
-    assert "recipe: the release recipe" in text  # which training options the checkpoint's run used
+    # which training options the checkpoint's run used (the tiny run is experiment=shapes_attngan)
+    assert "recipe: AttnGAN with these training options: model.training.hard_negative_fraction=0.5" in text
     attention, word_swap = (
         trained_root / "figures" / "attention.png",
         trained_root / "figures" / "word_swap.png",

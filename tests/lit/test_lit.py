@@ -133,7 +133,11 @@ def _init_from_module(damsm_ckpt, init_from):
         vocab=entry["vocab"],
         damsm_checkpoint=str(damsm_ckpt),
         generator=generator,
-        discriminator={"ndf": entry["networks"]["discriminators"][0]["ndf"]},
+        discriminator={
+            key: entry["networks"]["discriminators"][0][key]
+            for key in ("ndf", "coord_channels")
+            if key in entry["networks"]["discriminators"][0]
+        },
         init_from=str(init_from),
     )
 
@@ -196,7 +200,7 @@ def test_checkpoint_is_self_describing_and_weights_only(tiny_attngan_checkpoint)
     assert entry["vocab"][0] == "<pad>"
     assert entry["generator_step"] == 2
     # the resolved run config: shapes_attngan's lambda (not the model config's default 5)
-    assert entry["config"]["model"]["lambda_damsm"] == 1.0
+    assert entry["config"]["model"]["lambda_damsm"] == 4.0
     assert entry["config"]["task_name"] == "shapes_attngan"
     assert set(entry["networks"]) >= {"text_encoder", "image_encoder", "generator", "discriminators"}
     assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
