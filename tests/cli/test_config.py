@@ -195,7 +195,7 @@ def test_shapes_recipe_of_make_train():
     # the AttnGAN reads the DAMSM's dataset: same images, same vocabulary
     assert attngan.data.num_images == damsm.data.num_images == 8000
     assert attngan.model.lambda_damsm == 4.0 and attngan.model.training.lambda_damsm_start == 1.0
-    assert attngan.trainer.max_epochs == 14
+    assert attngan.trainer.max_epochs == 8  # the fp32 make train; bf16 CPUs get SHAPES_EPOCHS=12
     assert attngan.callbacks.evaluation.num_images == 400
     assert set(recipe_departures(OmegaConf.to_container(attngan))) == {
         "model.kl_weight",
