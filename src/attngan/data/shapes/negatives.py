@@ -112,8 +112,13 @@ class HardNegatives:
                 found = self.attribute_of_id.get(word_id)
                 if found is not None and len(self._alternatives(*found)) > 0:
                     slots.setdefault(found[0], []).append(position)
-            count = self._count_negative(ids[row][: int(length)], captions.shape[1], rng)
-            if count is not None and self.weights["count"] > 0:
+            # only when count negatives can be chosen: it draws from rng and builds a caption
+            count = (
+                self._count_negative(ids[row][: int(length)], captions.shape[1], rng)
+                if self.weights["count"] > 0
+                else None
+            )
+            if count is not None:
                 slots["count"] = []
             names = [a for a in ATTRIBUTES if a in slots]
             if not names:
