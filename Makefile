@@ -11,12 +11,16 @@ PYTEST_ARGS ?=
 # bf16 autocast is ~1.5x faster and gets 12 (why: docs/decisions/012-bf16-default-on-native-bf16-cpus.md,
 # 036-shapes-training-options.md; measured: docs/results.md). Override with SHAPES_EPOCHS= / SHAPES_PRECISION=.
 NATIVE_BF16 := $(shell grep -qsE 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo yes)
+# `make reproduce` trains at the same precision, and plans its budget with that precision's measured generator
+# steps/s (docs/reproduce.md#budget; override with REPRODUCE_RATE=).
 ifeq ($(NATIVE_BF16),yes)
 SHAPES_EPOCHS ?= 12
 SHAPES_PRECISION ?= bf16-mixed
+REPRODUCE_RATE ?= 2.8
 else
 SHAPES_EPOCHS ?= 8
 SHAPES_PRECISION ?= 32-true
+REPRODUCE_RATE ?= 1.6
 endif
 # where `make train` writes
 SHAPES_OUT ?= outputs/shapes
@@ -58,8 +62,9 @@ train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on 
 
 # `make reproduce` (docs/reproduce.md): extra attngan-reproduce overrides, e.g. REPRODUCE_ARGS="study=lambda"
 REPRODUCE_ARGS ?=
-reproduce: $(VENV)/.installed ## the paper's five claims on shapes, ~90 min on 2 CPU cores, resumable -> outputs/reproduce/report.md
-	$(VENV)/bin/attngan-reproduce damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt $(REPRODUCE_ARGS)
+reproduce: $(VENV)/.installed ## the paper's claims and the recipe study on shapes, <= 150 min on 2 CPU cores, resumable -> outputs/reproduce/report.md
+	$(VENV)/bin/attngan-reproduce damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt \
+		"train_overrides=['trainer.precision=$(SHAPES_PRECISION)']" budget.attngan_steps_per_second=$(REPRODUCE_RATE) $(REPRODUCE_ARGS)
 
 browser: ## install headless Chromium + chromedriver for the demo's browser test (Debian packages; root or sudo)
 	./.ci/install-browser

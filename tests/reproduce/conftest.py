@@ -9,6 +9,8 @@ import pytest
 from helpers.training import TINY_ATTNGAN, TINY_DAMSM, TINY_DATA, TINY_TRAINER
 
 _FEWER = ["trainer.limit_train_batches=1", "callbacks.evaluation.num_images=16"]
+# the recipe study keeps one removal (CoordConv: two model keys) at tiny size
+_ABLATIONS_LEFT_OUT = ("kl_weight", "lambda_ramp", "hard_negatives", "count_negatives")
 
 
 def _strip(overrides: list[str]) -> list[str]:
@@ -38,6 +40,10 @@ def tiny_overrides(root: Path, damsm: Path, cache: Path) -> list[str]:
         "studies.attention.num_captions=6",
         "studies.attention.min_count=1",
         "studies.refinement.num_captions=6",
+        # AttnGAN2 (the recipe) at the one λ; two seeds for the decisive pairs; one option removed
+        "studies.lambda.attngan2_lambda=1",
+        "seeds=[42,43]",
+        *[f"~studies.recipe.ablations.{name}" for name in _ABLATIONS_LEFT_OUT],
     ]
 
 

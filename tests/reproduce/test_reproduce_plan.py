@@ -28,9 +28,16 @@ def test_the_full_plan_fits_the_budget_with_steps_from_the_config(tmp_path):
     experiment = compose_config("train", ["experiment=shapes_attngan"]).data
     steps = len(shapes_split(experiment.num_images, experiment.generation_seed)[0]) // experiment.batch_size
     attngan = [r for r in planned if r.kind == "attngan"]
-    assert len(attngan) == 7 and {r.steps_per_epoch for r in attngan} == {steps}
+    # λ: AttnGAN1 at 4 λ, the second seed at λ = 0, the best (unknown: counted apart) and 4, AttnGAN2 x 2 seeds;
+    # novel: 1; recipe: the release x 2 seeds and 5 options removed (its main runs are the λ study's AttnGAN2)
+    by_study = {s: [r for r in attngan if r.study == s] for s in ("lambda", "novel", "recipe")}
+    assert [len(v) for v in by_study.values()] == [9, 1, 7] and {r.steps_per_epoch for r in attngan} == {
+        steps
+    }
+    assert not any("AttnGAN2" in r.label for r in by_study["recipe"])
+    assert sum("AttnGAN2" in r.label for r in by_study["lambda"]) == 2
     assert len({r.epochs for r in attngan}) == 1 and attngan[0].epochs >= 1
-    assert ctx.epochs == {"lambda": attngan[0].epochs, "novel": attngan[0].epochs}
+    assert ctx.epochs == dict.fromkeys(("lambda", "novel", "recipe"), attngan[0].epochs)
     total = float(re.search(r"\*\*total\*\* \|.*\*\*([\d.]+)\*\*", markdown).group(1))
     assert total <= cfg.budget.minutes * (1 - cfg.budget.reserve) + 0.1
     # one epoch more each would not fit
@@ -60,3 +67,73 @@ def test_cli_plan_only_and_a_user_mistake(tmp_path, capsys):
         main(["study=nope"])
     assert exit_info.value.code == 2
     assert "attngan-reproduce: error:" in capsys.readouterr().err
+
+
+def test_a_wrong_floor_is_refused_before_anything_trains(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [f"paths.root_dir={tmp_path}", f"output_dir={tmp_path}/out", "+studies.attention.floor.colr=0.9"]
+        )
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "studies.attention.floor.colr is not a metric a floor can use" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out" / "plan.md").exists()
+
+
+def _lambda_spec(**changes):
+    spec = compose_config("reproduce", ["study=lambda"]).studies["lambda"]
+    for key, value in changes.items():
+        spec[key] = value
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("best", "seeded"),
+    [(10.0, [0.0, 10.0, 4.0]), (4.0, [0.0, 4.0]), (0.0, [0.0, 4.0]), (None, [0.0, 1.0, 4.0])],
+)
+def test_the_second_seed_goes_to_the_decisive_pairs(best, seeded):
+    from attngan.reproduce.studies import lambda_runs
+
+    first, second = lambda_runs(_lambda_spec(), [42, 43], 6, best)
+    assert [(r.info["lambda"], r.info["seed"]) for r in first] == [
+        (0.0, 42),
+        (1.0, 42),
+        (4.0, 42),
+        (10.0, 42),
+    ]
+    ones = [r for r in second if r.info["model"] == "AttnGAN1"]
+    assert [r.info["lambda"] for r in ones] == seeded and {r.info["seed"] for r in ones} == {43}
+    twos = [r for r in second if r.info["model"] == "AttnGAN2"]
+    assert [(r.name, r.home) for r in twos] == [
+        ("attngan2_lambda_4_seed42", "lambda"),
+        ("attngan2_lambda_4_seed43", "lambda"),
+    ]
+    # below the recipe's ramp start λ is constant: no ramp from 1 down to 0
+    zero = next(r for r in first if r.info["lambda"] == 0)
+    assert "model.training.lambda_damsm_start=null" in zero.overrides
+    assert not any(
+        o.startswith("model.training.") for r in first if r.info["lambda"] >= 1 for o in r.overrides
+    )
+
+
+def test_attngan2_is_the_main_recipe_and_every_removal_changes_it():
+    """The λ study's AttnGAN2 is `make train`'s recipe (same λ and stages), and each option the recipe study
+    removes really differs from the recipe in the composed config (a renamed key would make it a no-op)."""
+    from attngan.config import to_plain
+    from attngan.reproduce.studies import recipe_runs
+
+    lam = _lambda_spec()
+    recipe_spec = compose_config("reproduce", ["study=recipe"]).studies["recipe"]
+    main, others = recipe_runs(recipe_spec, lam, [42, 43], 6)
+    main_cfg = to_plain(
+        compose_config("train", [f"experiment={main[0].experiment}", *main[0].overrides]).model
+    )
+    shipped = to_plain(compose_config("train", ["experiment=shapes_attngan"]).model)
+    assert main_cfg == shipped
+    for run in others:
+        model = to_plain(compose_config("train", [f"experiment={run.experiment}", *run.overrides]).model)
+        assert model != main_cfg, run.label
+    assert [r.name for r in others] == [
+        "release_seed42",
+        "release_seed43",
+        *[f"without_{name}_seed42" for name in recipe_spec.ablations],
+    ]

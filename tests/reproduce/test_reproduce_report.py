@@ -9,9 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from attngan.errors import ConfigError
 from attngan.reproduce.report import build_report
 from attngan.reproduce.studies import best_lambda
-from attngan.reproduce.verdicts import HOLDS, INCONCLUSIVE, NOT, best_epoch, verdicts
+from attngan.reproduce.verdicts import (
+    HOLDS,
+    INCONCLUSIVE,
+    NOT,
+    UNDER,
+    best_epoch,
+    check_floor,
+    recipe_rows,
+    shortfalls,
+    verdicts,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results.json"
 
@@ -28,9 +39,13 @@ def _verdicts(name, results):
 def test_report_from_the_recorded_results(recorded, tmp_path):
     path = build_report(tmp_path, recorded)
     text = path.read_text()
-    for number in range(1, 6):
+    for number in range(1, 7):
         assert f"## {number}. " in text
-    assert (tmp_path / "lambda.png").stat().st_size > 0
+    assert (tmp_path / "lambda.png").stat().st_size > 0 and (tmp_path / "recipe.png").stat().st_size > 0
+    # the recipe table: seeds averaged, their spread beside the mean
+    assert (
+        "| the recipe (main job) | 2 | 1200 | 60.0 ± 1.1 | 1.4 | 91.0 | 49.0 | 41.0 | 59.0 | 60.0 |" in text
+    )
     assert "| AttnGAN2, λ=10 | 10 | 6 of 6 | 62.0 ± 2.0 | 1 seed |" in text
     assert "| 10.0 | 0.50 |" in text  # 300 generator steps in 600 s: the measured rate
     assert "58.65" in text and "67.82" in text  # the paper's numbers beside ours
@@ -83,3 +98,63 @@ def test_probe_verdicts(recorded):
     worse = copy.deepcopy(recorded["refinement"])
     worse["stages"].reverse()
     assert _verdicts("refinement", worse) == [NOT]
+
+
+def test_recipe_verdicts(recorded):
+    recipe = recorded["recipe"]
+    rows = {r["variant"]: r for r in recipe_rows(recipe)}
+    assert rows["recipe"]["seeds"] == 2 and rows["release"]["seeds"] == 2 and rows["kl_weight"]["seeds"] == 1
+    assert rows["recipe"]["steps"] == 1200  # compared at the last evaluation, the same steps for every run
+    found = {v["claim"]: v["verdict"] for v in verdicts("recipe", recipe)}
+    assert list(found.values()) == [HOLDS, INCONCLUSIVE, NOT]
+    assert "release recipe" in next(iter(found))
+    # the spread between seeds counts as noise: seeds far apart make the release comparison inconclusive
+    spread = copy.deepcopy(recipe)
+    for e in spread["runs"][1]["evaluations"]:
+        e.update(shapes_colour_acc=0.2, shapes_position_acc=0.1, shapes_shape_acc=0.1, shapes_size_acc=0.1)
+    assert verdicts("recipe", spread)[0]["verdict"] == INCONCLUSIVE
+    assert verdicts("recipe", {**recipe, "runs": recipe["runs"][2:]})[0]["verdict"] == INCONCLUSIVE
+
+
+_FLOORS = {
+    "lambda": {"colour": 0.99},
+    "novel": {"colour": 0.99},
+    "attention": {"shape": 0.99},
+    "refinement": {"shape": 0.99},
+    "recipe": {"colour": 0.99},
+    "word_swap": {"colour": {"colour": 0.99}, "shape": {"shape": 0.99}, "position": {"side": 0.99}},
+}
+_QUALITY = {"colour": 0.95, "side": 0.8, "shape": 0.75, "size": 0.8}
+
+
+@pytest.mark.parametrize("name", sorted(_FLOORS))
+def test_a_model_below_its_floor_never_gets_holds_or_does_not_hold(recorded, name):
+    """The floor rule on the recorded metrics: above the floor the verdicts are unchanged, below it every claim
+    is under-trained with the shortfall named, however the comparison came out."""
+    results = copy.deepcopy(recorded[name])
+    results.setdefault(
+        "quality", dict(_QUALITY)
+    )  # the probe studies' checkpoint (the training studies: runs)
+    before = _verdicts(name, results)
+    low = {
+        k: ({m: 0.1 for m in v} if isinstance(v, dict) and name == "word_swap" else 0.1)
+        for k, v in _FLOORS[name].items()
+    }
+    assert _verdicts(name, {**results, "floor": low}) == before
+    under = verdicts(name, {**results, "floor": _FLOORS[name]})
+    assert {v["verdict"] for v in under} == {UNDER}, under
+    assert all("below the study's floor" in v["why"] and "< 99 %" in v["why"] for v in under)
+    # the measured comparison is still shown
+    assert all("measured:" in v["why"] for v in under)
+
+
+def test_floor_names_and_values_are_checked():
+    assert check_floor({"colour": 0.9, "r_precision": 0.5}, "floor") == {"colour": 0.9, "r_precision": 0.5}
+    with pytest.raises(ConfigError, match=r"studies.attention.floor.colr is not a metric"):
+        check_floor({"colr": 0.9}, "studies.attention.floor")
+    with pytest.raises(ConfigError, match=r"floor.shape=70 is refused"):
+        check_floor({"shape": 70}, "floor")
+    assert shortfalls({"colour": 0.95, "shape": 0.464}, {"colour": 0.9, "shape": 0.7}) == [
+        "shape 46.4 % < 70 %"
+    ]
+    assert shortfalls({}, {"side": 0.7}) == ["side not measured (floor 70 %)"]

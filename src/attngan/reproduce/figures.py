@@ -1,4 +1,5 @@
-"""The report's figures: image grids (word swap, stage refinement) and the λ study's curves (paper Fig. 3).
+"""The report's figures: image grids (word swap, stage refinement), the λ study's curves (paper Fig. 3) and the
+recipe study's learning curves.
 
 Grids are PIL images with cells of at least 128 px and captions written in full (wrapped); the curves are
 matplotlib (Agg) PNGs drawn from a study's ``results.json`` alone.
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-__all__ = ["image_grid", "lambda_figure", "stage_figure", "swap_figure"]
+__all__ = ["image_grid", "lambda_figure", "recipe_figure", "stage_figure", "swap_figure"]
 
 CELL = 128
 _TEXT_LINES = 4
@@ -143,3 +144,57 @@ def lambda_figure(results: dict[str, Any], path: Path) -> Path:
 
 def _g(value: float) -> str:
     return f"{float(value):g}"
+
+
+# ------------------------------------------------------------------------------------------ recipe study
+def recipe_figure(runs: Sequence[dict[str, Any]], path: Path) -> Path:
+    """One-object accuracy (mean of colour, side, shape, size) and R-precision against generator steps, one line
+    per variant of the recipe study (seeds averaged at each step); the recipe and the release drawn bold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from attngan.reproduce.verdicts import ONE_OBJECT, quality_of
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_variant.setdefault(str(run["info"].get("variant")), []).append(run)
+    for variant, group in by_variant.items():
+        points: dict[int, list[tuple[float, float]]] = {}
+        for run in group:
+            for e in run["evaluations"]:
+                quality = quality_of(e)
+                if all(k in quality for k in ONE_OBJECT):
+                    score = sum(quality[k] for k in ONE_OBJECT) / len(ONE_OBJECT)
+                    r = float(quality.get("r_precision", float("nan")))
+                    points.setdefault(int(e.get("generator_step") or 0), []).append((score, r))
+        if not points:
+            continue
+        xs = sorted(points)
+        label = "the recipe" if variant == "recipe" else group[0]["label"]
+        width = 2.2 if variant in ("recipe", "release") else 1.0
+        for axis, index in zip(axes, (0, 1), strict=True):
+            ys = [sum(p[index] for p in points[x]) / len(points[x]) for x in xs]
+            axis.plot(
+                xs,
+                ys,
+                marker="o",
+                ms=3,
+                lw=width,
+                label=f"{label} ({len(group)} seed{'s' * (len(group) > 1)})",
+            )
+    for axis, title in zip(
+        axes, ("one-object accuracy (colour, side, shape, size)", "R-precision"), strict=True
+    ):
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("generator steps")
+        axis.set_ylim(0, 1)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

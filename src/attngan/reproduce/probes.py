@@ -30,6 +30,7 @@ __all__ = [
     "Generated",
     "Item",
     "Probe",
+    "checkpoint_quality",
     "generate_items",
     "load_probe",
     "oracle_checks",
@@ -187,6 +188,19 @@ def stage_accuracies(checks: Sequence[ImageCheck]) -> dict[str, dict[str, Any]]:
             counts["image"][0] += int(check.correct)
             counts["image"][1] += 1
     return {name: proportion(*c) for name, c in counts.items()}
+
+
+def checkpoint_quality(probe: Probe, num: int, seed: int) -> dict[str, float]:
+    """The checkpoint's floor metrics: the oracle's one-object colour, side, shape and size accuracy of the
+    final image on ``num`` single-object test captions (caption 0 of each image)."""
+    from attngan.reproduce.verdicts import quality_of
+
+    items = single_object_items(probe, num)
+    if not items:
+        return {}
+    captions = [i.caption for i in items]
+    generated = generate_items(probe.pipe, captions, [i.index for i in items], seed)
+    return quality_of(stage_accuracies(oracle_checks(generated.stages[-1], captions)))
 
 
 # ------------------------------------------------------------------------------------------ word swap

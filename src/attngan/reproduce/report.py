@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from attngan.reproduce.verdicts import lambda_rows, number, pct, verdicts
+from attngan.reproduce.verdicts import lambda_rows, number, pct, recipe_rows, verdicts
 
 __all__ = ["ORDER", "build_report", "section"]
 
-ORDER = ("lambda", "word_swap", "novel", "attention", "refinement")
+ORDER = ("lambda", "word_swap", "novel", "attention", "refinement", "recipe")
 
 
 def _lambda_section(results: Mapping[str, Any], out: Path) -> list[str]:
@@ -162,6 +162,51 @@ def _refinement_section(results: Mapping[str, Any], out: Path) -> list[str]:
     return lines
 
 
+def _recipe_section(results: Mapping[str, Any], out: Path) -> list[str]:
+    lines = [
+        "**Not in the paper:** the main job's recipe (`experiment=shapes_attngan`: the training options of "
+        "docs/training.md) against the authors' release recipe (`experiment=shapes_attngan_release`) and against "
+        "the recipe with one option removed, at the same generator steps, stages and seeds.",
+        "",
+        f"**Measured** at the last evaluation of each run ({results.get('epochs')} epochs, seeds "
+        f"{results.get('seeds')}: every seed for the recipe and the release, the first for the others; one-object "
+        "test captions; *one-object* is the mean of colour, side, shape and size ± one standard error):",
+        "",
+        "| run | seeds | G steps | one-object % | seed spread | colour % | side % | shape % | size % | R-precision % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in recipe_rows(results):
+        q = row["quality"]
+        lines.append(
+            f"| {row['label']} | {row['seeds']} | {row['steps']} | {pct(row['score'], row['se'])} | "
+            f"{pct(row['seed_std']) if row['seeds'] > 1 else '1 seed'} | {pct(q.get('colour'))} | "
+            f"{pct(q.get('side'))} | {pct(q.get('shape'))} | {pct(q.get('size'))} | {pct(q.get('r_precision'))} |"
+        )
+    from attngan.reproduce.figures import recipe_figure
+
+    figure = recipe_figure(results["runs"], out / "recipe.png")
+    lines += ["", f"![one-object accuracy and R-precision against generator steps]({figure.name})"]
+    return lines
+
+
+def _floor_line(results: Mapping[str, Any]) -> list[str]:
+    """The study's floor as the report states it (a model below it gets no verdict)."""
+    floor = results.get("floor") or {}
+    if not floor:
+        return []
+    if all(isinstance(v, Mapping) for v in floor.values()):
+        text = "; ".join(f"{kind}: {_floor_text(f)}" for kind, f in floor.items())
+    else:
+        text = _floor_text(floor)
+    quality = results.get("quality")
+    measured = f" Measured on the checkpoint: {_floor_text(quality, '')}." if quality else ""
+    return ["", f"**Floor** (below it: *under-trained*, no verdict): {text}.{measured}"]
+
+
+def _floor_text(values: Mapping[str, Any], sign: str = " ≥") -> str:
+    return ", ".join(f"{name}{sign} {100 * float(v):.0f} %" for name, v in values.items())
+
+
 def _rate(steps: float, seconds: float) -> str:
     return f"{steps / seconds:.2f}" if steps and seconds else "–"
 
@@ -172,13 +217,20 @@ _SECTIONS = {
     "novel": _novel_section,
     "attention": _attention_section,
     "refinement": _refinement_section,
+    "recipe": _recipe_section,
 }
 
 
 def section(name: str, results: Mapping[str, Any], out: Path) -> str:
     """The report section of study ``name`` (writes its figures into ``out``)."""
     body = _SECTIONS[name]
-    lines = [f"## {ORDER.index(name) + 1}. {results.get('title', name)}", "", *body(results, out), ""]
+    lines = [
+        f"## {ORDER.index(name) + 1}. {results.get('title', name)}",
+        "",
+        *body(results, out),
+        *_floor_line(results),
+        "",
+    ]
     for v in verdicts(name, results):
         lines.append(f"- **{v['verdict']}**: {v['claim']} ({v['why']})")
     return "\n".join(lines) + "\n"

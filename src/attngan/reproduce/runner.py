@@ -16,18 +16,19 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from attngan.config import compose_config
+from attngan.config import compose_config, to_plain
 from attngan.reproduce.plan import PlannedRun, assign_epochs, plan_markdown, relative_cost, steps_per_epoch
 from attngan.reproduce.report import build_report
 from attngan.reproduce.runs import DONE_FILE, TrainingRun, compose_run, train_run
-from attngan.reproduce.studies import Context, lambda_runs, novel_runs, run_study
+from attngan.reproduce.studies import Context, lambda_runs, novel_runs, recipe_runs, run_study
+from attngan.reproduce.verdicts import check_floor
 
 log = logging.getLogger("attngan.reproduce")
 
 __all__ = ["RESULTS_FILE", "build_plan", "reproduce"]
 
 RESULTS_FILE = "results.json"
-TRAINING_STUDIES = ("lambda", "novel")
+TRAINING_STUDIES = ("lambda", "novel", "recipe")
 PROBE_STUDIES = ("word_swap", "attention", "refinement")
 
 
@@ -37,7 +38,7 @@ def _paths(cfg: DictConfig) -> list[str]:
 
 # overrides that change neither the steps of an epoch nor the cost of a step: runs that differ only in these
 # are composed once for the plan
-_COST_FREE = ("model.lambda_damsm=", "seed=")
+_COST_FREE = ("model.lambda_damsm=", "seed=", "model.training.", "model.kl_weight=")
 _composed: dict[tuple[str, ...], tuple[int, float, int]] = {}
 
 
@@ -68,7 +69,7 @@ def _planned(
     kind = "damsm" if run.experiment.endswith("damsm") else "attngan"
     return PlannedRun(
         study=study,
-        label=run.label,
+        label=run.label + (f", seed {run.info['seed']}" if "seed" in run.info else ""),
         kind=kind,
         steps_per_epoch=steps,
         cost=cost,
@@ -79,8 +80,9 @@ def _planned(
 
 
 def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[str, float], str]:
-    """Every training run of the chosen studies (and of the lambda study when a probe study needs it), its
-    cost, and the epochs that fit ``cfg.budget``; sets ``ctx.epochs``.
+    """Every training run of the chosen studies (and of the λ study when a probe study needs its checkpoint),
+    its cost, and the epochs that fit ``cfg.budget``; sets ``ctx.epochs``. A run two studies share (the main
+    recipe: the λ study's AttnGAN2 and the recipe study's reference) counts once. Checks every study's floor.
 
     Returns:
         ``(planned runs, fixed costs by study, the plan as Markdown)``.
@@ -89,11 +91,18 @@ def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[st
     ref = [int(s) for s in budget.reference_stage_sizes]
     seeds = [int(s) for s in cfg.seeds]
     studies = dict(cfg.studies)
+    for name, spec in studies.items():
+        floors = spec.get("floor") or {}
+        nested = name == "word_swap"
+        for kind, floor in floors.items() if nested else [("", floors)]:
+            check_floor(to_plain(floor), f"studies.{name}.floor" + (f".{kind}" if kind else ""))
     needs_lambda = any(
         str(studies[n].get("checkpoint", "")) == "lambda" for n in studies if n in PROBE_STUDIES
     )
     if needs_lambda and "lambda" not in studies:
         studies["lambda"] = _study_spec(cfg, "lambda")
+    lambda_spec = studies.get("lambda") or _study_spec(cfg, "lambda")
+    lambda_epochs = None if lambda_spec.get("epochs") is None else int(lambda_spec.epochs)
     planned: list[PlannedRun] = []
     # the shared DAMSM counts always: a clean clone trains it
     damsm_run = TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)")
@@ -101,23 +110,34 @@ def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[st
     shared.done = Path(ctx.damsm).is_file()
     planned.append(shared)
     groups: dict[str, list[PlannedRun]] = {}
+    seen: set[Path] = set()
     for name in TRAINING_STUDIES:
         if name not in studies:
             continue
         spec = studies[name]
-        explicit = None if spec.get("epochs") is None else int(spec.epochs)
-        if name == "lambda":
-            runs = [(r, ctx.attngan_common()) for r in lambda_runs(spec, seeds, explicit or 1, None)]
-        else:
-            damsm, attngan = novel_runs(spec, seeds, explicit or 1)
+        if name == "novel":
+            explicit = None if spec.get("epochs") is None else int(spec.epochs)
+            evaluations = int(spec.evaluations)
+            damsm, attngan = novel_runs(spec, seeds[:1], explicit or 1)
             runs = ([(damsm, ctx.damsm_common())] if damsm else []) + [
                 (r, ctx.attngan_common()) for r in attngan
             ]
+        else:  # lambda, recipe: at the λ study's epochs and evaluation points
+            explicit, evaluations = lambda_epochs, int(lambda_spec.evaluations)
+            if name == "lambda":
+                first, second = lambda_runs(spec, seeds, explicit or 1, None)
+                listed = [*first, *second]
+            else:
+                main, others = recipe_runs(spec, lambda_spec, seeds, explicit or 1)
+                listed = [*main, *others]
+            runs = [(r, ctx.attngan_common()) for r in listed]
         group = []
         for run, common in runs:
-            item = _planned(
-                name, run, ctx.out / name / "runs" / run.name, common, explicit, int(spec.evaluations), ref
-            )
+            run_dir = run.directory(ctx.out, name)
+            if run_dir in seen:
+                continue
+            seen.add(run_dir)
+            item = _planned(name, run, run_dir, common, explicit, evaluations, ref)
             item.done = False  # the plan counts every run, so resumed invocations get the same epochs
             group.append(item)
         groups[name] = group
@@ -128,7 +148,9 @@ def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[st
     assign_epochs(planned, budget, sum(fixed.values()))
     shared.done = saved_done
     for name, group in groups.items():
-        ctx.epochs[name] = max(r.epochs or 0 for r in group if r.kind == "attngan")
+        ctx.epochs[name] = max((r.epochs or 0 for r in group if r.kind == "attngan"), default=0)
+    if "recipe" in groups and "lambda" in groups:
+        ctx.epochs["recipe"] = ctx.epochs["lambda"]
     return planned, fixed, plan_markdown(planned, budget, fixed)
 
 
@@ -147,6 +169,7 @@ def reproduce(cfg: DictConfig) -> dict[str, Any]:
     out = Path(str(cfg.output_dir))
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(cfg=cfg, out=out, paths=_paths(cfg), damsm=Path(str(cfg.damsm_checkpoint)))
+    ctx.spec = lambda name: cfg.studies[name] if name in cfg.studies else _study_spec(cfg, name)
     _, _, plan = build_plan(cfg, ctx)
     (out / "plan.md").write_text("# Budget plan\n\n" + plan)
     print(plan, flush=True)
@@ -169,7 +192,7 @@ def reproduce(cfg: DictConfig) -> dict[str, Any]:
             status.setdefault(name, "skipped")
             ctx.results[name] = json.loads(path.read_text())
             return ctx.results[name]
-        spec = cfg.studies[name] if name in cfg.studies else _study_spec(cfg, name)
+        spec = ctx.spec(name)
         started = time.monotonic()
         log.info("study %s: %s", name, spec.title)
         results = run_study(ctx, name, spec)

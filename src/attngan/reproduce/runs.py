@@ -44,6 +44,8 @@ class TrainingRun:
         overrides: Hydra overrides on top of it (``model.lambda_damsm=1``).
         label: how tables and figures name the run (``AttnGAN1, λ=1``).
         info: what the report groups by (``{"lambda": 1.0, "stages": 2, "seed": 42}``).
+        home: the study whose ``runs/`` directory holds the run when another study shares it (the recipe
+            study's main-recipe runs are the λ study's AttnGAN2 runs); empty: the study's own.
     """
 
     name: str
@@ -51,6 +53,11 @@ class TrainingRun:
     overrides: list[str]
     label: str
     info: dict[str, Any] = field(default_factory=dict)
+    home: str = ""
+
+    def directory(self, out: Path, study: str) -> Path:
+        """``<out>/<home or study>/runs/<name>``: where the run trains and where its ``done.json`` is."""
+        return Path(out) / (self.home or study) / "runs" / self.name
 
 
 def compose_run(run: TrainingRun, run_dir: Path, common: Sequence[str] = ()) -> DictConfig:

@@ -19,10 +19,20 @@ from omegaconf import DictConfig
 from attngan.config import to_plain
 from attngan.errors import ConfigError
 from attngan.reproduce.runs import TrainingRun, train_run
+from attngan.reproduce.verdicts import check_floor, quality_of
 
 log = logging.getLogger("attngan.reproduce")
 
-__all__ = ["STUDIES", "Context", "best_lambda", "lambda_runs", "novel_runs", "run_study"]
+__all__ = [
+    "STUDIES",
+    "Context",
+    "attngan2_runs",
+    "best_lambda",
+    "lambda_runs",
+    "novel_runs",
+    "recipe_runs",
+    "run_study",
+]
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Context:
         epochs: per study, the epochs of its runs (from the plan).
         results: the results of the studies done so far (a study may need another's, e.g. its checkpoint).
         run_study: runs a study by name (for dependencies) and returns its results.
+        spec: the config of a study by name, chosen or not (the recipe study builds on the λ study's).
     """
 
     cfg: DictConfig
@@ -46,6 +57,7 @@ class Context:
     epochs: dict[str, int] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_study: Callable[[str], dict[str, Any]] | None = None
+    spec: Callable[[str], DictConfig] | None = None
 
     def attngan_common(self, damsm: Path | None = None) -> list[str]:
         return [
@@ -94,39 +106,57 @@ def _stages(overrides: list[str]) -> int:
 
 
 # ------------------------------------------------------------------------------------------ 1: lambda
-def lambda_runs(spec: DictConfig, seeds: list[int], epochs: int, best: float | None) -> list[TrainingRun]:
-    """AttnGAN1 at every lambda and seed, then AttnGAN2 at ``best`` (placeholder: the first lambda)."""
-    common = [*_epoch_overrides(epochs, int(spec.evaluations)), *[str(o) for o in spec.overrides]]
-    attngan1, attngan2 = [str(o) for o in spec.attngan1], [str(o) for o in spec.attngan2]
-    runs = []
-    for lam in spec.lambdas:
-        for seed in seeds:
-            runs.append(
-                TrainingRun(
-                    f"attngan1_lambda_{_number(lam)}_seed{seed}",
-                    str(spec.experiment),
-                    [*attngan1, f"model.lambda_damsm={_number(lam)}", f"seed={seed}", *common],
-                    f"AttnGAN1, λ={_number(lam)}" + ("" if lam else " (no DAMSM)"),
-                    {
-                        "lambda": float(lam),
-                        "stages": _stages(attngan1) or 2,
-                        "seed": seed,
-                        "model": "AttnGAN1",
-                    },
-                )
-            )
-    lam = spec.lambdas[0] if best is None else best
-    for seed in seeds:
-        runs.append(
-            TrainingRun(
-                f"attngan2_lambda_{_number(lam)}_seed{seed}",
-                str(spec.experiment),
-                [*attngan2, f"model.lambda_damsm={_number(lam)}", f"seed={seed}", *common],
-                "AttnGAN2, best λ" if best is None else f"AttnGAN2, λ={_number(lam)}",
-                {"lambda": float(lam), "stages": _stages(attngan2) or 3, "seed": seed, "model": "AttnGAN2"},
-            )
-        )
-    return runs
+def _lambda_run(spec: DictConfig, model: str, lam: float, seed: int, common: list[str]) -> TrainingRun:
+    """One run of the λ study: AttnGAN1 or AttnGAN2 of the experiment's recipe at ``lam``. Below
+    ``spec.constant_below`` (the recipe's ramp start) λ is constant: a ramp would start above it."""
+    stages = [str(o) for o in (spec.attngan2 if model == "AttnGAN2" else spec.attngan1)]
+    constant = ["model.training.lambda_damsm_start=null"] if lam < float(spec.constant_below) else []
+    label = f"{model}, λ={_number(lam)}" + (" (no DAMSM)" if not lam else "")
+    if model == "AttnGAN2" and lam == float(spec.attngan2_lambda):
+        label += " (the recipe)"
+    return TrainingRun(
+        f"{model.lower()}_lambda_{_number(lam)}_seed{seed}",
+        str(spec.experiment),
+        [*stages, f"model.lambda_damsm={_number(lam)}", *constant, f"seed={seed}", *common],
+        label,
+        {
+            "lambda": float(lam),
+            "stages": _stages(stages) or (3 if model == "AttnGAN2" else 2),
+            "seed": seed,
+            "model": model,
+        },
+        home="lambda",
+    )
+
+
+def _lambda_common(spec: DictConfig, epochs: int) -> list[str]:
+    return [*_epoch_overrides(epochs, int(spec.evaluations)), *[str(o) for o in spec.overrides]]
+
+
+def attngan2_runs(spec: DictConfig, seeds: list[int], epochs: int) -> list[TrainingRun]:
+    """AttnGAN2 at ``spec.attngan2_lambda`` for every seed: the main job's recipe (the recipe study's too)."""
+    common = _lambda_common(spec, epochs)
+    return [_lambda_run(spec, "AttnGAN2", float(spec.attngan2_lambda), seed, common) for seed in seeds]
+
+
+def lambda_runs(
+    spec: DictConfig, seeds: list[int], epochs: int, best: float | None
+) -> tuple[list[TrainingRun], list[TrainingRun]]:
+    """The λ study's two rounds.
+
+    Round one: AttnGAN1 at every λ, first seed. Round two, once the best λ is known: the other seeds of AttnGAN1
+    at the decisive λ (0, the best, AttnGAN2's), then AttnGAN2 at its λ for every seed. With ``best=None`` (the
+    plan, before anything trained) the best is a λ outside the other two, so the plan counts the most runs.
+    """
+    common = _lambda_common(spec, epochs)
+    lambdas = [float(lam) for lam in spec.lambdas]
+    first = [_lambda_run(spec, "AttnGAN1", lam, seeds[0], common) for lam in lambdas]
+    lam2 = float(spec.attngan2_lambda)
+    if best is None:
+        best = next((lam for lam in lambdas if lam not in (0.0, lam2)), lambdas[0])
+    decisive = [lam for lam in dict.fromkeys([0.0, best, lam2]) if lam in lambdas]
+    second = [_lambda_run(spec, "AttnGAN1", lam, seed, common) for lam in decisive for seed in seeds[1:]]
+    return first, second + attngan2_runs(spec, seeds, epochs)
 
 
 def _best_r(record: dict[str, Any]) -> float:
@@ -136,24 +166,38 @@ def _best_r(record: dict[str, Any]) -> float:
 
 
 def best_lambda(records: list[dict[str, Any]]) -> float:
-    """The lambda of AttnGAN1 with the highest best-epoch R-precision, averaged over seeds (ties: smaller)."""
+    """The λ of AttnGAN1 with the highest best-epoch R-precision, averaged over seeds (ties: smaller)."""
     by_lambda: dict[float, list[float]] = {}
     for record in records:
-        by_lambda.setdefault(record["info"]["lambda"], []).append(_best_r(record))
+        if record["info"].get("model", "AttnGAN1") == "AttnGAN1":
+            by_lambda.setdefault(record["info"]["lambda"], []).append(_best_r(record))
     return max(sorted(by_lambda), key=lambda lam: sum(by_lambda[lam]) / len(by_lambda[lam]))
 
 
 def study_lambda(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     seeds = [int(s) for s in ctx.cfg.seeds]
     epochs = ctx.epochs["lambda"]
-    runs_dir = ctx.out / "lambda" / "runs"
-    first = lambda_runs(spec, seeds, epochs, None)[: len(spec.lambdas) * len(seeds)]
-    records = [train_run(run, runs_dir / run.name, ctx.attngan_common()) for run in first]
-    best = best_lambda(records)
-    second = lambda_runs(spec, seeds, epochs, best)[len(first) :]
-    records += [train_run(run, runs_dir / run.name, ctx.attngan_common()) for run in second]
-    _sweep_report(runs_dir, ctx.out / "lambda")
-    return {"best_lambda": best, "epochs": epochs, "seeds": seeds, "runs": records}
+    common = ctx.attngan_common()
+    first, _ = lambda_runs(spec, seeds, epochs, None)
+    records = [train_run(run, run.directory(ctx.out, "lambda"), common) for run in first]
+    chosen = best_lambda(records)
+    _, second = lambda_runs(spec, seeds, epochs, chosen)
+    records += [train_run(run, run.directory(ctx.out, "lambda"), common) for run in second]
+    _sweep_report(ctx.out / "lambda" / "runs", ctx.out / "lambda")
+    return {
+        "best_lambda": best_lambda(records),
+        "seeded_lambda": chosen,
+        "attngan2_lambda": float(spec.attngan2_lambda),
+        "epochs": epochs,
+        "seeds": seeds,
+        "floor": _floor(spec),
+        "runs": records,
+    }
+
+
+def _floor(spec: DictConfig) -> dict[str, float]:
+    """The study's quality floor (``floor:`` of its config), checked against the metric names."""
+    return check_floor(to_plain(spec.get("floor") or {}), "floor")
 
 
 def _sweep_report(runs_dir: Path, out: Path) -> None:
@@ -177,7 +221,8 @@ def _holdout_override(spec: DictConfig) -> str:
 def novel_runs(
     spec: DictConfig, seeds: list[int], epochs: int
 ) -> tuple[TrainingRun | None, list[TrainingRun]]:
-    """The held-out DAMSM (when ``own_damsm``) and the AttnGAN run per seed, both on the held-out split."""
+    """The held-out DAMSM (when ``own_damsm``) and the AttnGAN run per seed, both on the held-out split (one
+    seed: the study's claim compares held-out with seen captions of the same model, not two runs)."""
     holdout = _holdout_override(spec)
     damsm = (
         TrainingRun("damsm", "shapes_damsm", [holdout], "DAMSM, held-out split") if spec.own_damsm else None
@@ -214,7 +259,7 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         stage_accuracies,
     )
 
-    seeds = [int(s) for s in ctx.cfg.seeds]
+    seeds = [int(s) for s in ctx.cfg.seeds][:1]
     study_dir = ctx.out / "novel"
     damsm_run, runs = novel_runs(spec, seeds, ctx.epochs["novel"])
     damsm = ctx.damsm
@@ -248,13 +293,14 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "own_damsm": bool(spec.own_damsm),
         "runs": records,
         "seeds": per_seed,
+        "floor": _floor(spec),
     }
 
 
 # ------------------------------------------------------------------------------------------ 2, 4, 5: probes
 def study_word_swap(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     from attngan.reproduce.figures import swap_figure
-    from attngan.reproduce.probes import load_probe, word_swap
+    from attngan.reproduce.probes import checkpoint_quality, load_probe, word_swap
 
     checkpoint = ctx.checkpoint(spec)
     probe = load_probe(checkpoint, str(ctx.cfg.device))
@@ -262,12 +308,20 @@ def study_word_swap(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     figure = ctx.out / "word_swap.png"
     if examples:
         swap_figure(examples[: int(spec.num_examples)]).save(figure)
-    return {"checkpoint": str(checkpoint), "kinds": results, "figure": figure.name if examples else None}
+    return {
+        "checkpoint": str(checkpoint),
+        "kinds": results,
+        "figure": figure.name if examples else None,
+        "quality": checkpoint_quality(probe, int(spec.num_captions), int(spec.seed)),
+        "floor": {
+            kind: check_floor(to_plain(f), f"word_swap.floor.{kind}") for kind, f in spec.floor.items()
+        },
+    }
 
 
 def study_attention(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     from attngan.reproduce.attention import attention_study
-    from attngan.reproduce.probes import load_probe, single_object_items
+    from attngan.reproduce.probes import checkpoint_quality, load_probe, single_object_items
 
     checkpoint = ctx.checkpoint(spec)
     probe = load_probe(checkpoint, str(ctx.cfg.device))
@@ -276,6 +330,8 @@ def study_attention(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     )
     results["checkpoint"] = str(checkpoint)
     results["num_attention_stages"] = len(results["stages"])
+    results["quality"] = checkpoint_quality(probe, int(spec.num_captions), int(spec.seed))
+    results["floor"] = _floor(spec)
     example = single_object_items(probe, 1)
     results["figure"] = None
     if example:
@@ -311,7 +367,58 @@ def study_refinement(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "captions": len(items),
         "stages": stages,
         "figure": "refinement.png",
+        "quality": quality_of(stages[-1]),
+        "floor": _floor(spec),
     }
+
+
+# ------------------------------------------------------------------------------------------ 6: recipe
+def recipe_runs(
+    spec: DictConfig, lambda_spec: DictConfig, seeds: list[int], epochs: int
+) -> tuple[list[TrainingRun], list[TrainingRun]]:
+    """``(main, others)``: the main job's recipe (the λ study's AttnGAN2 runs, every seed), and the release
+    recipe (every seed) and the recipe with one option removed (first seed), all at the same steps, stages and
+    evaluation points as the main runs."""
+    main = attngan2_runs(lambda_spec, seeds, epochs)
+    common = _lambda_common(lambda_spec, epochs)
+    stages = [str(o) for o in lambda_spec.attngan2]
+    lam = f"model.lambda_damsm={_number(float(lambda_spec.attngan2_lambda))}"
+    others = [
+        TrainingRun(
+            f"release_seed{seed}",
+            str(spec.release),
+            [*stages, f"seed={seed}", *common],
+            "release recipe",
+            {"variant": "release", "seed": seed},
+        )
+        for seed in seeds
+    ]
+    for name, removed in spec.ablations.items():
+        others.append(
+            TrainingRun(
+                f"without_{name}_seed{seeds[0]}",
+                str(lambda_spec.experiment),
+                [*stages, lam, *[str(o) for o in removed.overrides], f"seed={seeds[0]}", *common],
+                f"recipe without {removed.label}",
+                {"variant": str(name), "removed": str(removed.label), "seed": seeds[0]},
+            )
+        )
+    return main, others
+
+
+def study_recipe(ctx: Context, spec: DictConfig) -> dict[str, Any]:
+    assert ctx.spec is not None
+    lambda_spec = ctx.spec("lambda")
+    seeds = [int(s) for s in ctx.cfg.seeds]
+    epochs = ctx.epochs["recipe"]
+    main, others = recipe_runs(spec, lambda_spec, seeds, epochs)
+    common = ctx.attngan_common()
+    records = []
+    for run in main:
+        record = train_run(run, run.directory(ctx.out, "recipe"), common)
+        records.append({**record, "info": {**record["info"], "variant": "recipe"}})
+    records += [train_run(run, run.directory(ctx.out, "recipe"), common) for run in others]
+    return {"epochs": epochs, "seeds": seeds, "runs": records, "floor": _floor(spec)}
 
 
 STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
@@ -320,6 +427,7 @@ STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
     "novel": study_novel,
     "attention": study_attention,
     "refinement": study_refinement,
+    "recipe": study_recipe,
 }
 
 
