@@ -135,7 +135,7 @@ def _trainer(cfg: Any, device: str, callbacks: list[Any], root: Path, logger: An
 
 
 def memory_logger() -> Any:
-    """A Lightning logger keeping the loss terms the module logs (``model.log_every_n_steps=1``)."""
+    """A Lightning logger keeping the loss terms the module logs (``model.`` and ``trainer.log_every_n_steps=1``)."""
     from lightning.pytorch.loggers.logger import Logger
 
     class _MemoryLogger(Logger):
@@ -180,7 +180,11 @@ def run_training(case: Case, workdir: Path) -> dict[str, Any]:
     overrides = [*case.overrides, *case.variant_overrides]
     if case.bench == "train_step":
         overrides += [f"model.damsm_checkpoint={case.damsm}", "model.sample_every_n_epochs=0"]
-        overrides += [f"model.log_every_n_steps={case.log_every}"]
+        # Lightning writes the module's logged losses every trainer.log_every_n_steps batches: keep both equal
+        overrides += [
+            f"model.log_every_n_steps={case.log_every}",
+            f"trainer.log_every_n_steps={case.log_every}",
+        ]
     cfg = compose_config(workdir, overrides)
     if case.record_losses and case.variant.compile:
         # compiled code draws its own random numbers (the CA noise is drawn inside the generator); eager's

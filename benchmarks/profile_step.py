@@ -91,14 +91,20 @@ def labelled(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def patch_functions() -> Callable[[], None]:
-    """Label the step's free functions (DAMSM loss, EMA, KL); returns the undo."""
+    """Label the step's free functions (DAMSM loss and KL in the loss object's module, EMA in the step's);
+    returns the undo."""
     import attngan.lit.attngan_module as step_module
+    import attngan.training.loss as loss_module
 
-    originals = {name: getattr(step_module, name) for name in ("damsm_loss", "update_ema", "kl_loss")}
-    names = {"damsm_loss": "damsm_loss", "update_ema": "EMA", "kl_loss": "kl_loss"}
-    for name, fn in originals.items():
-        setattr(step_module, name, labelled(names[name], fn))
-    return lambda: [setattr(step_module, n, f) for n, f in originals.items()]  # type: ignore[func-returns-value]
+    labels = [
+        (loss_module, "damsm_loss", "damsm_loss"),
+        (step_module, "update_ema", "EMA"),
+        (loss_module, "kl_loss", "kl_loss"),
+    ]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in labels]
+    for (module, name, fn), (_, _, label) in zip(originals, labels, strict=True):
+        setattr(module, name, labelled(label, fn))
+    return lambda: [setattr(m, n, f) for m, n, f in originals]  # type: ignore[func-returns-value]
 
 
 def _scope_of(event: Any) -> str | None:

@@ -91,7 +91,8 @@ def test_disabled_and_default(monkeypatch):
 
 
 def test_format_duration():
-    assert [format_duration(s) for s in (4.4, 65, 7260, float("inf"))] == ["4s", "1m05s", "2h01m", "?"]
+    durations = (4.4, 65, 3725.4, 7260, float("inf"), float("nan"))
+    assert [format_duration(s) for s in durations] == ["4s", "1m05s", "1h02m", "2h01m", "?", "?"]
     with pytest.raises(TypeError, match="total once"):
         progress(5, total=5)
 

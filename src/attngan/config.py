@@ -152,6 +152,19 @@ class UnknownKeys:
     accepted: list[str]
 
 
+def _accepted_keys(node: dict[str, Any]) -> Iterable[str] | None:
+    """The keys a ``_target_`` node may hold: the target's own ``accepted_keys(node)`` when it has one (a class
+    whose ``**kwargs`` it passes on, e.g. the data module to its reader), else its signature's; None: any."""
+    target = locate(node["_target_"])
+    declared = getattr(target, "accepted_keys", None)
+    if callable(declared):
+        return declared(node)
+    params = inspect.signature(target).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return params
+
+
 def unknown_target_keys(
     cfg: DictConfig, known: Callable[[str], Iterable[str] | None] | None = None
 ) -> list[UnknownKeys]:
@@ -174,10 +187,10 @@ def unknown_target_keys(
         if accepted and set(value) <= accepted | _RESERVED:
             continue
         try:
-            params = inspect.signature(locate(value["_target_"])).parameters
+            params = _accepted_keys(value)
         except (ImportError, AttributeError, TypeError, ValueError):
             continue
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        if params is None:
             continue
         unknown = sorted(k for k in value if k not in params and k not in _RESERVED)
         if unknown:

@@ -8,7 +8,8 @@ whichever comes first, and a last line when done, never a carriage return::
 
 Whether it shows: ``ATTNGAN_PROGRESS=0`` turns every progress display off; otherwise the caller's ``enabled``
 decides (the CLIs pass their ``progress`` key, ``true`` by default); library calls leave it ``None``, which is
-off unless ``ATTNGAN_PROGRESS=1``. No Lightning here; the training loop has its own (:mod:`attngan.lit.progress`).
+off unless ``ATTNGAN_PROGRESS=1``. No Lightning here; the training loop's lines (:mod:`attngan.lit.progress`)
+use this module's :func:`format_duration` and :func:`is_terminal`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
-__all__ = ["ENV_VAR", "Progress", "format_duration", "progress", "progress_enabled"]
+__all__ = ["ENV_VAR", "Progress", "format_duration", "is_terminal", "progress", "progress_enabled"]
 
 #: the environment variable: 0/false/off/no hides every progress display, 1/true/on/yes shows the library's too
 ENV_VAR = "ATTNGAN_PROGRESS"
@@ -54,7 +55,8 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a bar redraws there; elsewhere progress is plain lines)."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
@@ -97,7 +99,7 @@ class Progress:
         self._next = self.every
         self._closed = False
         self._bar: Any = None
-        if self.enabled and _is_terminal(self.stream):
+        if self.enabled and is_terminal(self.stream):
             from tqdm import tqdm
 
             self._bar = tqdm(

@@ -213,6 +213,10 @@ REFUSED = {
         ("export_path=outputs/shapes/damsm.ckpt already exists", "overwrite=true replaces it"),
     ),
     "data_shapes_root_is_a_file": (("attngan-data", "shapes", "root=a_file"), ("root=a_file is a file",)),
+    "data_shapes_root_under_a_file": (
+        ("attngan-data", "shapes", "root=a_file/shapes"),
+        ("root=a_file/shapes cannot be created: a_file is a file",),
+    ),
     "data_check_manifest_under_a_file": (
         ("attngan-data", "check", "manifest=a_file/bad.json"),
         ("manifest=a_file/bad.json cannot be created: a_file is a file",),
@@ -246,6 +250,18 @@ def test_eval_into_a_read_only_directory_is_refused_before_any_work(cwd: Path, n
     _one_line_error(done, "output_dir=readonly is not writable")
     generate = ["attngan-generate", "checkpoint=junk.ckpt", "captions=[a]", "output_dir=readonly/out"]
     _one_line_error(run_in_process(generate, cwd, _env(cwd)), "output_dir=readonly/out cannot be created")
+
+
+def test_data_shapes_into_a_read_only_directory_is_refused_before_generating(cwd: Path, not_writable) -> None:
+    readonly = not_writable(cwd / "readonly")
+    shapes = ["attngan-data", "shapes", "num_images=5"]
+    _one_line_error(
+        run_in_process([*shapes, "root=readonly"], cwd, _env(cwd)), "root=readonly is not writable"
+    )
+    done = run_in_process([*shapes, "root=readonly/shapes"], cwd, _env(cwd))
+    _one_line_error(done, "root=readonly/shapes cannot be created: ", "readonly is not writable")
+    assert not any(readonly.iterdir())  # nothing generated
+    assert not (cwd / "cache").exists()
 
 
 def test_a_second_training_run_in_a_run_directory_in_use_is_refused(cwd: Path, other_process: int) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from attngan.cli.data import main
-from attngan.data import CUBDataModule
+from attngan.data import CaptionDataModule
 from attngan.data.check import check_dataset
 from attngan.data.readers import make_reader
 from attngan.data.readers.cub import CUBReader
@@ -75,7 +75,9 @@ def test_every_problem_is_listed_with_its_file(mini_cub, tmp_path):
     bad_keys = sorted(k for k, kind in expected.items() if kind not in (FEW_CAPTIONS, ORPHAN_CAPTIONS))
     assert sorted(e["key"] for e in manifest["bad_samples"]) == bad_keys
     # training with the manifest leaves the bad samples out, even with on_bad_sample=error
-    module = CUBDataModule(root=mini_cub, image_sizes=[16], batch_size=1, bad_manifest=tmp_path / "bad.json")
+    module = CaptionDataModule(
+        name="cub", root=mini_cub, image_sizes=[16], batch_size=1, bad_manifest=tmp_path / "bad.json"
+    )
     module.setup()
     assert [r.key for r in module.train_dataset.records] == [CUB_IMAGES[6][0]]
     assert [r.key for r in module.val_dataset.records] == [CUB_IMAGES[5][0]]

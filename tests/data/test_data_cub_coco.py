@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from attngan.data import COCODataModule, CUBDataModule, bird_crop_box
+from attngan.data import CaptionDataModule, bird_crop_box
 from attngan.data.captions import vocabulary_cache_path
 from attngan.data.readers.coco import COCOReader
 from attngan.data.readers.cub import CUBReader
@@ -17,7 +17,7 @@ from helpers.datasets import COCO_TRAIN, COCO_VAL, CUB_IMAGES, release_vocabular
 
 
 def _cub(root, **kwargs):
-    module = CUBDataModule(root=root, image_sizes=[16, 32], batch_size=2, **kwargs)
+    module = CaptionDataModule(name="cub", root=root, image_sizes=[16, 32], batch_size=2, **kwargs)
     module.setup()
     return module
 
@@ -107,7 +107,7 @@ def test_cub_errors_show_the_layout_and_sources(tmp_path, mini_cub, py2_pickle):
 
 def test_coco_official_download(mini_coco):
     assert COCOReader(mini_coco).layout(mini_coco) == "official"
-    module = COCODataModule(root=mini_coco, image_sizes=[32], batch_size=3)
+    module = CaptionDataModule(name="coco", root=mini_coco, image_sizes=[32], batch_size=3)
     module.setup()
     assert [r.key for r in module.train_dataset.records] == COCO_TRAIN
     assert [r.key for r in module.val_dataset.records] == COCO_VAL
@@ -126,7 +126,7 @@ def test_coco_official_download(mini_coco):
 def test_coco_authors_layout_uses_the_release_vocabulary(make_mini_coco):
     root = make_mini_coco("authors")
     assert COCOReader(root).layout(root) == "authors"
-    module = COCODataModule(root=root, image_sizes=[32], batch_size=3)
+    module = CaptionDataModule(name="coco", root=root, image_sizes=[32], batch_size=3)
     module.setup()
     assert [r.key for r in module.val_dataset.records] == COCO_VAL
     captions = {

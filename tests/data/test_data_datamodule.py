@@ -10,21 +10,21 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
-from attngan.data import CaptionDataModule, FolderDataModule, ShapesDataModule
+from attngan.data import CaptionDataModule
 from attngan.errors import BadSampleError, ConfigError
 from attngan.text import Vocabulary
 
 
 def _shapes(root, **kwargs):
     options = {"root": root, "image_sizes": [16, 32, 64], "batch_size": 8, "seed": 1, **kwargs}
-    module = ShapesDataModule(**options)
+    module = CaptionDataModule(name="shapes", **options)
     module.setup("fit")
     return module
 
 
 def _folder(root, **kwargs):
     options = {"root": root, "image_sizes": [16, 32], "batch_size": 2, "seed": 0, **kwargs}
-    module = FolderDataModule(**options)
+    module = CaptionDataModule(name="folder", **options)
     module.setup("fit")
     return module
 
@@ -96,8 +96,9 @@ def test_every_data_config_instantiates(data_config, shapes_root, mini_folder):
     for name in ("cub", "coco", "folder", "shapes"):
         cfg = data_config(name)
         assert cfg["image_sizes"] == [32, 64] and cfg["on_bad_sample"] == "error"
+        assert cfg["_target_"] == "attngan.data.CaptionDataModule"  # one class; data.name picks the reader
         module = instantiate(cfg)
-        assert isinstance(module, CaptionDataModule) and module.dataset_name == name
+        assert type(module) is CaptionDataModule and module.dataset_name == name
     assert data_config("cub")["captions_per_image"] == 10 and data_config("cub")["max_words"] == 18
     assert data_config("coco")["captions_per_image"] == 5 and data_config("coco")["max_words"] == 15
     module = instantiate(data_config("folder", f"data.root={mini_folder}", "data.num_workers=0"))
@@ -123,9 +124,9 @@ def test_configuration_errors_teach(shapes_root):
     with pytest.raises(ConfigError, match="batch_size=64 is larger than the"):
         _shapes(shapes_root, batch_size=64).train_dataloader()
     with pytest.raises(ConfigError, match="on_bad_sample"):
-        ShapesDataModule(root=shapes_root, on_bad_sample="ignore")
+        CaptionDataModule(name="shapes", root=shapes_root, on_bad_sample="ignore")
     with pytest.raises(ValueError, match="increasing"):
-        ShapesDataModule(root=shapes_root, image_sizes=[64, 32])
+        CaptionDataModule(name="shapes", root=shapes_root, image_sizes=[64, 32])
 
 
 def test_enforced_vocabulary_and_state_dict(mini_folder, caplog):

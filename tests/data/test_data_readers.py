@@ -16,6 +16,7 @@ from attngan.data.readers import (
     READERS,
     FolderReader,
     ShapesReader,
+    data_keys,
     make_reader,
     reader_from_config,
 )
@@ -39,11 +40,11 @@ def test_an_unknown_reader_option_is_an_error_naming_it(mini_folder):
     assert "folder dataset does not take data.num_images" in message and "~data.num_images" in message
     assert "test_fraction" in message and "split_seed" in message  # the options it does take
     with pytest.raises(ConfigError, match=r"data\.num_images"):
-        FolderDataModule(root=mini_folder, num_images=10)
+        CaptionDataModule(name="folder", root=mini_folder, num_images=10)
     with pytest.raises(ConfigError, match="Unknown dataset 'birds'"):
         make_reader("birds", {})
     with pytest.raises(ConfigError, match=r"data.num_images='abc' is not an int"):
-        ShapesDataModule(num_images="abc")
+        CaptionDataModule(name="shapes", num_images="abc")
     # a whole data config: loading keys go to the data module, the rest to the reader
     reader = reader_from_config(
         {"name": "folder", "root": str(mini_folder), "batch_size": 2, "test_fraction": 0.5}
@@ -53,10 +54,12 @@ def test_an_unknown_reader_option_is_an_error_naming_it(mini_folder):
         reader_from_config({"name": "folder", "root": str(mini_folder), "crop_to_bbox": True})
 
 
-def test_named_data_modules_declare_their_keys():
-    keys = set(inspect.signature(ShapesDataModule).parameters)
+def test_each_dataset_declares_its_keys():
+    keys = set(data_keys("shapes"))
     assert {"num_images", "generation_seed", "generate", "batch_size", "root"} <= keys
-    assert "num_images" not in inspect.signature(FolderDataModule).parameters
+    assert "num_images" not in data_keys("folder") and "crop_to_bbox" in data_keys("cub")
+    with pytest.raises(ConfigError, match="Unknown dataset 'birds'"):
+        data_keys("birds")
 
 
 def test_one_data_module_takes_a_reader(mini_folder):
@@ -65,14 +68,20 @@ def test_one_data_module_takes_a_reader(mini_folder):
     )
     module.setup()
     assert module.dataset_name == "folder" and len(module.train_dataset) == 4
-    assert isinstance(FolderDataModule(root=mini_folder).reader, FolderReader)
+    assert isinstance(CaptionDataModule(name="folder", root=mini_folder).reader, FolderReader)
     with pytest.raises(ConfigError, match="ready folder reader and also the reader options split_seed"):
         CaptionDataModule(reader=FolderReader(mini_folder), split_seed=3)
-    with pytest.raises(ConfigError, match=r"data\.name=.cub. does not match FolderDataModule"):
-        FolderDataModule(name="cub", root=mini_folder)
+    with pytest.raises(ConfigError, match=r"data\.name=.cub. does not match the given folder reader"):
+        CaptionDataModule(name="cub", reader=FolderReader(mini_folder))
+    with pytest.raises(ConfigError, match=r"data\.name is missing"):
+        CaptionDataModule()
     # the dataset's own defaults: shapes are neither flipped nor jittered, COCO captions are 15 words
-    assert ShapesDataModule().transform.random_flip is False
-    assert CaptionDataModule(name="coco").max_words == 15 and FolderDataModule().max_words == 18
+    assert CaptionDataModule(name="shapes").transform.random_flip is False
+    assert CaptionDataModule(name="coco").max_words == 15 and CaptionDataModule(name="folder").max_words == 18
+    # the shorthands of the quick-start notebook are the same class with the name filled in
+    shapes, folder = ShapesDataModule(), FolderDataModule(root=mini_folder)
+    assert type(shapes) is type(folder) is CaptionDataModule
+    assert (shapes.dataset_name, folder.dataset_name) == ("shapes", "folder")
 
 
 def _truncate(path: Path) -> None:
@@ -84,7 +93,9 @@ def _truncate(path: Path) -> None:
 def test_a_corrupt_image_in_a_worker_is_one_clear_error(mini_folder, num_workers):
     image = mini_folder / "images" / "dog_02.png"  # a training image, found only when decoded
     _truncate(image)
-    module = FolderDataModule(root=mini_folder, image_sizes=[16], batch_size=4, num_workers=num_workers)
+    module = CaptionDataModule(
+        name="folder", root=mini_folder, image_sizes=[16], batch_size=4, num_workers=num_workers
+    )
     module.setup()
     with pytest.raises(BadSampleError) as err:
         list(module.train_dataloader())

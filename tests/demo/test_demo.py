@@ -38,6 +38,37 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# per image shown in a gallery: the share of the picture inside the visible area (not cropped by object-fit or
+# by an ancestor that hides overflow) and the aspect ratio it is drawn with beside its natural one
+SHOWN_WHOLE = """
+return Array.from(document.querySelectorAll(arguments[0] + ' img'))
+  .filter(i => i.complete && i.naturalWidth > 0)
+  .map(i => {
+    const box = i.getBoundingClientRect(), fit = getComputedStyle(i).objectFit;
+    let w = box.width, h = box.height;  // the drawn picture: 'fill' stretches it over the box
+    if (fit !== 'fill') {
+      const contain = Math.min(box.width / i.naturalWidth, box.height / i.naturalHeight);
+      const scale = {contain: contain, 'scale-down': Math.min(contain, 1), none: 1}[fit]
+        ?? Math.max(box.width / i.naturalWidth, box.height / i.naturalHeight);  // cover
+      w = i.naturalWidth * scale; h = i.naturalHeight * scale;
+    }
+    let left = box.left + (box.width - w) / 2, top = box.top + (box.height - h) / 2;
+    let right = left + w, bottom = top + h;
+    const inside = {left: box.left, top: box.top, right: box.right, bottom: box.bottom};  // object-fit clips
+    for (let p = i.parentElement; p; p = p.parentElement) {
+      if (getComputedStyle(p).overflow !== 'visible') {
+        const r = p.getBoundingClientRect();
+        inside.left = Math.max(inside.left, r.left); inside.top = Math.max(inside.top, r.top);
+        inside.right = Math.min(inside.right, r.right); inside.bottom = Math.min(inside.bottom, r.bottom);
+      }
+    }
+    const seen = Math.max(0, Math.min(right, inside.right) - Math.max(left, inside.left))
+      * Math.max(0, Math.min(bottom, inside.bottom) - Math.max(top, inside.top));
+    return {fit: fit, seen: seen / (w * h), drawn: w / h, natural: i.naturalWidth / i.naturalHeight};
+  });
+"""
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
@@ -136,6 +167,19 @@ def test_examples_are_the_test_captions_else_vocabulary_words(pipe: AttnGANPipel
 
 
 # ------------------------------------------------------------------------------------------ the page
+def test_every_gallery_shows_whole_images(pipe: AttnGANPipeline) -> None:
+    require("gradio")
+    from attngan.demo.app import build_demo
+
+    config = build_demo(DemoBackend(pipe), ["a large red circle"]).get_config_file()
+    galleries = {c["props"]["elem_id"]: c["props"] for c in config["components"] if c["type"] == "gallery"}
+    assert set(galleries) == {"images", "stages", "pair"}
+    for name, props in galleries.items():  # gradio's default thumbnail fit crops ("cover")
+        assert props["object_fit"] == "contain" and props["preview"] is False, name
+        assert len(pipe.image_sizes) <= props["columns"], name  # one row: the stages side by side
+    assert galleries["stages"]["height"] >= 250  # a row of whole thumbnails and the label: no scrolling
+
+
 def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setenv("CI", "true")
@@ -146,7 +190,7 @@ def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.M
         browser_paths()
 
 
-def test_page_in_headless_chromium(demo_url: str, tmp_path: Path) -> None:
+def test_page_in_headless_chromium(demo_url: str, tmp_path: Path, pipe: AttnGANPipeline) -> None:
     chromium, chromedriver = browser_paths()
     require("selenium")
     from selenium import webdriver
@@ -181,6 +225,10 @@ def test_page_in_headless_chromium(demo_url: str, tmp_path: Path) -> None:
         wait.until(lambda d: d.execute_script(shown_image) > 0)
         wait.until(lambda d: "The model read" in status())
         assert "plugh" in status()  # the unknown word is listed
+        # every stage image is shown whole, at its natural aspect ratio (no thumbnail crop)
+        wait.until(lambda d: len(d.execute_script(SHOWN_WHOLE, "#stages")) == len(pipe.image_sizes))
+        for shown in driver.execute_script(SHOWN_WHOLE, "#stages"):
+            assert shown["seen"] > 0.99 and shown["drawn"] == pytest.approx(shown["natural"], rel=0.02), shown
         driver.save_screenshot(str(tmp_path / "demo.png"))
 
         type_and_generate(UNKNOWN_CAPTION)

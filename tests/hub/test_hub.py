@@ -71,6 +71,76 @@ def test_config_describes_the_model(pipe: AttnGANPipeline, saved: Path) -> None:
     assert config["attngan_version"]
 
 
+def test_the_card_shows_the_run_it_was_trained_by(tiny_attngan_checkpoint: Path, saved: Path) -> None:
+    from attngan.checkpoint import safe_load_checkpoint
+
+    run = safe_load_checkpoint(tiny_attngan_checkpoint)["attngan"]["config"]
+    training = json.loads((saved / "config.json").read_text())["training"]
+    rates = {"generator": run["model"]["lr_generator"], "discriminator": run["model"]["lr_discriminator"]}
+    assert training["learning_rates"] == rates
+    assert training["experiment"] == run["task_name"] == "shapes_attngan"
+    assert training["batch_size"] == run["data"]["batch_size"] and training["seed"] == run["seed"]
+    assert training["max_epochs"] == run["trainer"]["max_epochs"]
+    card = (saved / "README.md").read_text()
+    assert f"| learning_rates.generator | `{rates['generator']}` |" in card
+    assert f"| learning_rates.discriminator | `{rates['discriminator']}` |" in card
+    assert "| experiment | `shapes_attngan` |" in card
+
+
+def test_a_training_config_without_a_key_attngan_train_writes_fails_loudly(
+    tiny_attngan_checkpoint: Path,
+) -> None:
+    from attngan.checkpoint import safe_load_checkpoint
+    from attngan.hub.pretrained import training_summary
+
+    entry = safe_load_checkpoint(tiny_attngan_checkpoint)["attngan"]
+    del entry["config"]["model"]["lr_generator"]
+    with pytest.raises(CheckpointError, match="lacks the key 'lr_generator'"):
+        training_summary(entry)
+    # networks that never saw attngan-train (built in Python, an imported release model) have no run to describe
+    assert training_summary({}) == {}
+    assert training_summary({"config": {"data": {"max_words": 18}}, "version": "1"}) == {
+        "trained_with_attngan": "1"
+    }
+
+
+def test_every_network_records_its_constructor_arguments() -> None:
+    """``config`` is what rebuilds the network (checkpoints, model directories): every argument, and the shapes."""
+    import inspect
+    import warnings
+
+    from attngan.checkpoint import build_network
+    from attngan.hub.pretrained import network_spec
+    from attngan.models import CNNImageEncoder, Discriminator, Generator, InceptionImageEncoder, TextEncoder
+
+    with warnings.catch_warnings():  # the random-backbone notice
+        warnings.simplefilter("ignore")
+        networks = [
+            Generator(2, 4, embedding_dim=16, z_dim=8, condition_dim=6, num_residual=1, base_size=16),
+            Discriminator(32, 4, embedding_dim=16, coord_channels=True),
+            TextEncoder(11, 8, 8, dropout=0.25, rnn_type="GRU", bidirectional=False),
+            CNNImageEncoder(16, input_size=32, base_channels=4),
+            InceptionImageEncoder(16, pretrained=False, align_corners=False),
+        ]
+        for net in networks:
+            arguments = set(inspect.signature(type(net)).parameters)
+            assert set(net.config) == arguments, type(net).__name__
+            spec = network_spec(net)
+            rebuilt = build_network(spec)
+            assert rebuilt.config == {k: v for k, v in spec.items() if k != "_target_"}
+            shapes = {k: v.shape for k, v in net.state_dict().items()}
+            assert shapes == {k: v.shape for k, v in rebuilt.state_dict().items()}, type(net).__name__
+    assert networks[2].config["rnn_type"] == "gru" and networks[2].config["dropout"] == 0.25
+    assert network_spec(networks[4])["pretrained"] is False  # the weights come with the directory
+
+
+def test_only_attngan_networks_can_be_shared() -> None:
+    from attngan.hub.pretrained import network_spec
+
+    with pytest.raises(CheckpointError, match=r"only attngan\.models"):
+        network_spec(torch.nn.Linear(2, 2))
+
+
 def test_no_file_in_the_directory_unpickles(saved: Path) -> None:
     for path in saved.iterdir():
         data = path.read_bytes()

@@ -37,6 +37,7 @@ DDP_TRAINER = [
     "trainer.limit_val_batches=1",
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",  # Lightning writes the losses to the CSV every N batches
     "callbacks.evaluation.num_images=16",  # the evaluation callback's val/ metrics, quickly
 ]
 

@@ -87,7 +87,11 @@ def test_losses_are_finite_and_logged(tmp_path, tiny_damsm_checkpoint):
     from attngan.cli.train import build_trainer
 
     cfg, datamodule, module = _attngan_module(
-        tmp_path, tiny_damsm_checkpoint, 2, "+logger.record._target_=helpers.lit.RecordingLogger"
+        tmp_path,
+        tiny_damsm_checkpoint,
+        2,
+        "+logger.record._target_=helpers.lit.RecordingLogger",
+        "trainer.log_every_n_steps=1",  # Lightning writes the logged values to the loggers every N batches
     )
     trainer = build_trainer(cfg)
     (recorder,) = trainer.loggers
@@ -95,6 +99,12 @@ def test_losses_are_finite_and_logged(tmp_path, tiny_damsm_checkpoint):
     losses = {"d_loss_0", "d_loss_1", "g_adversarial", "g_damsm", "g_kl", "g_loss"}
     records = [metrics for _, metrics in recorder.records if "train/g_loss" in metrics]
     assert len(records) == 2  # model.log_every_n_steps=1, two generator steps
+    # x-axis: the trainer's global step (one optimizer step per D and one for G), as for every other value
+    per_batch = 1 + module.generator.num_stages
+    assert [step for step, metrics in recorder.records if "train/g_loss" in metrics] == [
+        per_batch,
+        2 * per_batch,
+    ]
     for record in records:
         logged = {k.removeprefix("train/") for k in record if k.startswith("train/")}
         assert logged - {"generator_step"} == losses
@@ -277,7 +287,7 @@ def test_every_training_option_at_once_trains_and_changes_the_step(
         return penalty(*args, **kwargs)
 
     monkeypatch.setattr("attngan.lit.attngan_module.hard_negative_fields", count_fields)
-    monkeypatch.setattr("attngan.lit.attngan_module.lazy_penalty", count_penalty)
+    monkeypatch.setattr("attngan.training.loss.lazy_penalty", count_penalty)
     cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2, *EVERY_OPTION)
     assert module.options.departures()["adversarial_loss"] == "hinge"
     trainer = build_trainer(cfg)

@@ -20,6 +20,8 @@ TINY_LOGGED_RUN = [
     "trainer.accelerator=cpu",
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
+    # Lightning writes logged values every trainer.log_every_n_steps batches: each of the two
+    "trainer.log_every_n_steps=1",
     "trainer.limit_val_batches=1",
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",

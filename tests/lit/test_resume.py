@@ -82,3 +82,17 @@ def test_seed_and_deterministic_give_identical_runs(tmp_path: Path, tiny_damsm_c
         states.append(checkpoint["state_dict"])
     for prefix in ("generator.", "generator_ema.", "discriminators."):
         assert fingerprint(states[0], prefix) == fingerprint(states[1], prefix), prefix
+
+
+def test_a_checkpoint_of_the_older_data_modules_resumes_its_data_state(tmp_path: Path) -> None:
+    """Lightning keys the data module's state by class name; checkpoints written by the per-dataset modules
+    (ShapesDataModule, ...) resume their state (vocabulary, sampler) under the one CaptionDataModule."""
+    from attngan.lit.checkpoint import AtomicCheckpointIO
+
+    io = AtomicCheckpointIO()
+    state = {"vocab": ["<pad>", "red"], "sampler": {"epoch": 3}}
+    io.save_checkpoint({"state_dict": {}, "ShapesDataModule": state}, tmp_path / "old.ckpt")
+    loaded = io.load_checkpoint(tmp_path / "old.ckpt")
+    assert loaded["CaptionDataModule"] == state and "ShapesDataModule" not in loaded
+    io.save_checkpoint({"state_dict": {}, "CaptionDataModule": {"vocab": ["<pad>"]}}, tmp_path / "new.ckpt")
+    assert io.load_checkpoint(tmp_path / "new.ckpt")["CaptionDataModule"] == {"vocab": ["<pad>"]}

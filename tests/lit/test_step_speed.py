@@ -25,6 +25,9 @@ def _losses(tmp_path, damsm_ckpt, *overrides: str) -> list[dict[str, float]]:
         *TINY_DATA,
         *TINY_TRAINER,
         "trainer.limit_train_batches=3",
+        # every step's losses reach the logger (Lightning writes every trainer.log_every_n_steps batches)
+        "model.log_every_n_steps=1",
+        "trainer.log_every_n_steps=1",
         "model.sample_every_n_epochs=0",
         f"model.damsm_checkpoint={damsm_ckpt}",
         "+logger.record._target_=helpers.lit.RecordingLogger",

@@ -170,8 +170,12 @@ def test_dmgan_folds_leave_out_the_last_sample_of_every_fold() -> None:
 
 def test_protocol_is_validated_and_reaches_the_metric() -> None:
     assert R_PRECISION_PROTOCOLS == ("default", "dmgan")
-    with pytest.raises(ValueError, match="unknown R-precision protocol"):
+    with pytest.raises(
+        ConfigError, match=r"unknown R-precision protocol 'paper' \(metrics\.r_precision\.protocol\)"
+    ):
         RPrecision(protocol="paper")
+    with pytest.raises(ConfigError, match="unknown R-precision protocol"):
+        r_precision(torch.ones(4, 2), torch.ones(4, 2), num_candidates=2, num_folds=1, protocol="paper")
     metrics, _ = build_available(["r_precision"], MetricOptions(r_precision_protocol="dmgan"))
     assert metrics["r_precision"].protocol == "dmgan"
     same = torch.ones(100, 4)
@@ -181,17 +185,19 @@ def test_protocol_is_validated_and_reaches_the_metric() -> None:
 
 def test_eval_config_keys() -> None:
     from attngan.cli.common import compose_config
-    from attngan.evaluation.run import metric_options
+    from attngan.evaluation.run import read_metrics_config
 
     cfg = compose_config(
         "eval", ["checkpoint=x.ckpt", "metrics.r_precision.protocol=dmgan", "metrics.clip.model_path=/m"]
     )
-    options = metric_options(cfg.metrics, seed=1)
-    assert options.r_precision_protocol == "dmgan" and options.clip_model_path == "/m"
+    names, options = read_metrics_config(cfg)
+    assert names is None and options.r_precision_protocol == "dmgan" and options.clip_model_path == "/m"
     assert compose_config("eval", ["checkpoint=x.ckpt"]).compare is None
-    assert metric_options(compose_config("eval", ["checkpoint=x.ckpt"]).metrics, 0).clip_model_path is None
+    _, options = read_metrics_config(compose_config("eval", ["checkpoint=x.ckpt", "seed=3"]))
+    assert options.clip_model_path is None and options.seed == 3
+    # the one check of the protocol is the metric's: a config that asks for R-precision is refused when built
     with pytest.raises(ConfigError, match=r"metrics\.r_precision\.protocol"):
-        metric_options({"r_precision": {"protocol": "paper"}}, seed=0)
+        build_available(["r_precision"], MetricOptions.from_config({"r_precision": {"protocol": "paper"}}))
 
 
 def test_training_callback_takes_the_metrics_group() -> None:
@@ -201,4 +207,4 @@ def test_training_callback_takes_the_metrics_group() -> None:
 
     cfg = compose_config("train", ["callbacks.evaluation.r_precision.protocol=dmgan"])
     callback = instantiate(cfg.callbacks.evaluation)
-    assert callback.r_precision_protocol == "dmgan" and callback.clip_model_path is None
+    assert callback.options.r_precision_protocol == "dmgan" and callback.options.clip_model_path is None

@@ -74,6 +74,7 @@ def test_onnx_images_match_the_pytorch_pipeline_for_the_same_noise(
         CAPTIONS, num_images_per_caption=2, batch_size=4, noise=z.numpy(), condition_noise=epsilon.numpy()
     )
     assert got.tokens == expected.tokens and got.unknown_words == expected.unknown_words
+    assert got.words_cut == expected.words_cut == [0, 0, 0]
     assert len(got.stage_arrays) == len(expected._stage_tensors) == 6
     for stages_onnx, stages_torch in zip(got.stage_arrays, expected._stage_tensors, strict=True):
         for a, b in zip(stages_onnx, stages_torch, strict=True):
@@ -135,6 +136,7 @@ def test_a_gru_model_exports_and_matches(tmp_path: Path) -> None:
     expected = pipe(captions, seed=2)
     got = OnnxPipeline(tmp_path)(captions, noise=z.numpy(), condition_noise=epsilon.numpy())
     assert got.tokens == expected.tokens
+    assert got.words_cut == expected.words_cut == [0, 1]  # the known word beyond max_words is reported
     for stages_onnx, stages_torch in zip(got.stage_arrays, expected._stage_tensors, strict=True):
         assert [a.shape[-1] for a in stages_onnx] == [8, 16, 32]
         for a, b in zip(stages_onnx, stages_torch, strict=True):

@@ -119,7 +119,7 @@ def test_attngan2_is_the_main_recipe_and_every_removal_changes_it():
     """The λ study's AttnGAN2 is `make train`'s recipe (same λ and stages), and each option the recipe study
     removes really differs from the recipe in the composed config (a renamed key would make it a no-op)."""
     from attngan.config import to_plain
-    from attngan.reproduce.studies import recipe_runs
+    from attngan.reproduce.recipe import recipe_runs
 
     lam = _lambda_spec()
     recipe_spec = compose_config("reproduce", ["study=recipe"]).studies["recipe"]

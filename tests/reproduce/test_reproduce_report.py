@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 
 from attngan.errors import ConfigError
+from attngan.reproduce.recipe import recipe_rows
 from attngan.reproduce.report import build_report
+from attngan.reproduce.rules import HOLDS, INCONCLUSIVE, NOT, UNDER, check_floor, shortfalls
 from attngan.reproduce.studies import best_lambda
-from attngan.reproduce.verdicts import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT,
-    UNDER,
-    best_epoch,
-    check_floor,
-    recipe_rows,
-    shortfalls,
-    verdicts,
-)
+from attngan.reproduce.verdicts import best_epoch, verdicts
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results.json"
 
@@ -158,3 +150,13 @@ def test_floor_names_and_values_are_checked():
         "shape 46.4 % < 70 %"
     ]
     assert shortfalls({}, {"side": 0.7}) == ["side not measured (floor 70 %)"]
+
+
+def test_floor_metrics_are_the_one_object_oracle():
+    from attngan.reproduce.rules import quality_of
+
+    record = {"shapes_colour_acc": 0.7, "shapes_single_object_colour_acc": 0.82, "shapes_shape_acc": 0.2}
+    # one-object captions first (the make train summary's numbers); all objects only for older records
+    assert quality_of(record) == {"colour": 0.82, "shape": 0.2}
+    oracle = {"colour": {"value": 0.9, "se": 0.01}, "position": {"value": 0.5, "se": 0.02}}
+    assert quality_of(oracle) == {"colour": 0.9, "side": 0.5}

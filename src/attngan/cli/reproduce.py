@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     signs = ("plan.md", "report.md")
     check_run_directory(str(cfg.output_dir), "output_dir", bool(cfg.overwrite), PROG, signs)
     _log_to_stderr()
-    result = reproduce(cfg)
+    from attngan.cli.explain import App, check_config
+
+    # every run's composed config gets attngan-train's checks (unknown keys, missing files, the accelerator)
+    result = reproduce(cfg, check=lambda run_cfg: check_config(run_cfg, App("attngan-train", "train")))
     if result["report"]:
         done = ", ".join(f"{k} ({v})" for k, v in result["studies"].items())
         print(f"{PROG}: studies: {done}\n{PROG}: report: {result['report']}", file=sys.stderr)

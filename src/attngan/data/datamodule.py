@@ -1,20 +1,19 @@
 """The LightningDataModule: one class for every dataset, which takes a reader (:mod:`attngan.data.readers`).
 
-``ShapesDataModule``, ``FolderDataModule``, ``CUBDataModule`` and ``COCODataModule`` are that same class with
-the reader's name filled in: the Hydra targets of ``conf/data/*.yaml``, and the names Lightning files the
-data module's state under in checkpoints.
+Every ``conf/data/*.yaml`` targets :class:`CaptionDataModule`; its ``name`` picks the reader from
+:data:`attngan.data.readers.READERS`. ``ShapesDataModule`` / ``FolderDataModule`` are shorthands for Python
+callers (the quick-start notebook).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import shutil
 import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import lightning as L
 import torch
@@ -24,7 +23,7 @@ from attngan.data.captions import dataset_vocabulary, encode_records
 from attngan.data.dataset import ON_BAD_SAMPLE, CaptionImageDataset, collate_captions, read_bad_log
 from attngan.data.images import RELEASE_RESIZE_RATIO, MultiScaleTransform
 from attngan.data.loader import CaptionDataLoader, EpochSampler, ResumableDataLoader, seed_worker
-from attngan.data.readers import DatasetReader, make_reader, reader_class
+from attngan.data.readers import DatasetReader, make_reader
 from attngan.data.records import SPLITS, UNKNOWN_WORDS, DatasetIndex, Problem, load_bad_manifest
 from attngan.errors import BadSampleError, ConfigError, DataError
 from attngan.text.vocabulary import Vocabulary
@@ -57,8 +56,7 @@ class CaptionDataModule(L.LightningDataModule):
     :attr:`bad_samples` and :meth:`report_bad_samples`.
 
     Args:
-        name: the dataset (``data.name``), a key of :data:`attngan.data.readers.READERS`; fixed by the
-            named subclasses.
+        name: the dataset (``data.name``): its reader, a key of :data:`attngan.data.readers.READERS`.
         reader: a ready reader to use instead of building one from ``name`` and ``reader_options``.
         image_sizes: increasing image sizes of a batch (``${model.image_sizes}``).
         batch_size: training batch size.
@@ -84,12 +82,14 @@ class CaptionDataModule(L.LightningDataModule):
             :class:`ConfigError` naming it.
     """
 
-    reader_name: ClassVar[str | None] = None  # set by the named subclasses
+    @staticmethod
+    def accepted_keys(node: Mapping[str, Any]) -> list[str] | None:
+        """The keys a ``data`` config node may hold (the loading keys and its reader's options): the config
+        checks ask here because ``**reader_options`` hides them from the signature; None: unknown dataset."""
+        from attngan.data.readers import READERS, data_keys
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.reader_name is not None:
-            cls.__signature__ = _signature(cls.reader_name)  # type: ignore[attr-defined]
+        name = node.get("name")
+        return data_keys(str(name)) if name in READERS else None
 
     def __init__(
         self,
@@ -174,14 +174,10 @@ class CaptionDataModule(L.LightningDataModule):
         cache_dir: str | Path | None,
         options: dict[str, Any],
     ) -> DatasetReader:
-        fixed = self.reader_name
-        if fixed is not None and name is not None and name != fixed:
-            raise ConfigError(f"data.name={name!r} does not match {type(self).__name__} (dataset {fixed!r}).")
-        name = fixed or name
         if reader is not None:
             if options:
                 raise ConfigError(
-                    f"{type(self).__name__} got a ready {reader.name} reader and also the reader options "
+                    f"CaptionDataModule got a ready {reader.name} reader and also the reader options "
                     f"{', '.join(sorted(options))}: configure the reader itself, or pass its options instead."
                 )
             if name is not None and name != reader.name:
@@ -375,36 +371,11 @@ class CaptionDataModule(L.LightningDataModule):
         return self._loader(self.val_dataset, train=False)
 
 
-def _signature(name: str) -> inspect.Signature:
-    """The keys a named data module takes: the loading keys and its reader's options (for config checks)."""
-    own = inspect.signature(CaptionDataModule.__init__).parameters.values()
-    loading = [p for p in own if p.name not in ("self", "reader") and p.kind is p.POSITIONAL_OR_KEYWORD]
-    taken = {"self", *(p.name for p in loading)}  # cache_dir is both: the reader gets the module's
-    options = [
-        p for p in inspect.signature(reader_class(name).__init__).parameters.values() if p.name not in taken
-    ]
-    return inspect.Signature([p.replace(kind=p.KEYWORD_ONLY) for p in loading + options])
+def ShapesDataModule(**options: Any) -> CaptionDataModule:
+    """``CaptionDataModule(name="shapes", ...)``: the built-in shapes (options: ``ShapesReader``)."""
+    return CaptionDataModule(name="shapes", **options)
 
 
-class ShapesDataModule(CaptionDataModule):
-    """The built-in shapes dataset (``data=shapes``); options: :class:`~attngan.data.readers.ShapesReader`."""
-
-    reader_name = "shapes"
-
-
-class FolderDataModule(CaptionDataModule):
-    """Your own images and captions (``data=folder``); options: :class:`~attngan.data.readers.FolderReader`."""
-
-    reader_name = "folder"
-
-
-class CUBDataModule(CaptionDataModule):
-    """CUB-200-2011 birds (``data=cub``); options: :class:`~attngan.data.readers.CUBReader`."""
-
-    reader_name = "cub"
-
-
-class COCODataModule(CaptionDataModule):
-    """MS-COCO 2014 (``data=coco``); options: :class:`~attngan.data.readers.COCOReader`."""
-
-    reader_name = "coco"
+def FolderDataModule(**options: Any) -> CaptionDataModule:
+    """``CaptionDataModule(name="folder", ...)``: your own data (options: ``FolderReader``)."""
+    return CaptionDataModule(name="folder", **options)

@@ -146,7 +146,10 @@ def build_demo(
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="status")
                 images = gr.Gallery(label="Images", elem_id="images", height=330, **GALLERY)
-                stages = gr.Gallery(label="Every stage of the first image", height=190, **GALLERY)
+                # 250 px: a row of whole thumbnails (about 185 px each at 1280 px) with the label; less scrolls
+                stages = gr.Gallery(
+                    label="Every stage of the first image", elem_id="stages", height=250, **GALLERY
+                )
                 attention = gr.Image(
                     label=f"Attention: the top-{backend.top_k} words of each attention stage",
                     type="pil",

@@ -9,7 +9,6 @@ Writes ``<output_dir>/metrics.json`` and ``<output_dir>/metrics.md``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -19,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from attngan.errors import ConfigError, WeightsNotFoundError
-from attngan.evaluation.report import json_ready
+from attngan.evaluation.report import json_ready, write_report
 from attngan.metrics.options import MetricInputs, MetricOptions
 from attngan.metrics.reference_stats import image_batches, list_images, save_reference
 from attngan.metrics.registry import build_available, compute_metrics, describe_metrics, update_metrics
@@ -54,34 +53,6 @@ def _names(cfg: DictConfig, has_reference: bool) -> list[str]:
             "fid of images=DIR needs reference=DIR_OR_NPZ (real images, or an .npz with mu and sigma)"
         )
     return names
-
-
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
-def markdown_table(report: dict[str, Any]) -> str:
-    """The folder scores as one Markdown row with the protocol notes."""
-    results, protocols = report["metrics"], report.get("protocols", {})
-    head, row = (
-        ["Images", "Reference"],
-        [f"`{report['images']}` ({report['num_images']:,})", f"`{report['reference']}`"],
-    )
-    if "inception_score" in results:
-        head.append("IS ↑")
-        row.append(f"{_number(results['inception_score'])} ± {_number(results.get('inception_score_std'))}")
-    if "fid" in results:
-        head.append(f"FID ↓ ({protocols.get('fid', {}).get('protocol')})")
-        row.append(_number(results["fid"]))
-    lines = [
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join("---" for _ in head) + "|",
-        "| " + " | ".join(row) + " |",
-        "",
-    ]
-    for name, described in protocols.items():
-        lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in described.items() if v is not None))
-    return "\n".join(lines) + "\n"
 
 
 def evaluate_folder(cfg: DictConfig, options: MetricOptions, out: Path | None = None) -> dict[str, Any]:
@@ -173,8 +144,6 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions, out: Path | None = 
             "seconds": round(time.perf_counter() - started, 1),
         }
     )
-    (out / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    table = markdown_table(report)
-    (out / "metrics.md").write_text(table)
+    report, table = write_report(out, report)
     print(table)
     return report

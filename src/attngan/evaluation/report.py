@@ -1,16 +1,20 @@
-"""Writing evaluation results: strict JSON (``metrics.json``, ``evaluation.jsonl``) and the Markdown table of
-``attngan-eval`` (``metrics.md``, in the style of the paper's Tables 2/3)."""
+"""Writing evaluation results: strict JSON (``metrics.json``, ``evaluation.jsonl``, each written whole) and the one
+Markdown table of ``attngan-eval`` (``metrics.md``: a checkpoint's in the style of the paper's Tables 2/3, or a
+folder of images' IS and FID)."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch import Tensor
+
+from attngan.outputs import atomic_path
 
 __all__ = ["append_jsonl", "json_ready", "markdown_table", "write_report"]
 
@@ -29,10 +33,25 @@ def json_ready(value: Any) -> Any:
 
 
 def append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
-    """Append ``record`` as one strict-JSON line to ``path`` (created with its folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(json_ready(record), allow_nan=False) + "\n")
+    """Append ``record`` as one strict-JSON line to ``path`` (created with its folder), whole or not at all."""
+    # Rewritten, not appended to: the old lines and the new one go to a temporary file beside it, flushed to
+    # disk and renamed over it (atomic_path), so a reader sees the old file or the new one and a kill, a full
+    # disk or a file-size limit mid-write leaves the old file as it was. An append, even one os.write on an
+    # O_APPEND descriptor, can land part of a line (a short write on a full disk) that a reader then sees.
+    # The copy costs one read of a small file (a line per evaluation), and the run lock
+    # (attngan.outputs.hold_run_directory) keeps a second writer, whose record the rename could drop, away.
+    line = json.dumps(json_ready(record), allow_nan=False) + "\n"  # a record that is not JSON: no write
+    path = Path(path)
+    try:
+        previous = path.read_bytes()
+    except FileNotFoundError:
+        previous = b""
+    if previous and not previous.endswith(b"\n"):  # a torn line of an older writer: keep it, on its own line
+        previous += b"\n"
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        handle.write(previous + line.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before the rename makes it the file: no empty file after a crash
 
 
 def write_report(out: Path, report: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
@@ -42,9 +61,9 @@ def write_report(out: Path, report: Mapping[str, Any]) -> tuple[dict[str, Any], 
         ``(the JSON-ready report, the Markdown table)``.
     """
     ready = json_ready(report)
-    (out / "metrics.json").write_text(json.dumps(ready, indent=2, allow_nan=False) + "\n")
+    (out / "metrics.json").write_text(json.dumps(ready, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     table = markdown_table(ready)
-    (out / "metrics.md").write_text(table)
+    (out / "metrics.md").write_text(table, encoding="utf-8")
     return ready, table
 
 
@@ -137,26 +156,56 @@ def _notes(report: Mapping[str, Any]) -> list[str]:
     return notes
 
 
+def _folder_columns(report: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The columns and notes of a folder of images' report (``attngan-eval images=DIR``)."""
+    results, protocols = report["metrics"], report.get("protocols", {})
+    columns = [
+        ("Images", f"`{report['images']}` ({report['num_images']:,})"),
+        ("Reference", f"`{report['reference']}`"),
+    ]
+    if "inception_score" in results:
+        mean, std = results["inception_score"], results.get("inception_score_std")
+        columns.append(("IS ↑", f"{_number(mean)} ± {_number(std)}"))
+    if "fid" in results:
+        columns.append((f"FID ↓ ({protocols.get('fid', {}).get('protocol')})", _number(results["fid"])))
+    notes = [
+        f"{name}: " + ", ".join(f"{k} {v}" for k, v in described.items() if v is not None)
+        for name, described in protocols.items()
+    ]
+    return columns, notes
+
+
+def _number(value: float | None) -> str:
+    return "—" if _missing(value) else f"{value:.2f}"
+
+
 def markdown_table(report: Mapping[str, Any]) -> str:
-    """The results as a Markdown table in the style of the paper's Tables 2/3 (mean ± std), with notes.
+    """The results of ``attngan-eval`` as one Markdown row with notes (``metrics.md``, the model card).
+
+    A checkpoint's report gets the columns of the paper's Tables 2/3 (mean ± std); a folder of images'
+    (``mode: images``, :func:`attngan.evaluation.folder.evaluate_folder`) its IS and FID with their protocols.
 
     Args:
-        report: what ``attngan-eval`` writes to ``metrics.json`` (``metrics``, ``checkpoint``, ``data``,
-            ``num_images``, ``caption_passes``, ``captions_per_image``, ``max_words``, ``seed``,
-            ``image_size``, ``settings``, ``skipped``).
+        report: what ``attngan-eval`` writes to ``metrics.json``: for a checkpoint ``metrics``, ``checkpoint``,
+            ``data``, ``num_images``, ``caption_passes``, ``captions_per_image``, ``max_words``, ``seed``,
+            ``image_size``, ``settings``, ``skipped``; for a folder ``metrics``, ``images``, ``num_images``,
+            ``reference``, ``protocols``.
     """
-    columns = _columns(report["metrics"])
-    head = ["Model", "Dataset", "Images", *(title for title, _ in columns)]
-    row = [
-        f"`{Path(report['checkpoint']).name}`",
-        f"{report['data']['name']} (test)",
-        f"{report['num_images']:,}",
-        *(value for _, value in columns),
-    ]
+    if report.get("mode") == "images":
+        columns, notes = _folder_columns(report)
+    else:
+        columns = [
+            ("Model", f"`{Path(report['checkpoint']).name}`"),
+            ("Dataset", f"{report['data']['name']} (test)"),
+            ("Images", f"{report['num_images']:,}"),
+            *_columns(report["metrics"]),
+        ]
+        notes = _notes(report)
+    head = [title for title, _ in columns]
     lines = [
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
-        "| " + " | ".join(row) + " |",
+        "| " + " | ".join(value for _, value in columns) + " |",
         "",
     ]
-    return "\n".join(lines + [f"- {note}" for note in _notes(report)]) + "\n"
+    return "\n".join(lines + [f"- {note}" for note in notes]) + "\n"

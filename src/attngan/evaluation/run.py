@@ -30,13 +30,12 @@ from attngan.evaluation.captions import CaptionBatch, caption_batches, captions_
 from attngan.evaluation.paper import COMPARE_CHOICES, write_comparison
 from attngan.evaluation.report import write_report
 from attngan.evaluation.suite import MetricSuite, measure, shapes_ground_truth
-from attngan.metrics.options import MetricOptions, inception_protocol_options
-from attngan.metrics.r_precision import R_PRECISION_PROTOCOLS
+from attngan.metrics.options import MetricOptions
 from attngan.progress import progress
 
 log = logging.getLogger("attngan.eval")
 
-__all__ = ["adopt_training_shapes", "build_datamodule", "build_suite", "evaluate", "metric_options"]
+__all__ = ["adopt_training_shapes", "build_datamodule", "build_suite", "evaluate", "read_metrics_config"]
 
 # the data keys that decide which images a dataset holds (compared with the checkpoint's training data)
 _DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "captions_per_image", "holdout")
@@ -148,47 +147,28 @@ def build_datamodule(cfg: DictConfig, pipe: Any, max_words: int) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ metrics
-def metric_options(metrics_cfg: Mapping[str, Any], seed: int) -> MetricOptions:
-    """The :class:`~attngan.metrics.options.MetricOptions` of a ``metrics`` config node (conf/metrics/)."""
-    from hydra.utils import instantiate
-
-    extractor = metrics_cfg.get("feature_extractor")
-    r_precision_cfg = metrics_cfg.get("r_precision") or {}
-    clip_cfg = metrics_cfg.get("clip") or {}
-    protocol = str(r_precision_cfg.get("protocol") or "default")
-    if protocol not in R_PRECISION_PROTOCOLS:
-        raise ConfigError(
-            f"metrics.r_precision.protocol={protocol!r} is not known; choose from {list(R_PRECISION_PROTOCOLS)}"
-        )
-    return MetricOptions(
-        inception_weights=metrics_cfg.get("inception_weights") or None,
-        feature_extractor=instantiate(extractor) if extractor else None,
-        antialias=bool(metrics_cfg.get("antialias", False)),
-        strict=bool(metrics_cfg.get("strict", False)),
-        is_splits=int(metrics_cfg.get("is_splits", 10)),
-        num_candidates=int(metrics_cfg.get("num_candidates", 100)),
-        num_folds=int(metrics_cfg.get("num_folds", 10)),
-        seed=int(seed),
-        r_precision_protocol=protocol,
-        clip_model_path=clip_cfg.get("model_path") or None,
-        **inception_protocol_options(metrics_cfg.get("fid"), metrics_cfg.get("is")),
-    )
+def read_metrics_config(cfg: DictConfig) -> tuple[list[str] | None, MetricOptions]:
+    """``metrics.names`` and the measuring options of ``cfg.metrics`` (conf/eval.yaml + conf/metrics/)."""
+    node = dict(to_plain(cfg.metrics))
+    names = node.pop("names", None)
+    if isinstance(names, str):
+        names = [names]
+    options = MetricOptions.from_config(node, seed=int(cfg.seed))
+    return (list(names) if names is not None else None), options
 
 
-def build_suite(cfg: DictConfig, datamodule: Any, pipe: Any) -> MetricSuite:
-    """The metric suite of ``cfg.metrics`` for this data and checkpoint.
+def build_suite(
+    cfg: DictConfig, datamodule: Any, pipe: Any, names: list[str] | None, options: MetricOptions
+) -> MetricSuite:
+    """The metric suite of ``names`` measured with ``options`` for this data and checkpoint.
 
     Raises:
         ConfigError: ``num_images`` is too few for R-precision's candidates/folds or the IS splits.
     """
-    names = cfg.metrics.get("names")
-    if isinstance(names, str):
-        names = [names]
-    options = metric_options(cfg.metrics, int(cfg.seed))
     suite = MetricSuite(
-        list(names) if names is not None else None,
+        names,
         dataset=datamodule.dataset_name,
-        ground_truth=shapes_ground_truth(datamodule),
+        ground_truth=shapes_ground_truth(datamodule.dataset_name, datamodule.root),
         has_attention=len(pipe.image_sizes) > 1,
         options=options,
     )
@@ -258,6 +238,7 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
             cfg.metrics.fid = {**(cfg.metrics.get("fid") or {}), "protocol": cfg.protocol}
     if not cfg.get("images"):
         _check_checkpoint_options(cfg)
+    names, options = read_metrics_config(cfg)
     target = OutputDirectory(
         cfg.output_dir, "output_dir", "attngan-eval", overwrite=bool(cfg.get("overwrite"))
     )
@@ -265,9 +246,10 @@ def evaluate(cfg: DictConfig, explicit: Collection[str] = ()) -> dict[str, Any]:
         if cfg.get("images"):
             from attngan.evaluation.folder import evaluate_folder
 
-            report = evaluate_folder(cfg, metric_options(cfg.metrics, int(cfg.seed)), out=target.staging)
+            report = evaluate_folder(cfg, options, out=target.staging)
         else:
-            report = _evaluate_checkpoint(cfg, explicit, started, target.staging, target.final("images"))
+            out, images_dir = target.staging, target.final("images")
+            report = _evaluate_checkpoint(cfg, names, options, explicit, started, out, images_dir)
     written = [
         target.final(name) for name in ("metrics.json", "metrics.md", f"compare_{cfg.get('compare')}.md")
     ]
@@ -293,7 +275,13 @@ def _check_checkpoint_options(cfg: DictConfig) -> None:
 
 
 def _evaluate_checkpoint(
-    cfg: DictConfig, explicit: Collection[str], started: float, out: Path, images_dir: Path
+    cfg: DictConfig,
+    names: list[str] | None,
+    options: MetricOptions,
+    explicit: Collection[str],
+    started: float,
+    out: Path,
+    images_dir: Path,
 ) -> dict[str, Any]:
     """The run of :func:`evaluate` for a checkpoint, writing into ``out`` (``images_dir``: where the images of
     ``save_images`` end up, for the report)."""
@@ -311,7 +299,7 @@ def _evaluate_checkpoint(
     max_words = int(cfg.max_words or pipe.max_words)
     datamodule = build_datamodule(cfg, pipe, max_words)
     dataset = datamodule.val_dataset
-    suite = build_suite(cfg, datamodule, pipe).to(pipe.device)
+    suite = build_suite(cfg, datamodule, pipe, names, options).to(pipe.device)
     log.info(
         "evaluating %s on %d images (%s test split: %d images) with %s",
         cfg.checkpoint,
@@ -352,7 +340,6 @@ def _evaluate_checkpoint(
             writer.manifest.close()
 
     info = suite.describe()
-    metrics_cfg = cfg.metrics
     report = {
         "metrics": suite.compute(),
         "checkpoint": str(cfg.checkpoint),
@@ -372,13 +359,13 @@ def _evaluate_checkpoint(
         "batch_size": batch_size,
         "settings": {
             "names": suite.names,
-            "num_candidates": int(metrics_cfg.num_candidates),
-            "num_folds": int(metrics_cfg.num_folds),
-            "r_precision_protocol": str((metrics_cfg.get("r_precision") or {}).get("protocol") or "default"),
+            "num_candidates": options.num_candidates,
+            "num_folds": options.num_folds,
+            "r_precision_protocol": options.r_precision_protocol,
             "clip_model": info.get("clip_model"),
             "clip_architecture": info.get("clip_architecture"),
-            "is_splits": int(metrics_cfg.is_splits),
-            "antialias": bool(metrics_cfg.antialias),
+            "is_splits": options.is_splits,
+            "antialias": options.antialias,
             "inception_weights": info.get("inception_weights"),
             "inception_resize": info.get("inception_resize"),
             "class_ids": use_classes,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -67,13 +68,13 @@ def default_metric_names(dataset: str | None, during_training: bool = False) -> 
     return ["r_precision", "clip_r_precision", "clip_score", "is", "fid"]
 
 
-def shapes_ground_truth(datamodule: Any) -> dict[str, Any] | None:
-    """The ground truth of a shapes data module (``None`` for other datasets)."""
-    if getattr(datamodule, "dataset_name", None) != "shapes":
+def shapes_ground_truth(dataset_name: str, root: str | Path) -> dict[str, Any] | None:
+    """The ground truth of the shapes set at ``root`` (``None`` when ``dataset_name`` is not ``"shapes"``)."""
+    if dataset_name != "shapes":
         return None
     from attngan.data.shapes import load_ground_truth
 
-    return load_ground_truth(datamodule.root)
+    return load_ground_truth(root)
 
 
 class MetricSuite:

@@ -18,7 +18,6 @@ Layout written by :func:`save_pretrained` (``AttnGANPipeline.save_pretrained``, 
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -56,84 +55,71 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------ writing
-def network_spec(module: nn.Module, saved: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The constructor arguments of an ``attngan.models`` network, with ``_target_``.
+def network_spec(module: nn.Module) -> dict[str, Any]:
+    """The constructor arguments of an ``attngan.models`` network (its ``config``), with ``_target_``.
 
-    ``saved`` (the checkpoint's spec) is used where present; arguments it lacks are read from the module's
-    attributes of the same name. Weight-file arguments are cleared (the weights come from safetensors).
+    Every attngan.models network records the arguments it was built with in ``config``; weight-file arguments are
+    cleared (the weights come from safetensors).
 
     Raises:
-        CheckpointError: the module is not an attngan.models class, or an argument cannot be found.
+        CheckpointError: the module is not an attngan.models network.
     """
     cls = type(module)
-    target = f"attngan.models.{cls.__name__}"
-    if not cls.__module__.startswith(ALLOWED_TARGET_PREFIX):
+    config = getattr(module, "config", None)
+    if not cls.__module__.startswith(ALLOWED_TARGET_PREFIX) or not isinstance(config, dict):
         raise CheckpointError(
-            f"cannot save a {cls.__module__}.{cls.__name__}: only {ALLOWED_TARGET_PREFIX}* networks can be shared"
+            f"cannot save a {cls.__module__}.{cls.__name__}: only {ALLOWED_TARGET_PREFIX}* networks, which record "
+            "their constructor arguments in `config`, can be shared"
         )
-    spec: dict[str, Any] = {"_target_": target}
-    saved = {k: v for k, v in (saved or {}).items() if k != "_target_"}
-    for name, param in inspect.signature(cls.__init__).parameters.items():
-        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if name in saved:
-            spec[name] = saved[name]
-        elif name == "dropout" and isinstance(getattr(module, "dropout", None), nn.Dropout):
-            spec[name] = float(module.dropout.p)
-        elif hasattr(module, name) and not isinstance(getattr(module, name), nn.Module):
-            spec[name] = getattr(module, name)
-        elif param.default is not inspect.Parameter.empty:
-            spec[name] = param.default
-        else:
-            raise CheckpointError(f"cannot tell the {name!r} argument of {target} from the network")
+    spec = {"_target_": f"attngan.models.{cls.__name__}", **config}
     if "weights_path" in spec:
         spec["weights_path"] = None
     if "pretrained" in spec:
         spec["pretrained"] = False  # never look for ImageNet files: the weights are in the directory
-    spec = json.loads(json.dumps(spec, default=str))
-    _check_spec(module, spec)
-    return spec
+    return json.loads(json.dumps(spec, default=str))
 
 
-def _check_spec(module: nn.Module, spec: dict[str, Any]) -> None:
-    """Build ``spec`` and compare its tensor shapes with ``module``'s: a saved directory must load."""
-    import warnings
-
-    with warnings.catch_warnings():  # "random weights" notices of a throw-away build
-        warnings.simplefilter("ignore")
-        rebuilt = build_network(spec)
-    ours = {k: tuple(v.shape) for k, v in module.state_dict().items()}
-    theirs = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
-    if ours != theirs:
-        differ = sorted(set(ours.items()) ^ set(theirs.items()))[:3]
-        raise CheckpointError(
-            f"cannot describe this {spec['_target_']}: the constructor arguments {spec} found on it build a "
-            f"network of other shapes ({differ}); give it its arguments as attributes of the same names"
-        )
+def _run_summary(config: dict[str, Any]) -> dict[str, Any]:
+    """The card's facts from the resolved config of an ``attngan-train`` run (every key is always there)."""
+    data, model, trainer = config["data"], config["model"], config["trainer"]
+    return {
+        "experiment": config["task_name"],
+        "dataset": data["name"],
+        "num_images": data.get("num_images"),  # generated datasets (shapes) only
+        "captions_per_image": data["captions_per_image"],
+        "batch_size": data["batch_size"],
+        "max_epochs": trainer["max_epochs"],
+        "precision": trainer["precision"],
+        "lambda_damsm": model["lambda_damsm"],
+        "learning_rates": {"generator": model["lr_generator"], "discriminator": model["lr_discriminator"]},
+        "seed": config["seed"],
+    }
 
 
 def training_summary(metadata: dict[str, Any]) -> dict[str, Any]:
     """What the model card says about training: dataset, experiment, sizes, steps, versions (from the
-    checkpoint's ``"attngan"`` entry)."""
+    checkpoint's ``"attngan"`` entry; an empty one for networks that never saw attngan-train).
+
+    Raises:
+        CheckpointError: the entry holds a training config (a ``model`` node) that lacks a key every
+            ``attngan-train`` run records.
+    """
     config = metadata.get("config") or {}
-    data, model, trainer = (config.get(k) or {} for k in ("data", "model", "trainer"))
     summary = {
-        "experiment": config.get("experiment_name") or config.get("name") or config.get("task_name"),
-        "dataset": data.get("name"),
-        "num_images": data.get("num_images"),
-        "captions_per_image": data.get("captions_per_image"),
-        "batch_size": data.get("batch_size"),
-        "max_epochs": trainer.get("max_epochs"),
-        "precision": trainer.get("precision"),
         "generator_step": metadata.get("generator_step"),
-        "lambda_damsm": model.get("lambda_damsm"),
-        "learning_rates": {k: model[k] for k in ("generator_lr", "discriminator_lr", "lr") if k in model},
-        "seed": config.get("seed"),
         "trained_with_attngan": metadata.get("version"),
         "git": metadata.get("git"),
         "source": metadata.get("source"),
     }
-    return {k: v for k, v in summary.items() if v not in (None, {}, "")}
+    if "model" in config:  # an attngan-train run (an imported release model has no training config)
+        try:
+            summary.update(_run_summary(config))
+        except KeyError as err:
+            raise CheckpointError(
+                f"the checkpoint's training config lacks the key {err.args[0]!r}, which every attngan-train run "
+                "records: it was edited or written by other code; export a checkpoint written by attngan-train"
+            ) from err
+    return {k: v for k, v in summary.items() if v not in (None, "")}
 
 
 # local paths of the machine that trained the model: not shared
@@ -186,11 +172,8 @@ def save_pretrained(
     metadata = metadata or {}
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    saved_specs = metadata.get("networks") or {}
     modules = {"text_encoder": text_encoder, "generator": generator, "image_encoder": image_encoder}
-    networks = {
-        name: network_spec(net, saved_specs.get(name)) for name, net in modules.items() if net is not None
-    }
+    networks = {name: network_spec(net) for name, net in modules.items() if net is not None}
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

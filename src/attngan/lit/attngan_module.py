@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,17 +12,18 @@ from lightning.pytorch import LightningModule
 from torch import nn
 
 from attngan.checkpoint import (
-    attngan_entry,
     build_network,
-    generator_state_dict,
     run_metadata,
-    safe_load_checkpoint,
-    strip_prefix,
 )
 from attngan.data.shapes.negatives import HardNegatives
-from attngan.errors import CheckpointError, ConfigError, NonFiniteLossError
-from attngan.evaluation.generate import generate, seed_noise
-from attngan.lit.common import damsm_gammas, dataset_has_classes, fixed_batch, step_seed
+from attngan.errors import ConfigError, NonFiniteLossError
+from attngan.lit.common import (
+    check_image_sizes,
+    damsm_gammas,
+    dataset_has_classes,
+    load_initial_weights,
+    step_seed,
+)
 from attngan.lit.damsm_module import DAMSMBundle, load_frozen_damsm
 from attngan.lit.ema import make_ema, update_ema
 from attngan.lit.guards import (
@@ -40,20 +40,13 @@ from attngan.lit.text_cache import (
     cached_text_features,
     text_encoder_fingerprint,
 )
-from attngan.losses.adversarial import discriminator_loss, generator_loss
-from attngan.losses.damsm import damsm_loss, padding_mask
-from attngan.losses.kl import kl_loss
+from attngan.losses.damsm import padding_mask
 from attngan.models import Generator
+from attngan.training.loss import AttnGANLoss
 from attngan.training.options import TrainingOptions, format_departures, recipe_departures
-from attngan.training.terms import hard_negative_fields, lazy_penalty, penalty_due, wrong_sentences
-
-if TYPE_CHECKING:
-    from attngan.lit.faults import FaultInjector
+from attngan.training.terms import hard_negative_fields, wrong_sentences
 
 log = logging.getLogger(__name__)
-# the module (not the data) owns on_before_batch_transfer, as Lightning then does by itself; its warning
-# about that choice would only puzzle users
-warnings.filterwarnings("ignore", message=r".*overridden `on_before_batch_transfer` in `LightningModule`")
 
 GENERATOR_TARGET = "attngan.models.Generator"
 DISCRIMINATOR_TARGET = "attngan.models.Discriminator"
@@ -72,7 +65,8 @@ class AttnGANModule(LightningModule):
         gamma1, gamma2, gamma3: DAMSM smoothing factors.
         lr_generator, lr_discriminator, betas: Adam settings.
         ema_decay: decay of the generator's parameter EMA (used for every sample and metric).
-        log_every_n_steps: losses leave the device every N generator steps only.
+        log_every_n_steps: losses leave the device every N generator steps (and at an epoch's last batch) for
+            the non-finite check and the loggers.
         sample_every_n_epochs: fixed sample grid from the EMA generator every N epochs.
         num_sample_captions: captions (from the validation split) in the sample grid.
         nonfinite_policy: ``"stop"`` (raise, naming step and term) or ``"skip"`` (skip the step, count it).
@@ -87,9 +81,6 @@ class AttnGANModule(LightningModule):
             is the release recipe.
         run_config: the resolved run config, stored in checkpoints.
     """
-
-    # a test's or a drill's attngan.lit.faults.FaultInjector (attached by the callback itself); None: no cost
-    fault_injector: FaultInjector | None = None
 
     def __init__(
         self,
@@ -135,11 +126,15 @@ class AttnGANModule(LightningModule):
         )
         self._attach_damsm(load_frozen_damsm(damsm_checkpoint, self.vocab))
         self._build_generator(generator)
-        self._check_image_sizes("model.image_sizes", image_sizes)
+        check_image_sizes("model.image_sizes", image_sizes, self.generator)
         self._build_discriminators(discriminator)
         if init_from:
-            self._load_initial_weights(init_from)
+            load_initial_weights(init_from, self.generator, self.discriminators)
         self._build_training_state()
+        # the loss terms of the step (a test's or a drill's attngan.lit.faults.FaultInjector wraps its methods)
+        self.losses = AttnGANLoss(
+            self.discriminators, self.image_encoder, self.options, damsm_gammas(self.hparams)
+        )
         self._sample_batch: dict[str, Any] | None = None
         self._compiled = False
         # data.cache_text_embeddings=true: the frozen text encoder's outputs per caption (set up in setup())
@@ -166,18 +161,6 @@ class AttnGANModule(LightningModule):
     def image_sizes(self) -> list[int]:
         """Image size of every stage, smallest first (:attr:`Generator.image_sizes`, the one owner)."""
         return list(self.generator.image_sizes)
-
-    def _check_image_sizes(self, key: str, sizes: list[int] | None) -> None:
-        """Refuse a ``model.image_sizes`` / ``data.image_sizes`` override that disagrees with the stages."""
-        if sizes is None or [int(s) for s in sizes] == self.image_sizes:
-            return
-        raise ConfigError(
-            f"{key}={[int(s) for s in sizes]} does not match the generator: model.generator.num_stages="
-            f"{self.generator.num_stages} stages from model.generator.base_size={self.generator.base_size} "
-            f"make {self.image_sizes} (base_size * 2**stage), and every discriminator needs real images of "
-            "its stage's size. Choose the sizes with model.generator.num_stages and model.generator.base_size,"
-            f" and drop the {key} override (it follows them by default)."
-        )
 
     def _build_discriminators(self, discriminator: dict[str, Any]) -> None:
         self.discriminator_specs = [
@@ -206,24 +189,6 @@ class AttnGANModule(LightningModule):
     def loss_terms(self) -> list[str]:
         return [f"d{i}" for i in range(self.generator.num_stages)] + ["g_adversarial", "g_damsm", "g_kl"]
 
-    def _load_initial_weights(self, path: str) -> None:
-        checkpoint = safe_load_checkpoint(path)
-        attngan_entry(checkpoint, path, kind="attngan")
-        state = checkpoint["state_dict"]
-        disc_state = strip_prefix(state, "discriminators.")
-        try:
-            self.generator.load_state_dict(generator_state_dict(state))
-            if disc_state:
-                self.discriminators.load_state_dict(disc_state)
-        except RuntimeError as err:
-            saved = checkpoint["attngan"].get("networks", {}).get("generator", {})
-            raise CheckpointError(
-                f"model.init_from='{path}' does not fit this model's networks ({str(err).splitlines()[0]}). "
-                f"Its generator was built with {saved}; set model.generator.* to match."
-            ) from err
-        if not disc_state:  # e.g. a release generator imported by attngan-import-original
-            log.warning("init_from=%s has no discriminators: they start from random weights", path)
-
     # ------------------------------------------------------------------ setup
     def train(self, mode: bool = True) -> AttnGANModule:
         super().train(mode)
@@ -247,7 +212,7 @@ class AttnGANModule(LightningModule):
                 disc.compile(dynamic=False)
             self._compiled = True
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        self._check_image_sizes("data.image_sizes", getattr(datamodule, "image_sizes", None))
+        check_image_sizes("data.image_sizes", getattr(datamodule, "image_sizes", None), self.generator)
         if getattr(datamodule, "cache_text_embeddings", False) and self.text_cache is None:
             self.text_cache = TextEmbeddingCache()
 
@@ -323,29 +288,15 @@ class AttnGANModule(LightningModule):
         terms: list[torch.Tensor] = []
         for stage, (disc, optimizer_d) in enumerate(zip(self.discriminators, optimizers_d, strict=True)):
             fake = output.images[stage].detach()
-            d_loss = discriminator_loss(
-                disc, real_images[stage], fake, sentence, wrong_sentence, options.adversarial_loss
-            )["loss"]
-            if penalty_due(options, stage, self.generator.num_stages, self._step):
-                d_loss = d_loss + lazy_penalty(options, disc, real_images[stage], sentence)
-            if self.fault_injector is not None:
-                d_loss = self.fault_injector.loss_terms(self._step, {f"d{stage}": d_loss})[f"d{stage}"]
+            d_loss = self.losses.discriminator(
+                self._step, stage, real_images[stage], fake, sentence, wrong_sentence
+            )
             self._backward_and_step(d_loss, optimizer_d, disc, f"d{stage}")
             terms.append(d_loss.detach())
 
         self.toggle_optimizer(optimizer_g)  # discriminators take no gradients in the G step
-        adversarial = sum(
-            generator_loss(disc, fake, sentence, options.adversarial_loss)["loss"]
-            for disc, fake in zip(self.discriminators, output.images, strict=True)
-        )
-        regions, image_global = self.image_encoder(output.images[-1])
-        gammas = damsm_gammas(self.hparams)
-        damsm = damsm_loss(words, lengths, regions, sentence, image_global, class_ids, **gammas)["loss"]
-        kl = kl_loss(output.mu, output.logvar)
-        if self.fault_injector is not None:
-            g_terms = {"g_adversarial": adversarial, "g_damsm": damsm, "g_kl": kl}
-            g_terms = self.fault_injector.loss_terms(self._step, g_terms)
-            adversarial, damsm, kl = g_terms["g_adversarial"], g_terms["g_damsm"], g_terms["g_kl"]
+        g_terms = self.losses.generator(self._step, output, words, sentence, lengths, class_ids)
+        adversarial, damsm, kl = g_terms["g_adversarial"], g_terms["g_damsm"], g_terms["g_kl"]
         lambda_damsm = options.lambda_damsm(self.hparams.lambda_damsm, self._step)
         g_loss = adversarial + lambda_damsm * damsm + self.hparams.kl_weight * kl
         self._backward_and_step(g_loss, optimizer_g, self.generator, "generator loss")
@@ -390,7 +341,9 @@ class AttnGANModule(LightningModule):
         metrics = {**losses, "train/generator_step": float(self._step), "epoch": float(self.current_epoch)}
         if self.hparams.nonfinite_policy == "skip":
             metrics["train/skipped_steps"] = float(self.skipped_steps)
-        for logger in self.loggers:  # x-axis: the trainer's global step, as for every other logged value
+        # written here, every model.log_every_n_steps and at an epoch's last batch, whatever Lightning's own
+        # cadence; x-axis: the trainer's global step, as for every other logged value (decision 024)
+        for logger in self.loggers:
             logger.log_metrics(metrics, step=self.trainer.global_step)
         self.log("g_loss", metrics["train/g_loss"], prog_bar=True, logger=False, batch_size=batch_size)
         # the terms too, for callbacks (attngan.lit.progress); the loggers got them above
@@ -405,32 +358,12 @@ class AttnGANModule(LightningModule):
         if every and ((epoch + 1) % every == 0 or last) and self.trainer.is_global_zero:
             self.render_samples()
 
-    @torch.no_grad()
     def render_samples(self) -> Path | None:
         """Fixed captions, fixed z and fixed CA ε through the EMA generator: the same grid every time for the
-        same weights. Writes ``<run dir>/samples/epoch_<N>/`` (grid and attention figures) and logs them."""
-        from attngan.lit.logging import log_samples, write_sample_figures
+        same weights. Writes ``<run dir>/samples/epoch_<N>/`` (:func:`attngan.lit.logging.render_samples`)."""
+        from attngan.lit.logging import render_samples
 
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is None:
-            return None
-        if self._sample_batch is None:  # the first validation captions, the same at every epoch
-            self._sample_batch = fixed_batch(datamodule, self.hparams.num_sample_captions)
-        batch = self._sample_batch
-        captions, lengths = batch["captions"], batch["lengths"]
-        generator = self.generator_ema
-        noise, condition_noise = seed_noise(
-            captions.shape[0], generator.z_dim, generator.condition_dim, self.hparams.seed
-        )
-        output, _, _ = generate(self.text_encoder, generator, captions, lengths, noise, condition_noise)
-        out_dir = Path(self.trainer.default_root_dir) / "samples" / f"epoch_{self.current_epoch:04d}"
-        figures, grid, stage_images = write_sample_figures(
-            out_dir, output, captions, lengths, batch["texts"], self.vocab
-        )
-        if self.loggers:
-            step, epoch = self.trainer.global_step, self.current_epoch
-            log_samples(self.loggers, figures, grid, step=step, epoch=epoch, stage_images=stage_images)
-        return out_dir
+        return render_samples(self)
 
     # ------------------------------------------------------------------ optimisers
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:

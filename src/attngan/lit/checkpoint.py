@@ -77,4 +77,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         atomic_torch_save(checkpoint, path)
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict:
-        return safe_load_checkpoint(path, map_location=map_location or "cpu")
+        return rename_datamodule_state(safe_load_checkpoint(path, map_location=map_location or "cpu"))
+
+
+# the per-dataset data modules of checkpoints written before the one CaptionDataModule (Lightning keys a data
+# module's state by class name: without the rename a resume would silently rebuild the vocabulary)
+_OLD_DATAMODULES = ("ShapesDataModule", "FolderDataModule", "CUBDataModule", "COCODataModule")
+
+
+def rename_datamodule_state(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` with an older data module's state under ``CaptionDataModule`` (changed in place)."""
+    if "CaptionDataModule" not in checkpoint:
+        for old in _OLD_DATAMODULES:
+            if old in checkpoint:
+                checkpoint["CaptionDataModule"] = checkpoint.pop(old)
+                break
+    return checkpoint

@@ -1,9 +1,18 @@
-"""Small pieces shared by the LightningModules (checkpoint metadata: :mod:`attngan.checkpoint`)."""
+"""Small pieces of the LightningModules: step seeds, batches, size checks, initial weights (checkpoint metadata:
+:mod:`attngan.checkpoint`)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
+
+from torch import nn
+
+from attngan.checkpoint import attngan_entry, generator_state_dict, safe_load_checkpoint, strip_prefix
+from attngan.errors import CheckpointError, ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -39,3 +48,38 @@ def fixed_batch(datamodule: Any, num_captions: int) -> dict[str, Any]:
         "texts": list(batch["texts"][:n]),
         "keys": list(batch["keys"][:n]),
     }
+
+
+def check_image_sizes(key: str, sizes: list[int] | None, generator: Any) -> None:
+    """Refuse a ``model.image_sizes`` / ``data.image_sizes`` override that disagrees with the generator's
+    stages (:attr:`Generator.image_sizes`, the one owner); ``None`` passes."""
+    if sizes is None or [int(s) for s in sizes] == list(generator.image_sizes):
+        return
+    raise ConfigError(
+        f"{key}={[int(s) for s in sizes]} does not match the generator: model.generator.num_stages="
+        f"{generator.num_stages} stages from model.generator.base_size={generator.base_size} "
+        f"make {list(generator.image_sizes)} (base_size * 2**stage), and every discriminator needs real images "
+        "of its stage's size. Choose the sizes with model.generator.num_stages and model.generator.base_size,"
+        f" and drop the {key} override (it follows them by default)."
+    )
+
+
+def load_initial_weights(path: str, generator: nn.Module, discriminators: nn.Module) -> None:
+    """``model.init_from``: the generator's (and the discriminators', where saved) weights of an attngan
+    checkpoint; a :class:`CheckpointError` names the networks the checkpoint was built with if they differ."""
+    checkpoint = safe_load_checkpoint(path)
+    attngan_entry(checkpoint, path, kind="attngan")
+    state = checkpoint["state_dict"]
+    disc_state = strip_prefix(state, "discriminators.")
+    try:
+        generator.load_state_dict(generator_state_dict(state))
+        if disc_state:
+            discriminators.load_state_dict(disc_state)
+    except RuntimeError as err:
+        saved = checkpoint["attngan"].get("networks", {}).get("generator", {})
+        raise CheckpointError(
+            f"model.init_from='{path}' does not fit this model's networks ({str(err).splitlines()[0]}). "
+            f"Its generator was built with {saved}; set model.generator.* to match."
+        ) from err
+    if not disc_state:  # e.g. a release generator imported by attngan-import-original
+        log.warning("init_from=%s has no discriminators: they start from random weights", path)

@@ -1,9 +1,8 @@
 """Fault injection for tests and drills: the one sanctioned way to make a training step go wrong on purpose.
 
-Both LightningModules have a ``fault_injector`` attribute (``None`` by default: the step then does not even
-build the dictionary it would pass). A :class:`FaultInjector` is a Lightning callback that attaches itself to
-the module when fitting starts and detaches at the end, so a test (or a chaos drill on a cluster) adds it as
-it adds any callback, in Python or from the command line::
+A :class:`FaultInjector` is a Lightning callback that attaches itself to the module when fitting starts and
+detaches at the end, so a test (or a chaos drill on a cluster) adds it as it adds any callback, in Python or
+from the command line; the training step has no hook of its own::
 
     attngan-train experiment=shapes_attngan \
         +callbacks.fault._target_=attngan.lit.faults.NonFiniteLoss \
@@ -13,17 +12,21 @@ What the modules pass to :meth:`FaultInjector.loss_terms`, before any of it is u
 
 - :class:`~attngan.lit.AttnGANModule`: ``{"d<i>": loss}`` before discriminator ``i`` steps, then
   ``{"g_adversarial", "g_damsm", "g_kl"}`` before they are weighted into the generator loss; ``step`` is the
-  generator step (0-based).
+  generator step (0-based). The injector wraps the methods of the module's loss object
+  (:class:`attngan.training.loss.AttnGANLoss`) for the run.
 - :class:`~attngan.lit.DAMSMModule`: the DAMSM loss terms of a training step with their sum ``"loss"``;
-  ``step`` is the trainer's global step.
+  ``step`` is the trainer's global step. The module passes them to its ``fault_injector`` attribute.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+
+from attngan.training.loss import AttnGANLoss
 
 
 class FaultInjector(Callback):
@@ -33,11 +36,33 @@ class FaultInjector(Callback):
     """
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        pl_module.fault_injector = self
+        losses = getattr(pl_module, "losses", None)
+        if isinstance(losses, AttnGANLoss):
+            self._wrap(losses)
+        else:
+            pl_module.fault_injector = self
 
     def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        losses = getattr(pl_module, "losses", None)
+        if isinstance(losses, AttnGANLoss):  # the class's own methods again
+            for name in ("discriminator", "generator"):
+                vars(losses).pop(name, None)
         if getattr(pl_module, "fault_injector", None) is self:
             pl_module.fault_injector = None
+
+    def _wrap(self, losses: AttnGANLoss) -> None:
+        """The loss object's phases, with their terms passed through :meth:`loss_terms` (this instance only)."""
+        discriminator, generator = losses.discriminator, losses.generator
+
+        def discriminator_terms(step: int, stage: int, *args: Any) -> torch.Tensor:
+            name = f"d{stage}"
+            return self.loss_terms(step, {name: discriminator(step, stage, *args)})[name]
+
+        def generator_terms(step: int, *args: Any) -> dict[str, torch.Tensor]:
+            return self.loss_terms(step, generator(step, *args))
+
+        losses.discriminator = discriminator_terms  # type: ignore[method-assign]
+        losses.generator = generator_terms  # type: ignore[method-assign]
 
     def loss_terms(self, step: int, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The loss terms the step goes on with.

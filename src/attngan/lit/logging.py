@@ -184,6 +184,37 @@ def write_sample_figures(
     return figures, grid, stage_images
 
 
+@torch.no_grad()
+def render_samples(module: Any) -> Path | None:
+    """The sample grid of an :class:`~attngan.lit.AttnGANModule`: its first validation captions with fixed z and
+    CA ε through its EMA generator, so the same weights give the same grid. Writes
+    ``<run dir>/samples/epoch_<N>/`` (grid and attention figures) and logs them; None without a data module."""
+    from attngan.evaluation.generate import generate, seed_noise
+    from attngan.lit.common import fixed_batch
+
+    trainer = module.trainer
+    datamodule = getattr(trainer, "datamodule", None)
+    if datamodule is None:
+        return None
+    if module._sample_batch is None:  # the first validation captions, the same at every epoch
+        module._sample_batch = fixed_batch(datamodule, module.hparams.num_sample_captions)
+    batch = module._sample_batch
+    captions, lengths = batch["captions"], batch["lengths"]
+    generator = module.generator_ema
+    noise, condition_noise = seed_noise(
+        captions.shape[0], generator.z_dim, generator.condition_dim, module.hparams.seed
+    )
+    output, _, _ = generate(module.text_encoder, generator, captions, lengths, noise, condition_noise)
+    out_dir = Path(trainer.default_root_dir) / "samples" / f"epoch_{module.current_epoch:04d}"
+    figures, grid, stage_images = write_sample_figures(
+        out_dir, output, captions, lengths, batch["texts"], module.vocab
+    )
+    if module.loggers:
+        step, epoch = trainer.global_step, module.current_epoch
+        log_samples(module.loggers, figures, grid, step=step, epoch=epoch, stage_images=stage_images)
+    return out_dir
+
+
 def log_samples(
     loggers: Sequence[Any],
     figures: list[tuple[str, Image.Image]],
@@ -259,6 +290,7 @@ __all__ = [
     "finish_loggers",
     "log_figures",
     "log_samples",
+    "render_samples",
     "wandb_logger",
     "write_sample_figures",
 ]

@@ -4,12 +4,12 @@ A progress bar redraws itself with carriage returns; written to a file it become
 one line. :class:`ProgressLines` keeps the bar on a terminal and, elsewhere, turns it off and prints one line
 per epoch (and, with ``every_n_steps``, one every N training batches) such as::
 
-    epoch 3/40 | batch 63/63 | d_loss_0 0.6931 d_loss_1 0.7012 g_adversarial 1.204 ... | 4.52 steps/s | ETA 0:12:03
+    epoch 3/40 | batch 63/63 | d_loss_0 0.6931 d_loss_1 0.7012 g_adversarial 1.204 ... | 4.52 steps/s | ETA 12m03s
 
 The values are the module's logged scalars (``self.log``; ``train/`` left out of the names), the speed is in
 training batches per second since the previous line (validation included), and the ETA is the batches left
 until ``trainer.max_epochs`` at the run's average pace. Only rank 0 prints. ``trainer.enable_progress_bar=false``
-silences the lines too.
+silences the lines too. Durations are :func:`attngan.progress.format_duration`'s, as in every other progress line.
 """
 
 from __future__ import annotations
@@ -23,17 +23,9 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from attngan.errors import ConfigError
+from attngan.progress import format_duration, is_terminal
 
 MODES = ("auto", "lines", "bar")
-
-
-def format_duration(seconds: float) -> str:
-    """``h:mm:ss`` (``?`` when unknown)."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def line_metrics(metrics: dict[str, Any], prefer: str) -> dict[str, float]:
@@ -88,8 +80,7 @@ class ProgressLines(Callback):
     def _wants_lines(self, stream: TextIO) -> bool:
         if self.mode != "auto":
             return self.mode == "lines"
-        isatty = getattr(stream, "isatty", None)
-        return not (callable(isatty) and isatty())
+        return not is_terminal(stream)
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self._out = self.stream if self.stream is not None else sys.stdout
@@ -149,4 +140,4 @@ class ProgressLines(Callback):
             print(text, file=self._out, flush=True)
 
 
-__all__ = ["MODES", "ProgressLines", "format_duration", "line_metrics"]
+__all__ = ["MODES", "ProgressLines", "line_metrics"]

@@ -1,4 +1,4 @@
-"""KL term of conditioning augmentation (DESIGN §3; release ``miscc/losses.py: KL_loss``)."""
+"""KL term of conditioning augmentation (docs/ARCHITECTURE.md "Losses"; release ``miscc/losses.py: KL_loss``)."""
 
 from __future__ import annotations
 

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from torch import Tensor, nn
+
+from attngan.errors import ConfigError
 
 __all__ = [
     "ATTENTION",
@@ -23,7 +25,6 @@ __all__ = [
     "MetricOptions",
     "MetricSkippedWarning",
     "Result",
-    "inception_protocol_options",
 ]
 
 # ------------------------------------------------------------------------------------------ needs
@@ -57,10 +58,13 @@ class Result:
 
 @dataclass(frozen=True)
 class MetricOptions:
-    """How metrics are measured (the ``metrics`` config group).
+    """How metrics are measured: the ``metrics`` config group (conf/metrics/default.yaml), one field per key.
+
+    The config key ``group.key`` is the field ``group_key`` (``r_precision.protocol`` -> ``r_precision_protocol``);
+    :meth:`from_config` reads a config node. ``seed`` and ``oracle_kwargs`` are not keys of the group.
 
     Attributes:
-        inception_weights: ``metrics.inception_weights``; ``None`` looks in ``$TORCH_HOME/hub/checkpoints``.
+        inception_weights: the IS/FID Inception weights file; ``None`` looks in ``$TORCH_HOME/hub/checkpoints``.
         feature_extractor: a network to use instead of Inception for IS/FID (tests, custom features).
         antialias: resize for Inception with antialiasing (torchmetrics default) instead of torch-fidelity's
             TensorFlow-compatible bilinear (ours).
@@ -68,20 +72,19 @@ class MetricOptions:
         is_splits: Inception-score splits (10 in the paper).
         num_candidates: R-precision candidates per image (100 in the paper).
         num_folds: R-precision folds (10 in the paper).
-        seed: seed of the R-precision mismatch draw and of the IS split shuffle.
-        r_precision_protocol: ``metrics.r_precision.protocol``: ``"default"`` or ``"dmgan"``
-            (:mod:`attngan.metrics.r_precision`); the DAMSM R-precision only.
-        clip_model_path: ``metrics.clip.model_path``, a local CLIP model directory; ``None``: the CLIP metrics
-            are skipped.
-        fid_protocol: ``metrics.fid.protocol``: ``"tf"``, ``"torchvision"`` or ``"clean"``
-            (:mod:`attngan.metrics.fid`).
-        fid_weights: ``metrics.fid.weights``, the protocol's Inception file (``tf``/``clean``: default
-            ``inception_weights``); ``None``: the torch hub cache.
-        fid_reference: ``metrics.fid.reference``, an ``.npz`` with ``mu``/``sigma`` of the real images, used
-            instead of real images (:mod:`attngan.metrics.reference_stats`).
-        is_classifier: ``metrics.is.classifier``: ``"imagenet"`` (the TF-ported Inception) or
-            ``"cub_finetuned"`` (StackGAN's birds Inception, :mod:`attngan.metrics.inception_cub`).
-        is_weights: ``metrics.is.weights``, the converted CUB classifier (``cub_finetuned`` only).
+        seed: seed of the R-precision mismatch draw and of the IS split shuffle (the evaluation's seed).
+        r_precision_protocol: ``"default"`` or ``"dmgan"`` (:mod:`attngan.metrics.r_precision`, which checks
+            it); the DAMSM R-precision only.
+        clip_model_path: a local CLIP model directory; ``None``: the CLIP metrics are skipped.
+        fid_protocol: ``"tf"``, ``"torchvision"`` or ``"clean"`` (:mod:`attngan.metrics.fid`).
+        fid_weights: the protocol's Inception file (``tf``/``clean``: default ``inception_weights``); ``None``:
+            the torch hub cache.
+        fid_reference: an ``.npz`` with ``mu``/``sigma`` of the real images, used instead of real images
+            (:mod:`attngan.metrics.reference_stats`).
+        fid_cache: ``attngan-eval`` keeps the test images' FID statistics in ``<paths.cache_dir>/fid_reference/``.
+        is_classifier: ``"imagenet"`` (the TF-ported Inception) or ``"cub_finetuned"`` (StackGAN's birds
+            Inception, :mod:`attngan.metrics.inception_cub`).
+        is_weights: the converted CUB classifier (``cub_finetuned`` only).
         oracle_kwargs: keyword arguments of :class:`~attngan.metrics.shapes_oracle.ShapesOracle`.
     """
 
@@ -98,9 +101,60 @@ class MetricOptions:
     fid_protocol: str = "tf"
     fid_weights: str | os.PathLike[str] | None = None
     fid_reference: str | os.PathLike[str] | None = None
+    fid_cache: bool = True
     is_classifier: str = "imagenet"
     is_weights: str | os.PathLike[str] | None = None
     oracle_kwargs: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_config(
+        cls, node: Mapping[str, Any] | None = None, *, seed: int = 0, where: str = "metrics"
+    ) -> MetricOptions:
+        """The options of a ``metrics`` config node; a key set to ``null`` keeps its field's default.
+
+        Args:
+            node: keys of conf/metrics/default.yaml (``metrics`` of ``attngan-eval``; for training they are
+                merged into ``callbacks.evaluation``). A ``feature_extractor`` given as a Hydra spec
+                (``_target_: ...``) is instantiated.
+            seed: the evaluation's seed.
+            where: the config path of ``node``, for the error message.
+
+        Raises:
+            ConfigError: a key that is not a metric option.
+        """
+        known = {f.name for f in fields(cls)} - _NOT_CONFIG_KEYS
+        values: dict[str, Any] = {}
+        unknown = []
+        for key, value in _flat_items(node or {}):
+            name = key.replace(".", "_")
+            if name not in known:
+                unknown.append(f"{where}.{key}")
+            elif value is not None and value != "":
+                values[name] = value
+        if unknown:
+            raise ConfigError(
+                f"unknown key(s) {unknown}: the metric options are the keys of conf/metrics/default.yaml"
+            )
+        extractor = values.get("feature_extractor")
+        if isinstance(extractor, Mapping):
+            from hydra.utils import instantiate
+
+            values["feature_extractor"] = instantiate(extractor)
+        return cls(**values, seed=int(seed))
+
+
+# fields of MetricOptions that are not keys of the metrics config group
+_NOT_CONFIG_KEYS = frozenset({"seed", "oracle_kwargs"})
+
+
+def _flat_items(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """``(dotted key, value)`` of a config node, one group level deep; a ``_target_`` spec is one value."""
+    for key, value in node.items():
+        if isinstance(value, Mapping) and "_target_" not in value:
+            for sub_key, sub_value in value.items():
+                yield f"{key}.{sub_key}", sub_value
+        else:
+            yield str(key), value
 
 
 @dataclass
@@ -132,22 +186,3 @@ class MetricInputs:
     attention: Tensor | None = None
     object_masks: Tensor | None = None
     objects: Sequence[Any] | None = None
-
-
-def inception_protocol_options(
-    fid: Mapping[str, Any] | None, inception_score: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The :class:`MetricOptions` fields of the ``metrics.fid`` and ``metrics.is`` config groups.
-
-    Args:
-        fid: ``{"protocol", "weights", "reference", ...}`` (``metrics.fid``; ``None``: defaults).
-        inception_score: ``{"classifier", "weights"}`` (``metrics.is``; ``None``: defaults).
-    """
-    fid, inception_score = fid or {}, inception_score or {}
-    return {
-        "fid_protocol": str(fid.get("protocol") or "tf"),
-        "fid_weights": fid.get("weights") or None,
-        "fid_reference": fid.get("reference") or None,
-        "is_classifier": str(inception_score.get("classifier") or "imagenet"),
-        "is_weights": inception_score.get("weights") or None,
-    }

@@ -29,6 +29,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
+from attngan.errors import ConfigError
 from attngan.metrics.r_precision_dmgan import dmgan_folds, dmgan_hits, sample_dmgan_mismatches
 
 __all__ = [
@@ -172,7 +173,8 @@ def r_precision(
         ``{"r_precision": mean, "r_precision_std": std}``, 0-dim float tensors, fractions in [0, 1].
 
     Raises:
-        ValueError: on mismatched shapes, an unknown protocol, or when there are fewer than ``num_candidates``
+        ConfigError: an unknown protocol.
+        ValueError: on mismatched shapes, or when there are fewer than ``num_candidates``
             samples or fewer samples than folds.
     """
     _check_protocol(protocol)
@@ -233,10 +235,11 @@ def r_precision(
 
 
 def _check_protocol(protocol: str) -> None:
+    """The one check of ``metrics.r_precision.protocol`` (:class:`ConfigError`, as the FID protocol's)."""
     if protocol not in R_PRECISION_PROTOCOLS:
-        raise ValueError(
-            f"unknown R-precision protocol {protocol!r}; choose from {list(R_PRECISION_PROTOCOLS)} "
-            "(metrics.r_precision.protocol)"
+        raise ConfigError(
+            f"unknown R-precision protocol {protocol!r} (metrics.r_precision.protocol); choose from "
+            f"{list(R_PRECISION_PROTOCOLS)}"
         )
 
 

@@ -1,4 +1,4 @@
-"""Building blocks shared by the generator and the discriminators (DESIGN §3).
+"""Building blocks shared by the generator and the discriminators (docs/ARCHITECTURE.md "Models").
 
 Every block keeps the release's order of operations; attribute names (``conv``, ``bn``, ...) are ours,
 and :mod:`attngan.compat` maps them onto the release's ``nn.Sequential`` indices.

@@ -1,4 +1,4 @@
-"""Conditioning augmentation (CA): sentence vector -> sampled condition (DESIGN §3)."""
+"""Conditioning augmentation (CA): sentence vector -> sampled condition (docs/ARCHITECTURE.md "Models")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""One discriminator per image scale (DESIGN §3; release ``model.py: D_NET64/128/256``)."""
+"""One discriminator per image scale (docs/ARCHITECTURE.md "Models"; release ``model.py: D_NET64/128/256``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -78,6 +80,13 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         down_channels, refine_channels = discriminator_plan(image_size, ndf)
+        # the constructor arguments: saved beside the weights (checkpoints) to rebuild this network
+        self.config: dict[str, Any] = {
+            "image_size": image_size,
+            "ndf": ndf,
+            "embedding_dim": embedding_dim,
+            "coord_channels": coord_channels,
+        }
         self.image_size = image_size
         self.ndf = ndf
         self.embedding_dim = embedding_dim

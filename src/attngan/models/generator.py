@@ -1,9 +1,10 @@
-"""The multi-stage attentional generator (DESIGN §3; release ``model.py: G_NET``)."""
+"""The multi-stage attentional generator (docs/ARCHITECTURE.md "Models"; release ``model.py: G_NET``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -148,6 +149,18 @@ class Generator(nn.Module):
             raise ConfigError(
                 f"Generator base_size must be 4 * 2**k with k >= 1 (8, 16, 32, 64, ...), got {base_size}"
             )
+        # the constructor arguments: saved beside the weights (checkpoints, attngan.hub) to rebuild this network
+        self.config: dict[str, Any] = {
+            "num_stages": num_stages,
+            "ngf": ngf,
+            "embedding_dim": embedding_dim,
+            "z_dim": z_dim,
+            "condition_dim": condition_dim,
+            "num_residual": num_residual,
+            "legacy_attention_mask": legacy_attention_mask,
+            "base_size": base_size,
+            "coord_channels": coord_channels,
+        }
         self.num_stages = num_stages
         self.ngf = ngf
         self.embedding_dim = embedding_dim

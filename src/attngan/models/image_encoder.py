@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -138,6 +139,14 @@ class InceptionImageEncoder(nn.Module):
         backbone_train_mode: bool = False,
     ) -> None:
         super().__init__()
+        # the constructor arguments: saved beside the weights (checkpoints, attngan.hub) to rebuild this network
+        self.config: dict[str, Any] = {
+            "embedding_dim": embedding_dim,
+            "weights_path": None if weights_path is None else os.fspath(weights_path),
+            "pretrained": pretrained,
+            "align_corners": align_corners,
+            "backbone_train_mode": backbone_train_mode,
+        }
         self.embedding_dim = embedding_dim
         self.align_corners = align_corners
         self.backbone_train_mode = backbone_train_mode
@@ -264,6 +273,12 @@ class CNNImageEncoder(nn.Module):
         super().__init__()
         if input_size % 16 != 0 or input_size < 16:
             raise ValueError(f"CNNImageEncoder input_size must be a multiple of 16, got {input_size}")
+        # the constructor arguments: saved beside the weights (checkpoints, attngan.hub) to rebuild this network
+        self.config: dict[str, Any] = {
+            "embedding_dim": embedding_dim,
+            "input_size": input_size,
+            "base_channels": base_channels,
+        }
         self.embedding_dim = embedding_dim
         self.input_size = input_size
         self.region_size = input_size // 8

@@ -1,4 +1,4 @@
-"""Weight initialisation of the generator and the discriminators (DESIGN §3)."""
+"""Weight initialisation of the generator and the discriminators (docs/ARCHITECTURE.md "Models")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""DAMSM text encoder: bidirectional LSTM over word embeddings (DESIGN §3; release ``RNN_ENCODER``)."""
+"""DAMSM text encoder: bidirectional LSTM over word embeddings (docs/ARCHITECTURE.md "Models"; release ``RNN_ENCODER``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,6 +43,15 @@ class TextEncoder(nn.Module):
         rnn_type = rnn_type.lower()
         if rnn_type not in RNN_TYPES:
             raise ConfigError(f"TextEncoder rnn_type must be one of {RNN_TYPES}, got {rnn_type!r}")
+        # the constructor arguments: saved beside the weights (checkpoints, attngan.hub) to rebuild this network
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "embedding_dim": embedding_dim,
+            "hidden_dim": hidden_dim,
+            "dropout": dropout,
+            "rnn_type": rnn_type,
+            "bidirectional": bidirectional,
+        }
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.hidden_dim = hidden_dim

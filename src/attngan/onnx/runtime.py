@@ -44,7 +44,8 @@ class OnnxGenerationResult:
     """What :class:`OnnxPipeline` returns; images are caption-major like ``GenerationResult``.
 
     Attributes:
-        captions, tokens, unknown_words: as in :class:`attngan.pipeline.GenerationResult`.
+        captions, tokens, unknown_words, words_cut: as in :class:`attngan.pipeline.GenerationResult`
+            (``words_cut``: per caption, how many known words lay beyond ``max_words`` and were cut).
         images: final-stage images (PIL); stage_images: every stage of every image (PIL).
         stage_arrays: per image, ``(3, s, s)`` float32 arrays in [-1, 1], one per stage.
         attention: per attention stage, per image, a ``(num_words, H, W)`` float32 array.
@@ -62,6 +63,7 @@ class OnnxGenerationResult:
     condition_noise: np.ndarray
     num_images_per_caption: int = 1
     providers: list[str] = field(default_factory=list)
+    words_cut: list[int] = field(default_factory=list)
 
 
 class OnnxPipeline:
@@ -199,6 +201,7 @@ class OnnxPipeline:
                     f"{name} must be ({n}, {dim}) = (num_images_per_caption, size), got {array.shape}"
                 )
         ids, lengths, tokens, unknown = self.encode_captions(captions)
+        words_cut = [len(self.vocab.encode(c)[0]) - len(t) for c, t in zip(captions, tokens, strict=True)]
         z, e = np.tile(z, (len(captions), 1)), np.tile(e, (len(captions), 1))  # (B * n, ...)
         ids, lengths = np.repeat(ids, n, axis=0), np.repeat(lengths, n, axis=0)
         num_stages = len(self.image_sizes)
@@ -224,4 +227,5 @@ class OnnxPipeline:
             condition_noise=e,
             num_images_per_caption=n,
             providers=self.providers,
+            words_cut=words_cut,
         )

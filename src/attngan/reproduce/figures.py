@@ -69,11 +69,12 @@ def stage_figure(stages: Sequence[Tensor], captions: Sequence[str], num: int) ->
 
 
 # ------------------------------------------------------------------------------------------ λ study
+# (floor metric name of attngan.reproduce.rules.quality_of, title): one-object oracle accuracies
 CURVES = (
     ("r_precision", "R-precision"),
-    ("shapes_colour_acc", "oracle colour"),
-    ("shapes_position_acc", "oracle side"),
-    ("shapes_shape_acc", "oracle shape"),
+    ("colour", "oracle colour (one object)"),
+    ("side", "oracle side (one object)"),
+    ("shape", "oracle shape (one object)"),
 )
 
 
@@ -85,6 +86,8 @@ def lambda_figure(results: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from attngan.reproduce.rules import quality_of
+
     fig, axes = plt.subplots(1, len(CURVES) + 1, figsize=(4.0 * (len(CURVES) + 1), 3.6))
     by_label: dict[str, list[dict[str, Any]]] = {}
     for run in results["runs"]:
@@ -94,8 +97,9 @@ def lambda_figure(results: dict[str, Any], path: Path) -> Path:
             points: dict[int, list[float]] = {}
             for run in runs:
                 for e in run["evaluations"]:
-                    if isinstance(e.get(key), int | float) and e[key] == e[key]:
-                        points.setdefault(int(e["epoch"]) + 1, []).append(float(e[key]))
+                    value = quality_of(e).get(key)
+                    if value is not None:
+                        points.setdefault(int(e["epoch"]) + 1, []).append(value)
             if points:
                 xs = sorted(points)
                 style = "--" if runs[0]["info"].get("model") == "AttnGAN2" else "-"
@@ -108,7 +112,7 @@ def lambda_figure(results: dict[str, Any], path: Path) -> Path:
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     best = axes[-1]
-    from attngan.reproduce.verdicts import best_epoch  # the table's definition of "best"
+    from attngan.reproduce.rules import best_epoch  # the table's definition of "best"
 
     one = [
         (r["info"]["lambda"], best_epoch(r)) for r in results["runs"] if r["info"].get("model") != "AttnGAN2"
@@ -155,7 +159,7 @@ def recipe_figure(runs: Sequence[dict[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from attngan.reproduce.verdicts import ONE_OBJECT, quality_of
+    from attngan.reproduce.rules import ONE_OBJECT, quality_of
 
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8))
     by_variant: dict[str, list[dict[str, Any]]] = {}

@@ -193,7 +193,7 @@ def stage_accuracies(checks: Sequence[ImageCheck]) -> dict[str, dict[str, Any]]:
 def checkpoint_quality(probe: Probe, num: int, seed: int) -> dict[str, float]:
     """The checkpoint's floor metrics: the oracle's one-object colour, side, shape and size accuracy of the
     final image on ``num`` single-object test captions (caption 0 of each image)."""
-    from attngan.reproduce.verdicts import quality_of
+    from attngan.reproduce.rules import quality_of
 
     items = single_object_items(probe, num)
     if not items:

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from attngan.reproduce.verdicts import lambda_rows, number, pct, recipe_rows, verdicts
+from attngan.reproduce.recipe import recipe_rows
+from attngan.reproduce.rules import number, pct
+from attngan.reproduce.verdicts import lambda_rows, verdicts
 
 __all__ = ["ORDER", "build_report", "section"]
 
@@ -30,7 +32,7 @@ def _lambda_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"10 63.87 %; without DAMSM lowest); AttnGAN2 at λ=5 {paper.get('AttnGAN2, λ=5', 67.82)} %.",
         "",
         f"**Measured** (shapes, {results.get('epochs')} epochs per run, seeds {results.get('seeds')}; best epoch "
-        "by R-precision; R-precision ± the std over its 10 folds, ± between seeds where several; oracle at that epoch):",
+        "by R-precision; R-precision ± the std over its 10 folds, ± between seeds where several; the one-object oracle at that epoch):",
         "",
         "| run | λ | best epoch | R-precision % | seed spread | colour % | side % | shape % | wall min | G steps/s |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -11,25 +11,55 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
 from attngan.config import compose_config, to_plain
+from attngan.errors import ConfigError
 from attngan.reproduce.plan import PlannedRun, assign_epochs, plan_markdown, relative_cost, steps_per_epoch
+from attngan.reproduce.recipe import recipe_runs, study_recipe
 from attngan.reproduce.report import build_report
-from attngan.reproduce.runs import DONE_FILE, TrainingRun, compose_run, train_run
-from attngan.reproduce.studies import Context, lambda_runs, novel_runs, recipe_runs, run_study
-from attngan.reproduce.verdicts import check_floor
+from attngan.reproduce.rules import check_floor
+from attngan.reproduce.runs import DONE_FILE, TrainingRun, compose_run
+from attngan.reproduce.studies import (
+    Context,
+    lambda_runs,
+    novel_runs,
+    study_attention,
+    study_lambda,
+    study_novel,
+    study_refinement,
+    study_word_swap,
+)
 
 log = logging.getLogger("attngan.reproduce")
 
-__all__ = ["RESULTS_FILE", "build_plan", "reproduce"]
+__all__ = ["RESULTS_FILE", "STUDIES", "build_plan", "reproduce", "run_study"]
 
 RESULTS_FILE = "results.json"
 TRAINING_STUDIES = ("lambda", "novel", "recipe")
 PROBE_STUDIES = ("word_swap", "attention", "refinement")
+
+
+STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
+    "lambda": study_lambda,
+    "word_swap": study_word_swap,
+    "novel": study_novel,
+    "attention": study_attention,
+    "refinement": study_refinement,
+    "recipe": study_recipe,
+}
+
+
+def run_study(ctx: Context, name: str, spec: DictConfig) -> dict[str, Any]:
+    """Run study ``name`` and return its results (with its config)."""
+    if name not in STUDIES:
+        raise ConfigError(f"unknown study {name!r}; the studies are {sorted(STUDIES)} (conf/study/)")
+    results = STUDIES[name](ctx, spec)
+    return {"study": name, "title": str(spec.title), "config": to_plain(spec), **results}
 
 
 def _paths(cfg: DictConfig) -> list[str]:
@@ -160,15 +190,18 @@ def _study_spec(cfg: DictConfig, name: str) -> DictConfig:
     return composed.studies[name]
 
 
-def reproduce(cfg: DictConfig) -> dict[str, Any]:
+def reproduce(cfg: DictConfig, check: Callable[[DictConfig], None] | None = None) -> dict[str, Any]:
     """Run the studies of ``cfg.studies`` (skipping finished ones) and write ``<output_dir>/report.md``.
+
+    ``check(run_cfg)`` vets each run's composed ``train`` config before it trains (the command line passes
+    ``attngan-train``'s checks; the library does not import the command line).
 
     Returns:
         ``{"report", "plan", "studies": {name: "done" | "skipped"}}``.
     """
     out = Path(str(cfg.output_dir))
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(cfg=cfg, out=out, paths=_paths(cfg), damsm=Path(str(cfg.damsm_checkpoint)))
+    ctx = Context(cfg=cfg, out=out, paths=_paths(cfg), damsm=Path(str(cfg.damsm_checkpoint)), check=check)
     ctx.spec = lambda name: cfg.studies[name] if name in cfg.studies else _study_spec(cfg, name)
     _, _, plan = build_plan(cfg, ctx)
     (out / "plan.md").write_text("# Budget plan\n\n" + plan)
@@ -177,7 +210,7 @@ def reproduce(cfg: DictConfig) -> dict[str, Any]:
         return {"plan": plan, "report": None, "studies": {}}
     if not ctx.damsm.is_file():
         log.info("no DAMSM at %s: training the shared one into %s", ctx.damsm, out / "damsm")
-        record = train_run(
+        record = ctx.train(
             TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)"), out / "damsm", ctx.damsm_common()
         )
         ctx.damsm = Path(record["checkpoint"])

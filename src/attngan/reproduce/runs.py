@@ -1,7 +1,7 @@
 """The training runs of the studies: the shipped experiments with overrides, trained in-process, resumable.
 
 A run is ``attngan-train experiment=<experiment> <overrides>`` composed from the shipped configs and trained by
-:func:`attngan.cli.train.train` into its own run directory. The directory looks like the job of a Hydra sweep
+the library's training entry :func:`attngan.training.fit` into its own run directory. The directory looks like the job of a Hydra sweep
 (``.hydra/config.yaml`` and ``.hydra/overrides.yaml``), so :mod:`attngan.evaluation.sweep` and
 ``attngan-sweep-report`` read a study's runs like any ``attngan-train -m`` sweep. When the run finishes,
 ``done.json`` records its result (checkpoint, wall time, every evaluation of the callback); a run with
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,16 @@ def _write_job_files(run_dir: Path, cfg: DictConfig, overrides: Sequence[str]) -
     (hydra_dir / "overrides.yaml").write_text(yaml.safe_dump(list(overrides)))
 
 
-def train_run(run: TrainingRun, run_dir: Path, common: Sequence[str] = ()) -> dict[str, Any]:
+def train_run(
+    run: TrainingRun,
+    run_dir: Path,
+    common: Sequence[str] = (),
+    check: Callable[[DictConfig], None] | None = None,
+) -> dict[str, Any]:
     """Train ``run`` into ``run_dir`` unless its ``done.json`` says it is done; returns that record.
+
+    ``check(cfg)`` vets the composed config before anything trains (``attngan-reproduce`` passes the command
+    line's checks: unknown keys, missing files, the accelerator).
 
     Returns:
         ``{"name", "label", "info", "overrides", "checkpoint", "wall_s", "epochs", "evaluations"}``.
@@ -116,7 +124,8 @@ def train_run(run: TrainingRun, run_dir: Path, common: Sequence[str] = ()) -> di
     Raises:
         AttnGANError: training failed (the message names the run directory and how to resume).
     """
-    from attngan.cli.train import train
+    from attngan.training import fit
+    from attngan.training.entry import Preempted
 
     run_dir = Path(run_dir)
     done = run_dir / DONE_FILE
@@ -128,13 +137,15 @@ def train_run(run: TrainingRun, run_dir: Path, common: Sequence[str] = ()) -> di
     if resume:
         log.info("%s: resuming from %s", run.label, last)
     cfg = compose_run(run, run_dir, [*common, *resume])
+    if check is not None:
+        check(cfg)
     _write_job_files(run_dir, cfg, [*run.overrides, *common])
     started = time.monotonic()
     try:
-        result = train(cfg)
-    except SystemExit as err:  # pre-empted (SIGTERM): resumable
+        result = fit(cfg)
+    except Preempted as err:  # SIGTERM or Ctrl-C: resumable
         raise AttnGANError(
-            f"{run.label} stopped ({err}); run the same command again to resume from {last}"
+            f"{run.label} {err.reason}; run the same command again to resume from {err.checkpoint}"
         ) from None
     record = {
         "name": run.name,

@@ -18,20 +18,24 @@ from omegaconf import DictConfig
 
 from attngan.config import to_plain
 from attngan.errors import ConfigError
+from attngan.reproduce.rules import check_floor, number, quality_of
 from attngan.reproduce.runs import TrainingRun, train_run
-from attngan.reproduce.verdicts import check_floor, quality_of
 
 log = logging.getLogger("attngan.reproduce")
 
 __all__ = [
-    "STUDIES",
     "Context",
     "attngan2_runs",
     "best_lambda",
+    "lambda_common",
     "lambda_runs",
     "novel_runs",
-    "recipe_runs",
-    "run_study",
+    "study_attention",
+    "study_floor",
+    "study_lambda",
+    "study_novel",
+    "study_refinement",
+    "study_word_swap",
 ]
 
 
@@ -48,6 +52,7 @@ class Context:
         results: the results of the studies done so far (a study may need another's, e.g. its checkpoint).
         run_study: runs a study by name (for dependencies) and returns its results.
         spec: the config of a study by name, chosen or not (the recipe study builds on the λ study's).
+        check: vets each run's composed config before it trains (:func:`attngan.reproduce.runner.reproduce`).
     """
 
     cfg: DictConfig
@@ -58,6 +63,11 @@ class Context:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_study: Callable[[str], dict[str, Any]] | None = None
     spec: Callable[[str], DictConfig] | None = None
+    check: Callable[[DictConfig], None] | None = None
+
+    def train(self, run: TrainingRun, run_dir: Path, common: list[str]) -> dict[str, Any]:
+        """:func:`attngan.reproduce.runs.train_run` with the context's config check."""
+        return train_run(run, run_dir, common, self.check)
 
     def attngan_common(self, damsm: Path | None = None) -> list[str]:
         return [
@@ -89,10 +99,6 @@ class Context:
         return Path(chosen["checkpoint"])
 
 
-def _number(value: float) -> str:
-    return f"{float(value):g}"
-
-
 def _epoch_overrides(epochs: int, evaluations: int) -> list[str]:
     every = max(1, math.ceil(epochs / max(1, evaluations)))
     return [f"trainer.max_epochs={epochs}", f"callbacks.evaluation.every_n_epochs={every}"]
@@ -111,13 +117,13 @@ def _lambda_run(spec: DictConfig, model: str, lam: float, seed: int, common: lis
     ``spec.constant_below`` (the recipe's ramp start) λ is constant: a ramp would start above it."""
     stages = [str(o) for o in (spec.attngan2 if model == "AttnGAN2" else spec.attngan1)]
     constant = ["model.training.lambda_damsm_start=null"] if lam < float(spec.constant_below) else []
-    label = f"{model}, λ={_number(lam)}" + (" (no DAMSM)" if not lam else "")
+    label = f"{model}, λ={number(lam)}" + (" (no DAMSM)" if not lam else "")
     if model == "AttnGAN2" and lam == float(spec.attngan2_lambda):
         label += " (the recipe)"
     return TrainingRun(
-        f"{model.lower()}_lambda_{_number(lam)}_seed{seed}",
+        f"{model.lower()}_lambda_{number(lam)}_seed{seed}",
         str(spec.experiment),
-        [*stages, f"model.lambda_damsm={_number(lam)}", *constant, f"seed={seed}", *common],
+        [*stages, f"model.lambda_damsm={number(lam)}", *constant, f"seed={seed}", *common],
         label,
         {
             "lambda": float(lam),
@@ -129,13 +135,13 @@ def _lambda_run(spec: DictConfig, model: str, lam: float, seed: int, common: lis
     )
 
 
-def _lambda_common(spec: DictConfig, epochs: int) -> list[str]:
+def lambda_common(spec: DictConfig, epochs: int) -> list[str]:
     return [*_epoch_overrides(epochs, int(spec.evaluations)), *[str(o) for o in spec.overrides]]
 
 
 def attngan2_runs(spec: DictConfig, seeds: list[int], epochs: int) -> list[TrainingRun]:
     """AttnGAN2 at ``spec.attngan2_lambda`` for every seed: the main job's recipe (the recipe study's too)."""
-    common = _lambda_common(spec, epochs)
+    common = lambda_common(spec, epochs)
     return [_lambda_run(spec, "AttnGAN2", float(spec.attngan2_lambda), seed, common) for seed in seeds]
 
 
@@ -148,7 +154,7 @@ def lambda_runs(
     at the decisive λ (0, the best, AttnGAN2's), then AttnGAN2 at its λ for every seed. With ``best=None`` (the
     plan, before anything trained) the best is a λ outside the other two, so the plan counts the most runs.
     """
-    common = _lambda_common(spec, epochs)
+    common = lambda_common(spec, epochs)
     lambdas = [float(lam) for lam in spec.lambdas]
     first = [_lambda_run(spec, "AttnGAN1", lam, seeds[0], common) for lam in lambdas]
     lam2 = float(spec.attngan2_lambda)
@@ -179,10 +185,10 @@ def study_lambda(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     epochs = ctx.epochs["lambda"]
     common = ctx.attngan_common()
     first, _ = lambda_runs(spec, seeds, epochs, None)
-    records = [train_run(run, run.directory(ctx.out, "lambda"), common) for run in first]
+    records = [ctx.train(run, run.directory(ctx.out, "lambda"), common) for run in first]
     chosen = best_lambda(records)
     _, second = lambda_runs(spec, seeds, epochs, chosen)
-    records += [train_run(run, run.directory(ctx.out, "lambda"), common) for run in second]
+    records += [ctx.train(run, run.directory(ctx.out, "lambda"), common) for run in second]
     _sweep_report(ctx.out / "lambda" / "runs", ctx.out / "lambda")
     return {
         "best_lambda": best_lambda(records),
@@ -190,12 +196,12 @@ def study_lambda(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "attngan2_lambda": float(spec.attngan2_lambda),
         "epochs": epochs,
         "seeds": seeds,
-        "floor": _floor(spec),
+        "floor": study_floor(spec),
         "runs": records,
     }
 
 
-def _floor(spec: DictConfig) -> dict[str, float]:
+def study_floor(spec: DictConfig) -> dict[str, float]:
     """The study's quality floor (``floor:`` of its config), checked against the metric names."""
     return check_floor(to_plain(spec.get("floor") or {}), "floor")
 
@@ -264,8 +270,8 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     damsm_run, runs = novel_runs(spec, seeds, ctx.epochs["novel"])
     damsm = ctx.damsm
     if damsm_run is not None:
-        damsm = Path(train_run(damsm_run, study_dir / "runs" / "damsm", ctx.damsm_common())["checkpoint"])
-    records = [train_run(run, study_dir / "runs" / run.name, ctx.attngan_common(damsm)) for run in runs]
+        damsm = Path(ctx.train(damsm_run, study_dir / "runs" / "damsm", ctx.damsm_common())["checkpoint"])
+    records = [ctx.train(run, study_dir / "runs" / run.name, ctx.attngan_common(damsm)) for run in runs]
     per_seed = []
     for record in records:
         probe = load_probe(record["checkpoint"], str(ctx.cfg.device))
@@ -293,7 +299,7 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "own_damsm": bool(spec.own_damsm),
         "runs": records,
         "seeds": per_seed,
-        "floor": _floor(spec),
+        "floor": study_floor(spec),
     }
 
 
@@ -331,7 +337,7 @@ def study_attention(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     results["checkpoint"] = str(checkpoint)
     results["num_attention_stages"] = len(results["stages"])
     results["quality"] = checkpoint_quality(probe, int(spec.num_captions), int(spec.seed))
-    results["floor"] = _floor(spec)
+    results["floor"] = study_floor(spec)
     example = single_object_items(probe, 1)
     results["figure"] = None
     if example:
@@ -368,72 +374,5 @@ def study_refinement(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "stages": stages,
         "figure": "refinement.png",
         "quality": quality_of(stages[-1]),
-        "floor": _floor(spec),
+        "floor": study_floor(spec),
     }
-
-
-# ------------------------------------------------------------------------------------------ 6: recipe
-def recipe_runs(
-    spec: DictConfig, lambda_spec: DictConfig, seeds: list[int], epochs: int
-) -> tuple[list[TrainingRun], list[TrainingRun]]:
-    """``(main, others)``: the main job's recipe (the λ study's AttnGAN2 runs, every seed), and the release
-    recipe (every seed) and the recipe with one option removed (first seed), all at the same steps, stages and
-    evaluation points as the main runs."""
-    main = attngan2_runs(lambda_spec, seeds, epochs)
-    common = _lambda_common(lambda_spec, epochs)
-    stages = [str(o) for o in lambda_spec.attngan2]
-    lam = f"model.lambda_damsm={_number(float(lambda_spec.attngan2_lambda))}"
-    others = [
-        TrainingRun(
-            f"release_seed{seed}",
-            str(spec.release),
-            [*stages, f"seed={seed}", *common],
-            "release recipe",
-            {"variant": "release", "seed": seed},
-        )
-        for seed in seeds
-    ]
-    for name, removed in spec.ablations.items():
-        others.append(
-            TrainingRun(
-                f"without_{name}_seed{seeds[0]}",
-                str(lambda_spec.experiment),
-                [*stages, lam, *[str(o) for o in removed.overrides], f"seed={seeds[0]}", *common],
-                f"recipe without {removed.label}",
-                {"variant": str(name), "removed": str(removed.label), "seed": seeds[0]},
-            )
-        )
-    return main, others
-
-
-def study_recipe(ctx: Context, spec: DictConfig) -> dict[str, Any]:
-    assert ctx.spec is not None
-    lambda_spec = ctx.spec("lambda")
-    seeds = [int(s) for s in ctx.cfg.seeds]
-    epochs = ctx.epochs["recipe"]
-    main, others = recipe_runs(spec, lambda_spec, seeds, epochs)
-    common = ctx.attngan_common()
-    records = []
-    for run in main:
-        record = train_run(run, run.directory(ctx.out, "recipe"), common)
-        records.append({**record, "info": {**record["info"], "variant": "recipe"}})
-    records += [train_run(run, run.directory(ctx.out, "recipe"), common) for run in others]
-    return {"epochs": epochs, "seeds": seeds, "runs": records, "floor": _floor(spec)}
-
-
-STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
-    "lambda": study_lambda,
-    "word_swap": study_word_swap,
-    "novel": study_novel,
-    "attention": study_attention,
-    "refinement": study_refinement,
-    "recipe": study_recipe,
-}
-
-
-def run_study(ctx: Context, name: str, spec: DictConfig) -> dict[str, Any]:
-    """Run study ``name`` and return its results (with its config)."""
-    if name not in STUDIES:
-        raise ConfigError(f"unknown study {name!r}; the studies are {sorted(STUDIES)} (conf/study/)")
-    results = STUDIES[name](ctx, spec)
-    return {"study": name, "title": str(spec.title), "config": to_plain(spec), **results}

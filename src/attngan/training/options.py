@@ -3,7 +3,7 @@
 The release recipe (BCE losses, the batch's other captions as mismatched pairs, no gradient penalty, a fixed EMA
 decay, a constant λ) is what every default here gives, and the only recipe of the CUB and COCO experiments. The
 shapes experiments turn options on; ``attngan-train`` prints which (:meth:`TrainingOptions.departures`).
-What each buys on shapes: docs/results.md; why they exist: docs/decisions/034-shapes-training-options.md.
+What each buys on shapes: docs/results.md; why they exist: docs/decisions/036-shapes-training-options.md.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ __all__ = [
     "DatasetReader",
     "FolderReader",
     "ShapesReader",
+    "data_keys",
     "make_reader",
     "reader_class",
     "reader_from_config",
@@ -74,6 +75,18 @@ def reader_class(name: str) -> type[DatasetReader]:
     if name not in READERS:
         raise ConfigError(f"Unknown dataset {name!r}; choose data=one of {', '.join(sorted(READERS))}.")
     return READERS[name]
+
+
+def data_keys(name: str) -> list[str]:
+    """Every key a ``data`` config of dataset ``name`` may hold: the :data:`LOADING_KEYS` and its reader's options.
+
+    The data module takes the reader's options as ``**reader_options``, so its signature cannot say which keys a
+    dataset takes: config checks ask here (e.g. ``data.num_images`` belongs to shapes, not to folder).
+
+    Raises:
+        ConfigError: no dataset of that name.
+    """
+    return sorted(LOADING_KEYS | set(reader_class(name).options()))
 
 
 def make_reader(name: str, options: Mapping[str, Any], cache_dir: str | Path | None = None) -> DatasetReader:
