@@ -23,6 +23,7 @@ from attngan.reproduce.rules import (
     number,
     pct,
     quality_of,
+    seeds_text,
 )
 from attngan.reproduce.runs import TrainingRun
 from attngan.reproduce.studies import Context, attngan2_runs, lambda_common, study_floor
@@ -154,10 +155,7 @@ def recipe_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
             claim = "the main job's recipe learns more than the release recipe in the same steps"
         else:
             claim = f"{row['label']} learns less than the recipe (the option helps)"
-        seeds = " / ".join(
-            f"{r['seeds']} seeds, spread {pct(r['seed_std'])}" if r["seeds"] > 1 else "1 seed"
-            for r in (main, row)
-        )
+        seeds = seeds_text(main, row)
         why = (
             f"one-object accuracy (mean of colour, side, shape, size) at {main['steps']} G steps: recipe "
             f"{pct(main['score'])} %, {row['label']} {pct(row['score'])} %; noise {pct(margin)} points ({seeds})"

@@ -27,6 +27,7 @@ __all__ = [
     "number",
     "pct",
     "quality_of",
+    "seeds_text",
     "shortfalls",
 ]
 
@@ -155,6 +156,14 @@ def best_epoch(run: Mapping[str, Any]) -> dict[str, Any] | None:
     """The evaluation of ``run`` with the highest R-precision (paper Table 2 reports each model's best)."""
     scored = [e for e in run.get("evaluations", []) if is_number(e.get("r_precision"))]
     return max(scored, key=lambda e: e["r_precision"]) if scored else None
+
+
+def seeds_text(*rows: Mapping[str, Any]) -> str:
+    """How many seeds each compared row has, and their spread when measured: ``"2 seeds, spread 1.2 / 1 seed"``."""
+    return " / ".join(
+        f"{row['seeds']} seeds, spread {pct(row['seed_std'])}" if row["seeds"] > 1 else "1 seed"
+        for row in rows
+    )
 
 
 def number(value: float) -> str:

@@ -31,6 +31,7 @@ from attngan.reproduce.rules import (
     number,
     pct,
     quality_of,
+    seeds_text,
 )
 
 __all__ = ["HOLDS", "INCONCLUSIVE", "NOT", "UNDER", "best_epoch", "lambda_rows", "verdicts"]
@@ -133,7 +134,7 @@ def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
         verdict = judge(lowest["r"], zero[0]["r"], margin)
         why = (
             f"no DAMSM {pct(zero[0]['r'])} % against the lowest λ > 0 ({number(lowest['lambda'])}) {pct(lowest['r'])} %; "
-            f"noise {pct(margin)} points{_seeds(zero[0], lowest)}"
+            f"noise {pct(margin)} points ({seeds_text(zero[0], lowest)})"
         )
         compared = {lowest["label"]: _row_quality(lowest)}
     else:
@@ -152,7 +153,7 @@ def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
         verdict = judge(two[0]["r"], same[0]["r"], margin)
         why = (
             f"AttnGAN2 {pct(two[0]['r'])} % against AttnGAN1 {pct(same[0]['r'])} % at λ={number(two[0]['lambda'])}; "
-            f"noise {pct(margin)} points{_seeds(two[0], same[0])}"
+            f"noise {pct(margin)} points ({seeds_text(two[0], same[0])})"
         )
         compared = {two[0]["label"]: _row_quality(two[0]), same[0]["label"]: _row_quality(same[0])}
     else:
@@ -163,15 +164,6 @@ def _lambda_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
         )
     )
     return out
-
-
-def _seeds(*rows: Mapping[str, Any]) -> str:
-    """How many seeds the compared rows have, and their spread when measured (for the why text)."""
-    parts = [
-        f"{row['seeds']} seeds, spread {pct(row['seed_std'])}" if row["seeds"] > 1 else "1 seed"
-        for row in rows
-    ]
-    return " (" + " / ".join(parts) + ")"
 
 
 def _word_swap_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
