@@ -31,8 +31,9 @@ help: ## show this help
 	@awk 'BEGIN {FS = ":.*##"; printf "attngan make targets:\n"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # uv from PATH, else from a bootstrap venv (the system Python is never pip-installed into: PEP 668 systems
-# refuse it), else plain `python3 -m venv` + pip
-$(VENV)/.installed: pyproject.toml setup.py
+# refuse it), else plain `python3 -m venv` + pip. $(1) is the package spec: `-e .` (what the main job needs) or
+# `-e .[dev]` (that plus the test, lint, demo, ONNX and notebook tools; sizes and times: docs/results.md).
+define install_venv
 	@set -e; \
 	if command -v $(UV) >/dev/null 2>&1; then uv="$(UV)"; \
 	elif [ -x $(BOOTSTRAP)/bin/uv ]; then uv=$(BOOTSTRAP)/bin/uv; \
@@ -41,19 +42,31 @@ $(VENV)/.installed: pyproject.toml setup.py
 	else uv=""; rm -rf $(BOOTSTRAP); fi; \
 	if [ -n "$$uv" ]; then \
 		test -x $(PY) || $$uv venv --quiet $(VENV) --python python3; \
-		echo "$$uv pip install --python $(PY) -e .[dev]"; \
-		$$uv pip install --python $(PY) -e ".[dev]"; \
+		echo "$$uv pip install --python $(PY) $(1)"; \
+		$$uv pip install --python $(PY) $(1); \
 	else \
-		echo "make install: uv is not available; using python3 -m venv + pip (slower)"; \
-		test -x $(PY) || python3 -m venv $(VENV) || { echo "make install: python3 -m venv failed: install the venv module (e.g. apt install python3-venv) or uv (https://docs.astral.sh/uv/)" >&2; exit 1; }; \
+		echo "make: uv is not available; using python3 -m venv + pip (slower)"; \
+		test -x $(PY) || python3 -m venv $(VENV) || { echo "make: python3 -m venv failed: install the venv module (e.g. apt install python3-venv) or uv (https://docs.astral.sh/uv/)" >&2; exit 1; }; \
 		$(PY) -m pip install --upgrade --quiet pip; \
-		$(PY) -m pip install -e ".[dev]"; \
+		$(PY) -m pip install $(1); \
 	fi
 	@touch $@
+endef
+
+# the main job's packages (make train, make reproduce)
+$(VENV)/.installed-run: pyproject.toml setup.py
+	$(call install_venv,-e .)
+
+# the development tools on top (make test, lint, bench, wheel); it includes the main job's packages
+$(VENV)/.installed: pyproject.toml setup.py
+	$(call install_venv,-e ".[dev]")
+	@touch $(VENV)/.installed-run
 
 install: $(VENV)/.installed ## create .venv and install attngan + dev tools (editable; uv, else venv + pip)
 
-train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU)
+install-run: $(VENV)/.installed-run ## create .venv with what the main job needs only (make train does this)
+
+train: $(VENV)/.installed-run ## the main job: shapes DAMSM, then shapes AttnGAN on it (CPU)
 	@echo "make train: AttnGAN $(SHAPES_EPOCHS) epochs, trainer.precision=$(SHAPES_PRECISION) (set SHAPES_EPOCHS= SHAPES_PRECISION= to change)"
 	$(VENV)/bin/attngan-train experiment=shapes_damsm export_path=$(SHAPES_OUT)/damsm.ckpt hydra.run.dir=$(SHAPES_OUT)/damsm_run overwrite=true
 	$(VENV)/bin/attngan-train experiment=shapes_attngan trainer.max_epochs=$(SHAPES_EPOCHS) trainer.precision=$(SHAPES_PRECISION) \
@@ -62,7 +75,7 @@ train: $(VENV)/.installed ## the main job: shapes DAMSM, then shapes AttnGAN on 
 
 # `make reproduce` (docs/reproduce.md): extra attngan-reproduce overrides, e.g. REPRODUCE_ARGS="study=lambda"
 REPRODUCE_ARGS ?=
-reproduce: $(VENV)/.installed ## the paper's claims and the recipe study on shapes, <= 150 min on 2 CPU cores, resumable -> outputs/reproduce/report.md
+reproduce: $(VENV)/.installed-run ## the paper's claims and the recipe study on shapes, <= 150 min on 2 CPU cores, resumable -> outputs/reproduce/report.md
 	$(VENV)/bin/attngan-reproduce damsm_checkpoint=$(SHAPES_OUT)/damsm.ckpt \
 		"train_overrides=['trainer.precision=$(SHAPES_PRECISION)']" budget.attngan_steps_per_second=$(REPRODUCE_RATE) $(REPRODUCE_ARGS)
 
@@ -97,4 +110,4 @@ wheel: $(VENV)/.installed ## build the wheel into dist/
 clean: ## remove build artefacts (keeps .venv and outputs/)
 	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache $(BOOTSTRAP)
 
-.PHONY: help install train reproduce browser test test-fast lint format bench bench-quick wheel clean
+.PHONY: help install install-run train reproduce browser test test-fast lint format bench bench-quick wheel clean
