@@ -97,7 +97,7 @@ format: $(VENV)/.installed ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 	$(VENV)/bin/ruff format src tests benchmarks
 
-bench: $(VENV)/.installed ## benchmarks: every variant side by side, JSON lines (+ benchmarks/results/)
+bench: $(VENV)/.installed ## benchmarks: every variant side by side, interleaved; JSON lines with ratios
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_onnx.py
 

@@ -7,8 +7,9 @@ two loop implementations written here from the paper's equations:
   organised);
 - ``pair_loop``: one iteration per image–caption pair.
 
-Prints one JSON line: seconds per call (forward, and forward + backward), speed-ups, and whether the
-three results agree. Runs on CPU by default::
+Prints JSON lines: per phase (forward, forward + backward) and implementation the median seconds per call over
+``--repeats`` interleaved rounds and the ratio against ``caption_loop`` (> 1: faster), then whether the three
+results agree. Runs on CPU by default::
 
     python benchmarks/bench_damsm_loss.py [--batch 48] [--device cpu] [--repeats 3]
 """
@@ -16,7 +17,7 @@ three results agree. Runs on CPU by default::
 from __future__ import annotations
 
 import argparse
-import json
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 import torch
 
 from attngan.losses.damsm import COSINE_EPS, word_level_scores
-from benchmarks.meters import best_time
+from benchmarks.common import cpu_times, emit, machine, ratios, steal_fraction, time_calls
 
 GAMMA1, GAMMA2 = 4.0, 5.0
 
@@ -68,27 +69,16 @@ def pair_loop(words: torch.Tensor, lengths: list[int], regions: torch.Tensor) ->
     return torch.stack(rows)
 
 
-def _time(fn: Callable[[], torch.Tensor], repeats: int, backward: bool, device: torch.device) -> float:
-    """Best seconds of one call of ``fn`` (and ``backward`` of its sum) after one warm-up call."""
-
-    def once() -> None:
-        out = fn()
-        if backward:
-            out.sum().backward()
-
-    return best_time(once, repeats, device.type)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=48)
     parser.add_argument("--words", type=int, default=18)
     parser.add_argument("--regions", type=int, default=17, help="regions per side")
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--skip-pair-loop", action="store_true", help="the per-pair loop is slow on CPU")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     device = torch.device(args.device)
     gen = torch.Generator().manual_seed(0)
@@ -103,40 +93,55 @@ def main() -> None:
     length_list = lengths.tolist()
 
     candidates: dict[str, Callable[[], torch.Tensor]] = {
-        "batched": lambda: word_level_scores(words, lengths, regions, GAMMA1, GAMMA2),  # type: ignore[return-value]
         "caption_loop": lambda: caption_loop(words, length_list, regions),
+        "batched": lambda: word_level_scores(words, lengths, regions, GAMMA1, GAMMA2),  # type: ignore[return-value]
     }
     if not args.skip_pair_loop:
         candidates["pair_loop"] = lambda: pair_loop(words, length_list, regions)
-
     with torch.no_grad():
         results = {name: fn() for name, fn in candidates.items()}
     agree = all(torch.allclose(results["batched"], other, rtol=1e-4, atol=1e-4) for other in results.values())
-    max_abs_diff = max(float((results["batched"] - other).abs().max()) for other in results.values())
 
-    report: dict[str, object] = {
-        "batch": args.batch,
-        "words": args.words,
-        "regions": args.regions * args.regions,
-        "dim": args.dim,
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-    }
-    for name, fn in candidates.items():
-        with torch.no_grad():
-            report[f"{name}_forward_s"] = round(_time(fn, args.repeats, False, device), 5)
-        report[f"{name}_forward_backward_s"] = round(_time(fn, args.repeats, True, device), 5)
-    for name in candidates:
-        if name == "batched":
-            continue
-        for phase in ("forward", "forward_backward"):
-            ratio = report[f"{name}_{phase}_s"] / report[f"batched_{phase}_s"]  # type: ignore[operator]
-            report[f"speedup_vs_{name}_{phase}"] = round(ratio, 2)
-    report["results_agree"] = agree
-    report["max_abs_diff"] = max_abs_diff
-    print(json.dumps(report))
+    def forward(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+        def run() -> None:
+            with torch.no_grad():
+                fn()
+
+        return run
+
+    def backward(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+        return lambda: fn().sum().backward()
+
+    emit(machine(device.type))
+    before = cpu_times()
+    for phase, wrap in (("forward", forward), ("forward_backward", backward)):
+        seconds = time_calls({name: wrap(fn) for name, fn in candidates.items()}, args.repeats)
+        for name, ratio in ratios(seconds, "caption_loop").items():
+            record = {
+                "type": "result",
+                "bench": "damsm_word_scores",
+                "phase": phase,
+                "variant": name,
+                **ratio,
+            }
+            emit({**record, "seconds_median": round(statistics.median(seconds[name]), 5)})
+    emit(
+        {
+            "type": "check",
+            "bench": "damsm_word_scores",
+            "batch": args.batch,
+            "words": args.words,
+            "regions": args.regions**2,
+            "dim": args.dim,
+            "results_agree": agree,
+            "max_abs_diff": max(
+                float((results["batched"] - other).abs().max()) for other in results.values()
+            ),
+            "steal_fraction": steal_fraction(before),
+        }
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -4,21 +4,28 @@ Usage::
 
     python benchmarks/bench_jpeg_draft.py [--repeats 30]
 
-For each image size (the synthetic CUB's 500x375, a 1000x750 photo) and DCT scale (1, 1/2, 1/4) it decodes the
-same bytes ``--repeats`` times and prints one JSON line: images/s, the decoded size, the speed-up against the
-full decode, and how far the result is from the full decode resized (bilinear) to the same size (mean absolute
-difference in 0-255 levels). Decision 031 says why the data path does not use it.
+For each image size (the synthetic CUB's 500x375, a 1000x750 photo) the DCT scales 1, 1/2 and 1/4 decode the
+same bytes ``--repeats`` times a round, in three interleaved rounds. One JSON line per scale: images/s, the
+decoded size, the ratio against the full decode (> 1: faster), and how far the result is from the full decode
+resized (bilinear) to the same size (mean absolute difference in 0-255 levels). Decision 031 says why the data
+path does not use it.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
-import time
+import statistics
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 from PIL import Image
+
+from benchmarks.common import cpu_times, emit, machine, ratios, steal_fraction, time_calls
 
 
 def photo_like_jpeg(width: int, height: int, seed: int = 0) -> bytes:
@@ -40,33 +47,35 @@ def decode(data: bytes, scale: int) -> Image.Image:
     return image.convert("RGB")
 
 
-def measure(width: int, height: int, scale: int, repeats: int) -> dict[str, float | int | list[int]]:
-    data = photo_like_jpeg(width, height)
-    decode(data, scale)  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        image = decode(data, scale)
-    seconds = (time.perf_counter() - start) / repeats
-    reference = decode(data, 1).resize(image.size, Image.BILINEAR)
-    difference = np.abs(np.asarray(image, dtype=np.float32) - np.asarray(reference, dtype=np.float32)).mean()
-    return {
-        "source": [width, height],
-        "scale": scale,
-        "decoded": list(image.size),
-        "images_per_s": round(1.0 / seconds, 1),
-        "mean_abs_difference": round(float(difference), 2),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="full JPEG decode vs PIL draft (reduced-size) decode")
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=30, help="decodes per scale and round")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    emit(machine())
+    before = cpu_times()
     for width, height in ((500, 375), (1000, 750)):
-        rows = [measure(width, height, scale, args.repeats) for scale in (1, 2, 4)]
-        for row in rows:
-            row["speedup_vs_full"] = round(float(row["images_per_s"]) / float(rows[0]["images_per_s"]), 2)
-            print(json.dumps(row))
+        data = photo_like_jpeg(width, height)
+        calls = {
+            f"scale_{s}": lambda s=s, data=data: [decode(data, s) for _ in range(args.repeats)]
+            for s in (1, 2, 4)
+        }
+        seconds = time_calls(calls, args.rounds)
+        for name, ratio in ratios(seconds, "scale_1").items():
+            image = decode(data, int(name[6:]))
+            reference = np.asarray(decode(data, 1).resize(image.size, Image.BILINEAR), dtype=np.float32)
+            record = {
+                "type": "result",
+                "source": [width, height],
+                "variant": name,
+                "decoded": list(image.size),
+                "images_per_s": round(args.repeats / statistics.median(seconds[name]), 1),
+                **ratio,
+                "mean_abs_difference": round(
+                    float(np.abs(np.asarray(image, np.float32) - reference).mean()), 2
+                ),
+            }
+            emit({**record, "steal_fraction": steal_fraction(before)})
     return 0
 
 

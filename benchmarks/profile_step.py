@@ -10,7 +10,8 @@ After ``--warmup`` untimed steps, one step under ``trainer.fit`` is profiled (CP
 CPU time goes to the innermost labelled part it ran in: G's CA and stages, each D, the frozen image encoder
 (its resize, backbone, heads), the text encoder, the DAMSM loss, Adam, EMA; backward ops go to the part whose
 forward op created them (the autograd sequence number), ``backward: AccumulateGrad`` and ``other`` (loss maths
-and Lightning) take the rest. Prints one JSON line (``--json`` also writes it) and Markdown tables.
+and Lightning) take the rest. Prints one JSON line (``--json`` also writes it): per part its milliseconds and
+share of the step, and the top operators.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import argparse
 import functools
 import json
 import sys
-import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,11 +29,10 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
-from lightning.pytorch import Callback
 from torch.autograd.profiler import record_function
 
-from benchmarks.machine import cpu_model
-from benchmarks.stepping import prepare_step
+from benchmarks.ab_step import preset
+from benchmarks.common import StepTimer, compose, cpu_model, datamodule_of, fit_steps, workspace
 
 SCOPE = "part::"
 BACKWARD = "autograd::engine::evaluate_function: "
@@ -58,8 +56,7 @@ def module_parts(module: Any) -> Iterator[tuple[str, torch.nn.Module]]:
     encoder = module.image_encoder
     yield "image_encoder.resize", encoder  # what the encoder runs outside its sub-networks: the resize
     for name, child in encoder.named_children():
-        part = "heads" if name.endswith("_head") else "backbone"
-        yield f"image_encoder.{part}", child
+        yield f"image_encoder.{'heads' if name.endswith('_head') else 'backbone'}", child
 
 
 def label_parts(module: Any) -> list[Any]:
@@ -79,42 +76,33 @@ def label_parts(module: Any) -> list[Any]:
     return handles
 
 
-def labelled(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` inside a ``part::<label>`` range."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with record_function(SCOPE + label):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def patch_functions() -> Callable[[], None]:
     """Label the step's free functions (DAMSM loss and KL in the loss object's module, EMA in the step's);
     returns the undo."""
     import attngan.lit.attngan_module as step_module
     import attngan.training.loss as loss_module
 
-    labels = [
-        (loss_module, "damsm_loss", "damsm_loss"),
-        (step_module, "update_ema", "EMA"),
-        (loss_module, "kl_loss", "kl_loss"),
-    ]
-    originals = [(module, name, getattr(module, name)) for module, name, _ in labels]
-    for (module, name, fn), (_, _, label) in zip(originals, labels, strict=True):
-        setattr(module, name, labelled(label, fn))
-    return lambda: [setattr(m, n, f) for m, n, f in originals]  # type: ignore[func-returns-value]
+    originals = [(loss_module, "damsm_loss"), (step_module, "update_ema"), (loss_module, "kl_loss")]
+    undo = [(module, name, getattr(module, name)) for module, name in originals]
+    for module, name, fn in undo:
+        label = "EMA" if name == "update_ema" else name
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, _fn: Callable[..., Any] = fn, _label: str = label, **kwargs: Any) -> Any:
+            with record_function(SCOPE + _label):
+                return _fn(*args, **kwargs)
+
+        setattr(module, name, wrapper)
+    return lambda: [setattr(m, n, f) for m, n, f in undo]  # type: ignore[func-returns-value]
 
 
 def _scope_of(event: Any) -> str | None:
     """The innermost ``part::`` label above an event, or the optimizer range it ran in."""
     node = event
     while node is not None:
-        name = node.name
-        if name.startswith(SCOPE):
-            return name[len(SCOPE) :]
-        if name.startswith("Optimizer.") and "Adam" in name:
+        if node.name.startswith(SCOPE):
+            return node.name[len(SCOPE) :]
+        if node.name.startswith("Optimizer.") and "Adam" in node.name:
             return "Adam"
         node = node.cpu_parent
     return None
@@ -122,11 +110,9 @@ def _scope_of(event: Any) -> str | None:
 
 def _backward_root(event: Any) -> Any:
     node = event
-    while node is not None:
-        if node.name.startswith(BACKWARD):
-            return node
+    while node is not None and not node.name.startswith(BACKWARD):
         node = node.cpu_parent
-    return None
+    return node
 
 
 def group_events(events: list[Any]) -> dict[str, dict[str, float]]:
@@ -149,63 +135,61 @@ def group_events(events: list[Any]) -> dict[str, dict[str, float]]:
     return {k: {f: round(v, 2) for f, v in g.items()} for k, g in groups.items()}
 
 
-class ProfileOneStep(Callback):
-    """Profiles the training batch ``at`` (CPU), from its start to its end."""
+class ProfileOneStep(StepTimer):
+    """Times every batch and profiles batch ``at`` (CPU), from its start to its end."""
 
     def __init__(self, at: int) -> None:
+        super().__init__()
         self.at = at
-        self.profiler: Any = None
-        self.wall_s = 0.0
+        self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         if batch_idx == self.at:
-            self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
             self.profiler.__enter__()
-            self.wall_s = time.perf_counter()
+        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
 
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if batch_idx == self.at and self.profiler is not None:
-            self.wall_s = time.perf_counter() - self.wall_s
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if batch_idx == self.at:
             self.profiler.__exit__(None, None, None)
 
 
 def profile_step(
-    preset: str,
-    workdir: Path,
-    batch_size: int | None,
-    overrides: list[str],
-    warmup: int = 1,
-    top: int = 15,
-    damsm_overrides: list[str] | None = None,
+    name: str, workdir: Path, batch_size: int | None, overrides: list[str], warmup: int = 1, top: int = 15
 ) -> dict[str, Any]:
-    """Profile one training step of ``preset``; the record (parts, top ops, step wall time)."""
-    step = prepare_step(preset, workdir, batch_size, overrides, damsm_overrides)
-    handles = label_parts(step.module)
-    undo = patch_functions()
+    """Profile one training step of preset ``name``; the record (parts, top ops, step wall time)."""
+    import lightning as L
+
+    from attngan.training.entry import build_module
+
+    cfg = compose(workdir, [*preset(name, workdir, batch_size), *overrides])
+    L.seed_everything(int(cfg.seed), verbose=False)
+    datamodule = datamodule_of(cfg)
+    module = build_module(cfg, datamodule.vocab.to_list())
+    handles, undo = label_parts(module), patch_functions()
     callback = ProfileOneStep(at=warmup)
     try:
-        step.fit(warmup + 1, [callback])
+        fit_steps(cfg, module, datamodule, warmup + 1, callback, int(cfg.trainer.log_every_n_steps))
     finally:
         undo()
         for handle in handles:
             handle.remove()
-    events = list(callback.profiler.events())
-    parts = group_events(events)
+    parts = group_events(list(callback.profiler.events()))
     total = sum(g["forward_ms"] + g["backward_ms"] for g in parts.values())
     for g in parts.values():
         g["share"] = round((g["forward_ms"] + g["backward_ms"]) / total, 4)
     ops = sorted(callback.profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     return {
         "type": "profile",
-        "preset": preset,
-        "batch_size": int(step.batches[0]["captions"].shape[0]),
+        "preset": name,
+        "batch_size": int(datamodule.batch_size),
         "overrides": overrides,
         "threads": torch.get_num_threads(),
-        "cpu": cpu_model(),
+        "cpu_model": cpu_model(),
         "torch": torch.__version__,
-        "step_wall_s": round(callback.wall_s, 3),
+        "step_wall_s": round(callback.wall[warmup], 3),
         "self_cpu_total_ms": round(total, 1),
         "parts": dict(sorted(parts.items(), key=lambda kv: -(kv[1]["forward_ms"] + kv[1]["backward_ms"]))),
         "top_ops": [
@@ -213,22 +197,6 @@ def profile_step(
             for e in ops[:top]
         ],
     }
-
-
-def markdown(record: dict[str, Any]) -> str:
-    """The parts table and the top-ops table of a profile record."""
-    total = record["self_cpu_total_ms"]
-    lines = ["| part | forward ms | backward ms | share |", "|---|---|---|---|"]
-    for name, g in record["parts"].items():
-        lines.append(
-            f"| {name} | {g['forward_ms']:.0f} | {g['backward_ms']:.0f} | {100 * g['share']:.1f} % |"
-        )
-    lines += ["", "| op | self ms | calls | share |", "|---|---|---|---|"]
-    for op in record["top_ops"]:
-        lines.append(
-            f"| `{op['op']}` | {op['self_ms']:.0f} | {op['calls']} | {100 * op['self_ms'] / total:.1f} % |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="torch.set_num_threads (default 1: shared CPU)"
     )
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps before the profiled one")
-    parser.add_argument("--top", type=int, default=15, help="operators in the top-ops table")
+    parser.add_argument("--top", type=int, default=15, help="operators in the top-ops list")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="data and checkpoints (default: temporary)"
     )
@@ -247,12 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the training config")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="attngan-profile-"))
-    record = profile_step(args.preset, workdir, args.batch_size, args.overrides, args.warmup, args.top)
+    with workspace(args.workdir) as workdir:
+        record = profile_step(args.preset, workdir, args.batch_size, args.overrides, args.warmup, args.top)
     print(json.dumps(record))
     if args.json:
         args.json.write_text(json.dumps(record, indent=1) + "\n")
-    print(markdown(record))
     return 0
 
 

@@ -1,224 +1,275 @@
-"""Benchmarks of the real training, generation and data paths, every speed option side by side.
+"""The speed options side by side: training step, DAMSM step, generation and data loading (``make bench``).
 
 Usage::
 
-    python benchmarks/run.py                      # everything (a 2-core CPU: about an hour; a GPU: minutes)
-    python benchmarks/run.py --quick              # small sizes, no compile, no CUB-size configs (< 2 min)
-    python benchmarks/run.py --only shapes_attngan --variants fp32_eager,bf16,combined --repeats 5
-    python benchmarks/run.py --table benchmarks/results/<time>.jsonl   # the Markdown table of a results file
+    python benchmarks/run.py                   # everything: a GPU takes minutes, a 2-core CPU over an hour
+    python benchmarks/run.py --quick           # the shapes configs, no compile, few steps (make bench-quick)
+    python benchmarks/run.py --threads 1 --only shapes_attngan --variants fp32_eager,bf16,combined --repeats 5
 
-Every record is one JSON line on stdout and in ``benchmarks/results/<time>.jsonl``: first the ``environment``
-(machine, CPU model, measured matmul peaks), then one ``measurement`` per case and round, one ``result`` per
-configuration and variant (medians, ratio against the baseline of the same run, FLOPs per step, utilisation of
-the measured peak), ``parity`` records, and last ``environment_end`` (steal time over the run, the peak measured
-again). What is measured is in ``benchmarks/cases.py`` and ``plan.py``; how, in ``measure.py``; see the README.
-Full runs start one process per measurement (``--isolate`` / ``--no-isolate`` choose; ``--quick``: in-process).
+Every variant of a config is measured in the same run, in interleaved rounds; one JSON line per result with
+its ratio against the config's first variant (``fp32_eager``; data: ``workers_0``), and the wall time and steal
+time of the config next to it. The AttnGAN and DAMSM steps are ``trainer.fit`` of the real module
+(:func:`benchmarks.common.compare_steps`); generation is ``AttnGANPipeline.generate`` at batch 100. Every DAMSM
+has random weights and CUB is a synthetic tree: speed does not depend on either.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import logging
-import shutil
+import statistics
 import sys
-import tempfile
 import time
-import warnings
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script (python benchmarks/run.py): make `benchmarks` importable
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from benchmarks.cases import Benchmark, Case, benchmarks
-from benchmarks.machine import CpuTimes, environment, measure_peaks, steal_fraction
-from benchmarks.measure import run_case, run_isolated
-from benchmarks.plan import parity_cases, plan, rounds
-from benchmarks.report import Emitter, aggregate, markdown_table, parity, read_records
-from benchmarks.workspace import build_cub_tree, damsm_checkpoint
+from benchmarks.common import (
+    build_cub_tree,
+    compare_steps,
+    compose,
+    cpu_model,
+    cpu_times,
+    damsm_checkpoint,
+    datamodule_of,
+    emit,
+    loss_parity,
+    machine,
+    ratios,
+    steal_fraction,
+    time_calls,
+    workspace,
+)
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="AttnGAN benchmarks: training step, DAMSM step, generation, data loading.",
-        epilog="Each line of output is a JSON object; results also go to benchmarks/results/<time>.jsonl.",
-    )
-    add = parser.add_argument
-    add("--quick", action="store_true", help="small sizes, no compile, no CUB-size configs")
-    add("--device", default="auto", help="cpu, cuda or auto (default)")
-    add("--only", default="", help="comma-separated config names (default: all)")
-    add("--variants", default="", help="comma-separated variant names (default: all)")
-    add("--repeats", type=int, default=None, help="rounds of every measurement (median; default: per config)")
-    add("--warmup", type=int, default=None, help="warm-up steps (default: per config)")
-    add("--steps", type=int, default=None, help="timed steps (default: per config)")
-    add("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's; --quick: 1)")
-    add("--parity-steps", type=int, default=None, help="loss parity steps (0: none)")
-    add("--rtol", type=float, default=0.05, help="loss parity: relative tolerance")
-    add("--atol", type=float, default=0.05, help="loss parity: absolute tolerance")
-    add("--peak-tflops", type=float, default=None, help="use this peak for the utilisation, not the measured")
-    add("--peak-size", type=int, default=None, help="side of the peak matmul (default: 2048 CPU, 8192 GPU)")
-    add("--output", type=Path, default=None, help="results file (.jsonl)")
-    add("--workdir", type=Path, default=None, help="data and checkpoints (default: temporary)")
-    add("--isolate", action=argparse.BooleanOptionalAction, default=None, help="one process per measurement")
-    add("--case-timeout", type=float, default=3600.0, help="seconds per isolated measurement")
-    add("--table", type=Path, default=None, help="print the Markdown table of a results file")
-    add("--case", default=None, help=argparse.SUPPRESS)  # internal: one isolated measurement
-    return parser.parse_args(argv)
-
-
-def _names(text: str) -> set[str]:
-    return {s for s in text.split(",") if s}
-
-
-def select(args: argparse.Namespace, device: str, workdir: Path) -> list[Benchmark]:
-    """The benchmarks of this run (``--only``), an unknown name being an error that lists the known ones."""
-    every = benchmarks(args.quick, device, workdir / "birds")
-    only = _names(args.only)
-    unknown = only - {b.name for b in every}
-    if unknown:
-        known = ", ".join(b.name for b in every)
-        raise SystemExit(f"--only: unknown config(s) {sorted(unknown)}; known: {known}")
-    return [b for b in every if not only or b.name in only]
+BF16, CHANNELS_LAST, COMPILE = (
+    "trainer.precision=bf16-mixed",
+    "model.channels_last=true",
+    "model.compile=true",
+)
+VARIANTS = {
+    "fp32_eager": [],
+    "bf16": [BF16],
+    "channels_last": [CHANNELS_LAST],
+    "compile": [COMPILE],
+    "combined": [BF16, CHANNELS_LAST, COMPILE],
+    "combined_eager": [BF16, CHANNELS_LAST],
+}
+DAMSM_VARIANTS = ("fp32_eager", "bf16")  # DAMSMModule has no compile or channels-last option
+SHAPES = ["data.num_workers=0"]
+CUB = ["data.root=${paths.root_dir}/birds", "data.num_workers=0"]
+SHAPES_DAMSM = ["experiment=shapes_damsm", *SHAPES]
+CUB_DAMSM = ["experiment=cub_damsm", *CUB, "model.image_encoder.pretrained=false"]
+# name: (what is measured, the training config's overrides, the DAMSM config of its random-weight checkpoint)
+CONFIGS: dict[str, tuple[str, list[str], list[str] | None]] = {
+    "shapes_attngan": ("step", ["experiment=shapes_attngan", *SHAPES], SHAPES_DAMSM),
+    "cub_attngan2": ("step", ["experiment=cub_attngan2", *CUB], CUB_DAMSM),
+    "shapes_damsm": ("step", SHAPES_DAMSM, None),
+    "cub_damsm": ("step", CUB_DAMSM, None),
+    "shapes_generate": ("generate", ["experiment=shapes_attngan", *SHAPES], SHAPES_DAMSM),
+    "cub_generate": ("generate", ["experiment=cub_attngan2", *CUB], CUB_DAMSM),
+    "shapes_data": ("data", ["experiment=shapes_attngan"], None),
+    "cub_data": ("data", ["experiment=cub_attngan2", "data.root=${paths.root_dir}/birds"], None),
+}
+QUICK = ["data.num_images=96", "data.batch_size=8"]  # --quick: on top of the shapes configs
 
 
-def prepare(benches: list[Benchmark], workdir: Path, quick: bool) -> dict[str, str]:
-    """Build what the selected benchmarks need: the synthetic CUB tree, and per benchmark its DAMSM checkpoint."""
-    if any(b.name.startswith("cub") and not b.skip_reason for b in benches):
-        # full: 10 DataLoader batches of 20; quick: enough for the loader's warm-up and one batch
-        build_cub_tree(workdir / "birds", num_train=48 if quick else 200, num_test=4 if quick else 20)
-    return {
-        b.name: str(damsm_checkpoint(workdir, b.damsm_overrides))
-        for b in benches
-        if b.kind in ("train_step", "generate") and b.damsm_overrides is not None and not b.skip_reason
+def variants_of(
+    name: str, args: argparse.Namespace, device: str
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The variants of a config this run measures, and those it skips with the reason."""
+    kind, _, damsm = CONFIGS[name]
+    if kind == "data":
+        every = {f"workers_{w}": [f"data.num_workers={w}"] for w in ((0, 2) if args.quick else (0, 1, 2))}
+    else:
+        every = {k: v for k, v in VARIANTS.items() if damsm is not None or k in DAMSM_VARIANTS}
+    skipped = {}
+    for variant, overrides in every.items():
+        if args.quick and COMPILE in overrides:
+            skipped[variant] = "--quick: torch.compile takes minutes on a 2-core CPU"
+        elif (
+            name.startswith("cub")
+            and device == "cpu"
+            and COMPILE in overrides
+            and variant not in args.variants
+        ):
+            skipped[variant] = (
+                f"CPU, CUB size: compiling takes minutes on top of ~2-minute steps (--variants {variant})"
+            )
+    chosen = {
+        k: v for k, v in every.items() if k not in skipped and (not args.variants or k in args.variants)
     }
+    return chosen, {k: v for k, v in skipped.items() if not args.variants or k in args.variants}
 
 
-def measure(cases: list[Case], isolate: bool, timeout: float, emit: Emitter) -> list[dict[str, Any]]:
-    """Every case, round after round (interleaved), each measurement emitted as it comes."""
-    records = []
-    for round_cases in rounds(cases):
-        for case in round_cases:
-            record = run_isolated(case, timeout) if isolate else run_case(case)
-            record = {"type": "measurement", **record, "overrides": case.variant_overrides}
-            records.append(record)
-            emit(record)
-    return records
+def counts(name: str, args: argparse.Namespace, device: str) -> tuple[int, int, int]:
+    """``(rounds, warm-up steps, timed steps)`` of a config: a CUB step on a CPU takes about two minutes."""
+    if args.quick:
+        rounds, warmup, steps = 1, 1, 2
+    elif device == "cuda":
+        rounds, warmup, steps = 3, 5, 20
+    elif name.startswith("cub"):
+        rounds, warmup, steps = 1, 1, 1
+    else:
+        rounds, warmup, steps = 3, 5, 8
+    return args.repeats or rounds, args.warmup if args.warmup is not None else warmup, args.steps or steps
 
 
-def measure_parity(
-    args: argparse.Namespace,
-    benches: list[Benchmark],
-    device: str,
-    threads: int | None,
-    isolate: bool,
-    workdir: Path,
-    damsm: dict[str, str],
-    emit: Emitter,
+def compare_generation(
+    cfg: Any, variants: dict[str, list[str]], rounds: int, steps: int, device: str, batch_size: int = 100
 ) -> list[dict[str, Any]]:
-    """Loss trajectories of fp32 eager and the other precisions over the same first steps (failures emitted)."""
-    steps = args.parity_steps
-    if steps is None:
-        steps = 3 if args.quick else (50 if device == "cuda" else 12)
-    records = []
-    for case in parity_cases(
-        benches, quick=args.quick, device=device, workdir=workdir, steps=steps, damsm=damsm, threads=threads
-    ):
-        record = run_isolated(case, args.case_timeout) if isolate else run_case(case)
-        if record["status"] != "ok":
-            emit({"type": "parity", **record})
-        records.append(record)
+    """Images/s of ``AttnGANPipeline.generate`` at ``batch_size`` captions of the training data, per variant."""
+    from attngan.pipeline import AttnGANPipeline
+    from attngan.text import Vocabulary
+    from attngan.training.entry import build_module
+
+    torch.manual_seed(0)
+    datamodule = datamodule_of(cfg)
+    module = build_module(cfg, datamodule.vocab.to_list())
+    batch = next(iter(datamodule.train_dataloader()))
+    rows = torch.arange(batch_size) % len(batch["lengths"])
+    captions, lengths = batch["captions"][rows].to(device), batch["lengths"][rows].to(device)
+    calls = {}
+    for name, overrides in variants.items():
+        generator = copy.deepcopy(module.generator_ema)
+        if CHANNELS_LAST in overrides:
+            generator.to(memory_format=torch.channels_last)
+        if COMPILE in overrides:
+            generator.compile()
+        vocab = Vocabulary.from_list(module.vocab)
+        pipe = AttnGANPipeline(module.text_encoder, generator, vocab, int(cfg.data.max_words), device=device)
+        noise = torch.randn(batch_size, pipe.z_dim, device=device)
+
+        def call(pipe: Any = pipe, noise: torch.Tensor = noise, bf16: bool = BF16 in overrides) -> Any:
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+                return pipe.generate(captions, lengths, noise)
+
+        calls[name] = call
+    seconds = time_calls(calls, rounds, steps)
+    by_ratio = ratios(seconds, next(iter(variants)))
+    return [
+        {
+            "variant": n,
+            "overrides": variants[n],
+            "batch_size": batch_size,
+            "images_per_s": round(batch_size / statistics.median(s), 2),
+            **by_ratio[n],
+        }
+        for n, s in seconds.items()
+    ]
+
+
+def compare_loading(
+    workdir: Path, overrides: list[str], variants: dict[str, list[str]], rounds: int, steps: int
+) -> list[dict[str, Any]]:
+    """Images/s of the training DataLoader per worker count (persistent workers; the warm-up starts them)."""
+
+    def endless(loader: Any) -> Any:
+        while True:
+            yield from loader
+
+    calls, batch_size = {}, 0
+    for name, extra in variants.items():
+        datamodule = datamodule_of(compose(workdir, [*overrides, *extra, "data.persistent_workers=true"]))
+        batches, batch_size = endless(datamodule.train_dataloader()), int(datamodule.batch_size)
+        calls[name] = lambda batches=batches: [next(batches) for _ in range(steps)]
+    seconds = time_calls(calls, rounds)
+    by_ratio = ratios(seconds, next(iter(variants)))
+    return [
+        {
+            "variant": n,
+            "overrides": variants[n],
+            "batch_size": batch_size,
+            "images_per_s": round(steps * batch_size / statistics.median(s), 1),
+            **by_ratio[n],
+        }
+        for n, s in seconds.items()
+    ]
+
+
+def measure(name: str, args: argparse.Namespace, device: str, workdir: Path) -> list[dict[str, Any]]:
+    """The records of one config: its results, skipped variants and loss parity."""
+    kind, overrides, damsm = CONFIGS[name]
+    if args.quick:
+        overrides, damsm = [*overrides, *QUICK], damsm and [*damsm, *QUICK]
+    variants, skipped = variants_of(name, args, device)
+    rounds, warmup, steps = counts(name, args, device)
+    if name.startswith("cub"):
+        build_cub_tree(workdir / "birds", num_train=20 * (warmup + steps + 1))
+    if damsm is not None:
+        overrides = [
+            *overrides,
+            f"model.damsm_checkpoint={damsm_checkpoint(workdir, damsm)}",
+            "model.sample_every_n_epochs=0",
+        ]
+    records: list[dict[str, Any]] = [
+        {"type": "skipped", "variant": k, "reason": v} for k, v in skipped.items()
+    ]
+    if not variants:
+        return records
+    if kind == "step":
+        results, losses = compare_steps(workdir, overrides, variants, rounds, warmup, steps)
+        records += results + loss_parity(losses, next(iter(variants)))
+    elif kind == "generate":
+        records += compare_generation(compose(workdir, overrides), variants, rounds, steps, device)
+    else:
+        records += compare_loading(workdir, overrides, variants, rounds, steps)
     return records
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.case:  # a child process: one measurement, one JSON line
-        print(json.dumps(run_case(Case.from_json(args.case))), flush=True)
-        return 0
-    if args.table:
-        print(markdown_table(read_records(args.table)))
-        return 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return run(args)
-
-
-def run(args: argparse.Namespace) -> int:
-    """A whole benchmark run (see the module docstring for what it writes)."""
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    threads = args.threads
-    if threads is None and args.quick and device == "cpu":
-        threads = 1  # quick runs share the machine (the test suite): one intra-op thread, no oversubscription
-    if threads:
-        torch.set_num_threads(threads)
-    isolate = (not args.quick) if args.isolate is None else args.isolate
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="attngan-bench-"))
-    try:
-        benches = select(args, device, workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-        return _run(args, benches, device, threads, isolate, workdir)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _run(
-    args: argparse.Namespace,
-    benches: list[Benchmark],
-    device: str,
-    threads: int | None,
-    isolate: bool,
-    workdir: Path,
-) -> int:
-    """The run once its benchmarks are chosen: header, rounds of cases, parity, results, the closing record."""
-    stamp = f"{datetime.now():%Y%m%d-%H%M%S}{'-quick' if args.quick else ''}"
-    emit = Emitter(args.output or RESULTS_DIR / f"{stamp}.jsonl")
-    for name in ("lightning", "lightning.pytorch"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-    started, cpu_start = time.perf_counter(), CpuTimes.read()
-    env = environment(device, threads, args.quick, args.peak_size)
-    emit(env)
-    damsm = prepare(benches, workdir, args.quick)
-    wanted = _names(args.variants)
-    the_plan = plan(
-        benches,
-        device=device,
-        workdir=workdir,
-        variants=wanted,
-        damsm=damsm,
-        threads=threads,
-        warmup=args.warmup,
-        steps=args.steps,
-        repeats=args.repeats,
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shapes only, no compile, few steps, 1 thread")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated configs (default: all of {', '.join(CONFIGS)})"
     )
-    records = [*the_plan.skipped, *measure(the_plan.cases, isolate, args.case_timeout, emit)]
-
-    parity_records = measure_parity(args, benches, device, threads, isolate, workdir, damsm, emit)
-
-    # the peak again at the end: utilisation is against the better of the two (the machine's limit today)
-    end_peaks = measure_peaks(device, args.peak_size)
-    best = {k: max(v, end_peaks.get(k, 0.0)) for k, v in env["peak_tflops"].items()}
-    results = aggregate(records, {**env, "peak_tflops": best}, args.peak_tflops, the_plan.order)
-    for record in [*results, *parity(parity_records, args.rtol, args.atol)]:
-        emit(record)
-    emit(
-        {
-            "type": "environment_end",
-            "finished": datetime.now().isoformat(timespec="seconds"),
-            "wall_s": round(time.perf_counter() - started, 1),
-            "steal_fraction": steal_fraction(cpu_start, CpuTimes.read()),
-            "peak_tflops_end": end_peaks,
-            "peak_tflops_used": best,
-        }
+    parser.add_argument(
+        "--variants", default="", help=f"comma-separated variants (default: all of {', '.join(VARIANTS)})"
     )
-    print(f"\nresults: {emit.path}\n\n{markdown_table(results)}", file=sys.stderr)
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="interleaved rounds (default: 3; CUB on a CPU 1)"
+    )
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps, also the loss-parity steps")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per variant and round")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (--quick: 1)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="data and checkpoints (default: temporary)"
+    )
+    args = parser.parse_args(argv)
+    args.variants = {v for v in args.variants.split(",") if v}
+    only = [c for c in args.only.split(",") if c] or [
+        c for c in CONFIGS if not (args.quick and c.startswith("cub"))
+    ]
+    unknown = set(only) - set(CONFIGS)
+    if unknown:
+        raise SystemExit(f"--only: unknown config(s) {sorted(unknown)}; known: {', '.join(CONFIGS)}")
+    if args.threads or args.quick:  # a shared CPU: one intra-op thread each (docs/performance.md)
+        torch.set_num_threads(args.threads or 1)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    for logger in ("lightning", "lightning.pytorch"):
+        logging.getLogger(logger).setLevel(logging.WARNING)
+    emit(machine(device))
+    started, before = time.perf_counter(), cpu_times()
+    with workspace(args.workdir) as workdir:
+        for name in only:
+            config_start, config_before = time.perf_counter(), cpu_times()
+            records = measure(name, args, device, workdir)
+            common = {
+                "wall_s": round(time.perf_counter() - config_start, 1),
+                "steal_fraction": steal_fraction(config_before),
+            }
+            for record in records:
+                emit({"type": "result", "config": name, **record, **common})
+    end = {
+        "type": "environment_end",
+        "cpu_model": cpu_model(),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    emit({**end, "steal_fraction": steal_fraction(before)})
     return 0
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # a cited file: docs/x.md, conf/a/b.yaml, README.md ... (paths of the release, e.g. ``miscc/losses.py``, are not ours)
-_CITED = re.compile(r"\b((?:docs|conf|benchmarks|notebooks)/[\w./-]+\.(?:md|yaml|py|ipynb)|[A-Z][A-Z_]+\.md)\b")
+_CITED = re.compile(
+    r"\b((?:docs|conf|benchmarks|notebooks)/[\w./-]+\.(?:md|yaml|py|ipynb)|[A-Z][A-Z_]+\.md)\b"
+)
 
 
 def test_module_docstrings_cite_files_that_exist():

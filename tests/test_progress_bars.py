@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import pytest
 
 from attngan.cli.data import main as data_main
-from attngan.progress import ENV_VAR, format_duration, progress, progress_enabled
+from attngan.progress import ENV_VAR, eta_seconds, format_duration, format_rate, progress, progress_enabled
 
 
 class FakeTerminal(io.StringIO):
@@ -95,6 +96,13 @@ def test_format_duration():
     assert [format_duration(s) for s in durations] == ["4s", "1m05s", "1h02m", "2h01m", "?", "?"]
     with pytest.raises(TypeError, match="total once"):
         progress(5, total=5)
+
+
+def test_rate_and_eta_shared_by_every_progress_line():
+    rates = (412.34, 4.523, 0.04213)
+    assert [format_rate(r, "img") for r in rates] == ["412.3 img/s", "4.52 img/s", "0.0421 img/s"]
+    assert format_duration(eta_seconds(90, done=10, elapsed=5.0)) == "45s"  # 90 more at 2 per second
+    assert [format_duration(eta_seconds(left, 0, 1.0)) for left in (5, math.inf)] == ["?", "?"]
 
 
 def test_data_check_cli_shows_progress(mini_cub, tmp_path, capsys, monkeypatch):

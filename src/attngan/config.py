@@ -166,7 +166,7 @@ def _accepted_keys(node: dict[str, Any]) -> Iterable[str] | None:
 
 
 def unknown_target_keys(
-    cfg: DictConfig, known: Callable[[str], Iterable[str] | None] | None = None
+    cfg: DictConfig, checked: Callable[[str], bool] = lambda node: True
 ) -> list[UnknownKeys]:
     """Every ``_target_`` node of ``cfg`` (``hydra`` left out) with keys its constructor does not take.
 
@@ -175,16 +175,11 @@ def unknown_target_keys(
 
     Args:
         cfg: a composed config.
-        known: ``known(node_path)`` -> keys known to be accepted there (e.g. those of the shipped YAML the
-            node came from), or None. A node holding only known keys is not imported (importing a
-            LightningModule takes seconds).
+        checked: ``checked(node_path)``: whether to check that node (False: its target is not imported).
     """
     found = []
     for path, value in _walk(_plain_unresolved(cfg)):
-        if not isinstance(value, dict) or not isinstance(value.get("_target_"), str):
-            continue
-        accepted = set(known(path) or ()) if known else set()
-        if accepted and set(value) <= accepted | _RESERVED:
+        if not isinstance(value, dict) or not isinstance(value.get("_target_"), str) or not checked(path):
             continue
         try:
             params = _accepted_keys(value)

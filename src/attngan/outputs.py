@@ -110,9 +110,7 @@ def check_location(path: str | os.PathLike[str], key: str, directory: bool = Tru
     return Path(path)
 
 
-def check_output_file(
-    path: str | os.PathLike[str], key: str, overwrite: bool, overwrite_key: str = "overwrite"
-) -> Path:
+def check_output_file(path: str | os.PathLike[str], key: str, overwrite: bool) -> Path:
     """A single-file result: writable, not a directory, and replaced only when ``overwrite`` is set."""
     path = Path(path)
     if path.is_dir():
@@ -122,7 +120,7 @@ def check_output_file(
     check_location(path, key, directory=False)
     if path.exists() and not overwrite:
         raise OutputError(
-            f"{key}={path} already exists and would be replaced: {overwrite_key}=true replaces it, or choose "
+            f"{key}={path} already exists and would be replaced: overwrite=true replaces it, or choose "
             f"another {key}"
         )
     return path

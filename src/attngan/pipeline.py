@@ -31,7 +31,7 @@ from attngan.checkpoint import (
     weights_do_not_fit,
 )
 from attngan.errors import AttnGANError, CheckpointError, UnknownCaptionError
-from attngan.evaluation.generate import generate, seed_noise
+from attngan.models.generate import generate, seed_noise
 from attngan.models.generator import GeneratorOutput
 from attngan.progress import progress as show_progress
 from attngan.text import Vocabulary, caption_to_tensor
@@ -286,7 +286,7 @@ class AttnGANPipeline:
         noise: torch.Tensor,
         condition_noise: torch.Tensor | None = None,
     ) -> GeneratorOutput:
-        """The :class:`~attngan.models.generator.GeneratorOutput` of a batch (:func:`attngan.evaluation.generate`).
+        """The :class:`~attngan.models.generator.GeneratorOutput` of a batch (:func:`attngan.models.generate`).
 
         Args:
             captions: ``(B, T)`` word ids (0 = padding); lengths: ``(B,)``.

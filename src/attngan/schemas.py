@@ -28,7 +28,6 @@ from attngan.errors import ConfigError
 
 __all__ = ["SCHEMAS", "SHARED_CHECKS", "Check", "check_values", "checks_for", "register_schemas"]
 
-DEVICES = "auto, cpu, cuda, cuda:N or mps"
 PRECISIONS = (
     *("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true"),
     *("transformer-engine", "transformer-engine-float16", "32", "16", "bf16", "64"),
@@ -61,13 +60,13 @@ class Check:
                 "int": "an integer",
                 "float": "a number",
                 "bool": "true or false",
-                "device": DEVICES,
+                "device": "auto, cpu, cuda, cuda:N or mps",
                 "file": "an existing file",
                 "dir": "an existing directory",
                 "path": "an existing file or directory",
             }.get(self.kind, "a value")
             bounds = [(">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt)]
-            shown = [f"{op} {_number(b)}" for op, b in bounds if b is not None]
+            shown = [f"{op} {int(b) if float(b).is_integer() else b}" for op, b in bounds if b is not None]
             text += " " + " and ".join(shown) if shown else ""
         return text + (" or null" if self.optional else "")
 
@@ -102,10 +101,6 @@ class Check:
             if self.kind == "dir" and not path.is_dir():
                 return "is a file"
         return None
-
-
-def _number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def device_problem(device: str) -> str | None:
@@ -250,56 +245,54 @@ SCHEMAS: dict[str, type] = {
 }
 
 # ----------------------------------------------------------------------- groups shared with training
-_INT, _FLOAT = "int", "float"
 SHARED_CHECKS: dict[str, Check] = {
-    "trainer.max_epochs": Check(_INT, ge=-1, optional=True),
-    "trainer.max_steps": Check(_INT, ge=-1),
-    "trainer.num_nodes": Check(_INT, ge=1),
-    "trainer.log_every_n_steps": Check(_INT, ge=1, optional=True),
-    "trainer.check_val_every_n_epoch": Check(_INT, ge=1, optional=True),
+    "trainer.max_epochs": Check("int", ge=-1, optional=True),
+    "trainer.max_steps": Check("int", ge=-1),
+    "trainer.num_nodes": Check("int", ge=1),
+    "trainer.log_every_n_steps": Check("int", ge=1, optional=True),
+    "trainer.check_val_every_n_epoch": Check("int", ge=1, optional=True),
     "trainer.precision": Check(choices=PRECISIONS),
-    "data.batch_size": Check(_INT, ge=1),
-    "data.eval_batch_size": Check(_INT, ge=1, optional=True),
-    "data.num_images": Check(_INT, ge=1),
-    "data.num_workers": Check(_INT, ge=0),
-    "data.max_words": Check(_INT, ge=1),
-    "data.captions_per_image": Check(_INT, ge=1, optional=True),
-    "data.caption_index": Check(_INT, ge=0),
-    "data.generation_seed": Check(_INT),
-    "data.test_fraction": Check(_FLOAT, gt=0, lt=1),
-    "data.resize_ratio": Check(_FLOAT, ge=1),
+    "data.batch_size": Check("int", ge=1),
+    "data.eval_batch_size": Check("int", ge=1, optional=True),
+    "data.num_images": Check("int", ge=1),
+    "data.num_workers": Check("int", ge=0),
+    "data.max_words": Check("int", ge=1),
+    "data.captions_per_image": Check("int", ge=1, optional=True),
+    "data.caption_index": Check("int", ge=0),
+    "data.generation_seed": Check("int"),
+    "data.test_fraction": Check("float", gt=0, lt=1),
+    "data.resize_ratio": Check("float", ge=1),
     "data.on_bad_sample": Check(choices=("error", "skip")),
     "data.random_flip": Check("bool"),
-    "data.cache_text_embeddings": Check("bool"),
-    "model.lambda_damsm": Check(_FLOAT, ge=0),
-    "model.kl_weight": Check(_FLOAT, ge=0),
-    "model.lr": Check(_FLOAT, gt=0),
-    "model.lr_generator": Check(_FLOAT, gt=0),
-    "model.lr_discriminator": Check(_FLOAT, gt=0),
-    "model.lr_decay": Check(_FLOAT, gt=0, le=1),
-    "model.ema_decay": Check(_FLOAT, ge=0, lt=1),
-    "model.gamma1": Check(_FLOAT, gt=0),
-    "model.gamma2": Check(_FLOAT, gt=0),
-    "model.gamma3": Check(_FLOAT, gt=0),
+    "model.lambda_damsm": Check("float", ge=0),
+    "model.kl_weight": Check("float", ge=0),
+    "model.lr": Check("float", gt=0),
+    "model.lr_generator": Check("float", gt=0),
+    "model.lr_discriminator": Check("float", gt=0),
+    "model.lr_decay": Check("float", gt=0, le=1),
+    "model.ema_decay": Check("float", ge=0, lt=1),
+    "model.gamma1": Check("float", gt=0),
+    "model.gamma2": Check("float", gt=0),
+    "model.gamma3": Check("float", gt=0),
     # the training options beyond the release (attngan.training.options.TrainingOptions checks them again)
     "model.training.adversarial_loss": Check(choices=("bce", "hinge")),
     "model.training.gradient_penalty": Check(choices=("none", "ma_gp", "r1")),
-    "model.training.gradient_penalty_weight": Check(_FLOAT, ge=0),
-    "model.training.gradient_penalty_power": Check(_FLOAT, gt=0),
-    "model.training.gradient_penalty_every": Check(_INT, ge=1),
+    "model.training.gradient_penalty_weight": Check("float", ge=0),
+    "model.training.gradient_penalty_power": Check("float", gt=0),
+    "model.training.gradient_penalty_every": Check("int", ge=1),
     "model.training.gradient_penalty_stages": Check(choices=("last", "all")),
-    "model.training.hard_negative_fraction": Check(_FLOAT, ge=0, le=1),
-    "model.training.ema_rampup": Check(_FLOAT, gt=0, optional=True),
-    "model.training.lambda_damsm_start": Check(_FLOAT, ge=0, optional=True),
-    "model.training.lambda_rampup_steps": Check(_INT, ge=0),
+    "model.training.hard_negative_fraction": Check("float", ge=0, le=1),
+    "model.training.ema_rampup": Check("float", gt=0, optional=True),
+    "model.training.lambda_damsm_start": Check("float", ge=0, optional=True),
+    "model.training.lambda_rampup_steps": Check("int", ge=0),
     "model.generator.coord_channels": Check("bool"),
     "model.discriminator.coord_channels": Check("bool"),
     "data.fresh_images": Check("bool"),
     "metrics.strict": Check("bool"),
     "metrics.antialias": Check("bool"),
-    "metrics.is_splits": Check(_INT, ge=1),
-    "metrics.num_candidates": Check(_INT, ge=2),
-    "metrics.num_folds": Check(_INT, ge=1),
+    "metrics.is_splits": Check("int", ge=1),
+    "metrics.num_candidates": Check("int", ge=2),
+    "metrics.num_folds": Check("int", ge=1),
     "metrics.inception_weights": Check("file", optional=True),
     "metrics.r_precision.protocol": Check(choices=("default", "dmgan")),
     "metrics.fid.protocol": Check(choices=("tf", "torchvision", "clean")),
@@ -379,16 +372,11 @@ def check_values(cfg: DictConfig, config_name: str) -> None:
     alone (they are reported elsewhere, or checked where they are used).
     """
     for full_key, check in checks_for(config_name).items():
-        try:
-            if OmegaConf.is_missing(cfg, full_key):
-                continue
-        except Exception:  # the parent node does not exist here (another data option)
-            pass
-        try:
+        try:  # the default also for a key still ???
             value = OmegaConf.select(cfg, full_key, default=_ABSENT, throw_on_resolution_failure=True)
         except Exception:
             continue
-        if value is _ABSENT or value == "???":
+        if value is _ABSENT:
             continue
         problem = check.problem(value)
         if problem:
@@ -405,9 +393,8 @@ def explain_validation(err: BaseException, config_name: str) -> ConfigError | No
     full_key = str(cause.full_key)
     check = checks_for(config_name).get(full_key)
     if check is None:  # an element of a typed list (seeds=[a] -> seeds[0])
-        kind = re.search(r"converted to (\w+)", str(cause))
-        accepts = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}.get(
-            kind.group(1) if kind else "", "a value of its type"
+        found = re.search(r"converted to (Integer|Float|Boolean)", str(cause))
+        check = (
+            Check({"Integer": "int", "Float": "float", "Boolean": "bool"}[found.group(1)]) if found else None
         )
-        return ConfigError(f"{full_key}={cause.value} is refused: {full_key} takes {accepts}")
     return refusal(full_key, None if "is not Optional" in str(cause) else cause.value, check)

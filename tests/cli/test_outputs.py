@@ -345,7 +345,7 @@ def test_a_second_ctrl_c_stops_at_once(
 
 # ------------------------------------------------------------------------------------------ train's export
 def test_a_resumed_run_may_replace_its_own_export(tmp_path: Path) -> None:
-    from attngan.cli.train import check_outputs, record_export
+    from attngan.training.entry import check_outputs, record_export
 
     cfg = compose_train(tmp_path, *TINY_DAMSM, f"export_path={tmp_path / 'damsm.ckpt'}")
     (tmp_path / "damsm.ckpt").write_bytes(b"exported by run/")

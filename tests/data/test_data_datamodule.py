@@ -180,7 +180,7 @@ def test_on_bad_sample_skip_replaces_counts_and_reports(mini_folder, num_workers
     assert bad == ["cat_02.png", "dog_01.jpg", "dog_02.png"]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        reported = module.report_bad_samples(log_warning=True)
+        reported = module.report_bad_samples()
     assert len(reported) == 3 and "3 bad samples were skipped" in caplog.text
     assert module.report_bad_samples() == []  # each one is reported once
 

@@ -79,6 +79,9 @@ def test_missing_root_and_tree_errors_teach(tmp_path, mini_folder):
         FolderReader(tmp_path / "nowhere").build_index()
     message = str(err.value)
     assert "nowhere" in message and "does not exist" in message and "captions/<key>.txt" in message
+    for unset in (None, "", "null", "???"):  # a root left unset in the config (null, or Hydra's ???)
+        with pytest.raises(DataError, match=r"data\.root is not set for the folder dataset"):
+            FolderReader(unset).build_index()
     (mini_folder / "captions").rename(mini_folder / "text")
     with pytest.raises(DataError, match=r"missing:\n.*captions"):
         FolderReader(mini_folder).build_index()

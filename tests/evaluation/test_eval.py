@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from attngan.evaluation.captions import caption_batches
-from attngan.evaluation.generate import sample_noise
 from attngan.evaluation.suite import default_metric_names
 from attngan.lit.evaluation import EvaluationCallback
 from attngan.metrics.registry import METRICS
+from attngan.models.generate import sample_noise
 from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, run_train
 
 ALL_METRICS = "[r_precision,is,fid,shapes_oracle,attention_localisation]"

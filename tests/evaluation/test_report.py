@@ -111,7 +111,7 @@ def test_one_markdown_table_for_a_folder_of_images(tmp_path: Path) -> None:
     assert markdown_table(without_fid).splitlines()[:3] == [
         "| Images | Reference | IS ↑ |",
         "|---|---|---|",
-        "| `generated` (1,200) | `None` | — ± — |",
+        "| `generated` (1,200) | `None` | — |",
     ]
     assert not hasattr(
         folder, "markdown_table"

@@ -34,7 +34,7 @@ TINY_ATTNGAN = [
     "model.generator.ngf=4",
     "model.generator.embedding_dim=32",
     "model.discriminator.ndf=4",
-    "model.log_every_n_steps=1",
+    "trainer.log_every_n_steps=1",
     "model.num_sample_captions=2",
 ]
 

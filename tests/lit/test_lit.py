@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from attngan.checkpoint import atomic_torch_save, safe_load_checkpoint
-from attngan.cli.train import build_module
 from attngan.errors import CheckpointError, VocabularyMismatchError
 from attngan.lit import AttnGANModule, load_damsm
 from attngan.lit.ema import make_ema, update_ema
+from attngan.training.entry import build_module
 from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
 
@@ -56,7 +56,7 @@ def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("stages", [2, 3])
 def test_training_steps_change_g_and_d_but_not_frozen_encoders(tmp_path, tiny_damsm_checkpoint, stages):
-    from attngan.cli.train import build_trainer
+    from attngan.training.entry import build_trainer
 
     cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, stages)
     assert isinstance(module, AttnGANModule)
@@ -83,31 +83,36 @@ def test_training_steps_change_g_and_d_but_not_frozen_encoders(tmp_path, tiny_da
     assert (tmp_path / "run" / "samples").exists()  # the last epoch renders the fixed sample grid
 
 
-def test_losses_are_finite_and_logged(tmp_path, tiny_damsm_checkpoint):
-    from attngan.cli.train import build_trainer
+@pytest.mark.parametrize("every", [1, 2])
+def test_losses_are_finite_and_logged_every_trainer_log_every_n_steps(tmp_path, tiny_damsm_checkpoint, every):
+    from lightning.pytorch import Callback
+
+    from attngan.lit.attngan_module import HOST_LENGTHS
+    from attngan.training.entry import build_trainer
+
+    class HostLengths(Callback):  # the step's batch carries its caption lengths as host integers
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            assert batch[HOST_LENGTHS] == batch["lengths"].tolist()
 
     cfg, datamodule, module = _attngan_module(
         tmp_path,
         tiny_damsm_checkpoint,
         2,
         "+logger.record._target_=helpers.lit.RecordingLogger",
-        "trainer.log_every_n_steps=1",  # Lightning writes the logged values to the loggers every N batches
+        f"trainer.log_every_n_steps={every}",  # the one cadence: Lightning writes logged values every N batches
     )
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, extra_callbacks=[HostLengths()])
     (recorder,) = trainer.loggers
     trainer.fit(module, datamodule=datamodule)
     losses = {"d_loss_0", "d_loss_1", "g_adversarial", "g_damsm", "g_kl", "g_loss"}
-    records = [metrics for _, metrics in recorder.records if "train/g_loss" in metrics]
-    assert len(records) == 2  # model.log_every_n_steps=1, two generator steps
+    records = [(step, metrics) for step, metrics in recorder.records if "train/g_loss" in metrics]
     # x-axis: the trainer's global step (one optimizer step per D and one for G), as for every other value
     per_batch = 1 + module.generator.num_stages
-    assert [step for step, metrics in recorder.records if "train/g_loss" in metrics] == [
-        per_batch,
-        2 * per_batch,
-    ]
-    for record in records:
+    assert [step for step, _ in records] == [per_batch * n for n in range(every, 3, every)]
+    for step, record in records:
         logged = {k.removeprefix("train/") for k in record if k.startswith("train/")}
-        assert logged - {"generator_step"} == losses
+        assert logged - {"generator_step"} == losses and record["epoch"] == 0
+        assert record["train/generator_step"] == step // per_batch
         assert all(math.isfinite(record[f"train/{name}"]) for name in losses)
 
 
@@ -117,7 +122,7 @@ def _png_bytes(folder) -> dict[str, bytes]:
 
 def test_samples_come_from_the_ema_generator_with_fixed_noise(tmp_path, tiny_damsm_checkpoint):
     cfg, datamodule, module = _attngan_module(tmp_path, tiny_damsm_checkpoint, 2)
-    from attngan.cli.train import build_trainer
+    from attngan.training.entry import build_trainer
 
     trainer = build_trainer(cfg)
     trainer.fit(module, datamodule=datamodule)
@@ -270,8 +275,8 @@ def test_every_training_option_at_once_trains_and_changes_the_step(
     tmp_path, tiny_damsm_checkpoint, monkeypatch
 ):
     """A tiny run of the shapes recipe with every option on: finite losses, hard negatives used, penalty run."""
-    from attngan.cli.train import build_trainer
     from attngan.training import terms
+    from attngan.training.entry import build_trainer
 
     calls = {"negatives": 0, "penalty": 0}
     fields, penalty = terms.hard_negative_fields, terms.lazy_penalty
@@ -280,6 +285,8 @@ def test_every_training_option_at_once_trains_and_changes_the_step(
         calls["negatives"] += 1
         out = fields(*args, **kwargs)
         assert bool(out[terms.HARD_NEGATIVE_ROWS].any())  # fraction 1: every row that can change does
+        # host integers: the batch transfer leaves them on the host, so encoding them never syncs
+        assert all(type(n) is int for n in out[terms.HARD_NEGATIVE_LENGTHS])
         return out
 
     def count_penalty(*args, **kwargs):

@@ -30,7 +30,13 @@ TINY_LOGGED_RUN = [
 
 
 def isolate_wandb(monkeypatch: pytest.MonkeyPatch, root: Path, mode: str | None) -> None:
-    """W&B's own directories (settings, cache, artifact staging) inside ``root``; no credentials."""
+    """W&B's own directories (settings, cache, artifact staging) inside ``root``; no credentials.
+
+    W&B keeps its settings and login per process: a fresh start, as a new ``attngan-train`` would have.
+    """
+    import wandb
+
+    wandb.teardown()
     for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL", "NETRC"):
         monkeypatch.delenv(name, raising=False)
     if mode:
@@ -207,18 +213,27 @@ def test_wandb_online_without_credentials_stops_with_a_teaching_error(
         wandb_logger(mode="sometimes", save_dir=str(tmp_path))
 
 
-def test_wandb_online_with_netrc_credentials_is_accepted(
+def test_wandb_online_with_login_credentials_is_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from attngan.lit.logging import _wandb_credentials_found
+    import wandb
+    from lightning.pytorch.loggers import WandbLogger
+
+    from attngan.lit.logging import wandb_logger
 
     isolate_wandb(monkeypatch, tmp_path, None)
-    assert not _wandb_credentials_found()
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine api.wandb.ai\n  login user\n  password 0123456789abcdef\n")
+    netrc = tmp_path / "netrc"  # what `wandb login` writes, found by W&B's own lookup
+    netrc.write_text(f"machine api.wandb.ai\n  login user\n  password {'0123456789abcdef' * 3}\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    assert _wandb_credentials_found()
+    try:
+        assert isinstance(wandb_logger(project="attngan", save_dir=str(tmp_path)), WandbLogger)
+        netrc.write_text("machine api.wandb.ai\n  login user\n  password 0123\n")  # too short to be a key
+        wandb.teardown()
+        with pytest.raises(ConfigError, match=r"W&B refused its stored credentials.*wandb login --relogin"):
+            wandb_logger(project="attngan", save_dir=str(tmp_path))
+    finally:
+        wandb.teardown()  # the login stays with this process otherwise
 
 
 @pytest.mark.parametrize("logger", ["csv", "tensorboard", "wandb", "[csv,wandb]", "none"])

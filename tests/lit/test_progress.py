@@ -11,6 +11,7 @@ from lightning.pytorch import LightningModule, Trainer
 
 from attngan.errors import ConfigError
 from attngan.lit.progress import ProgressLines, line_metrics
+from attngan.progress import ENV_VAR
 from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, run_train
 
 
@@ -95,6 +96,14 @@ def test_mode_lines_and_bar_override_the_terminal_test(capsys):
     assert bar.getvalue() == "" and "4/4" in capsys.readouterr().out
 
 
+def test_attngan_progress_0_silences_the_lines_and_the_bar(capsys, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "0")  # the one switch of every progress display
+    for mode in ("lines", "bar"):
+        stream = io.StringIO()
+        _fit(ProgressLines(mode=mode, stream=stream), epochs=1)
+        assert stream.getvalue() == "" and "4/4" not in capsys.readouterr().out, mode
+
+
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match=r"callbacks\.progress\.mode must be one of auto, lines, bar"):
         ProgressLines(mode="quiet")
@@ -109,6 +118,8 @@ def test_line_metrics():
         "g_loss": torch.tensor(3.0),
         "train/g_loss": torch.tensor(3.0),
         "epoch": 4,
+        "step": 7,
+        "train/generator_step": torch.tensor(7.0),
         "maps": torch.ones(3),
     }
     assert line_metrics(metrics, "epoch") == {"loss": 1.0, "g_loss": 3.0}

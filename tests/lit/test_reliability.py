@@ -442,7 +442,7 @@ def test_nonfinite_loss_stops_naming_step_and_term_and_saves_nothing(
 
     overrides = [*SMALL_ATTNGAN, f"model.damsm_checkpoint={tiny_damsm_checkpoint}", "trainer.max_epochs=2"]
     overrides += nonfinite_loss("g_kl", at_step=2)  # epoch 1, batch 0 (2 batches per epoch)
-    overrides += ["model.log_every_n_steps=100"]  # checked at the last batch of the epoch, or before a save
+    overrides += ["trainer.log_every_n_steps=100"]  # checked at the end of the epoch, or before a save
     if preempted:  # SIGUSR1 right after the bad step: the pre-emption save must not write the NaN weights
         overrides += ["+callbacks.signal._target_=test_reliability.SendSignal", "+callbacks.signal.epoch=1"]
         overrides += ["+callbacks.signal.batch=0", "+callbacks.signal.signum=SIGUSR1"]
@@ -585,7 +585,7 @@ def test_bad_images_while_training_skip_policy(tmp_path, mini_folder, caplog):
     with caplog.at_level(logging.WARNING):
         run_train(tmp_path, *_damsm_on_folder(mini_folder, "data.num_workers=0", "data.on_bad_sample=skip"))
     assert "cat_02.png" in caplog.text  # left out at setup
-    assert "bad sample(s) skipped (data.on_bad_sample=skip)" in caplog.text and "dog_02.png" in caplog.text
+    assert "bad samples were skipped (data.on_bad_sample=skip)" in caplog.text and "dog_02.png" in caplog.text
 
 
 def _folder_module(root: Path, **options: Any) -> Any:
@@ -664,13 +664,13 @@ def test_unknown_config_key_is_refused_by_name(tmp_path, monkeypatch, capsys):
     ("override", "message"),
     [
         (
-            "model.image_sizes=[16,32,64]",
-            r"model.image_sizes=\[16, 32, 64\] does not match the generator: "
-            r"model.generator.num_stages=2 .* make \[16, 32\]",
+            "model.image_sizes=[16,32,64]",  # data.image_sizes follows it
+            r"data.image_sizes=\[16, 32, 64\] \(model.image_sizes by default\) but the generator makes "
+            r"\[16, 32\]: set model.generator.base_size and num_stages",
         ),
         (
             "data.image_sizes=[16]",
-            r"data.image_sizes=\[16\] does not match the generator: .* make \[16, 32\].* every discriminator",
+            r"data.image_sizes=\[16\] .* but the generator makes \[16, 32\]",
         ),
     ],
 )

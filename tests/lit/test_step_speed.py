@@ -9,9 +9,9 @@ import lightning as L
 import pytest
 import torch
 
-from attngan.cli.train import build_module, build_trainer
 from attngan.errors import ConfigError
 from attngan.lit.optim import make_adam, set_adam_implementation
+from attngan.training.entry import build_module, build_trainer
 from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER, compose_train
 
 TERMS = ("d_loss_0", "d_loss_1", "g_adversarial", "g_damsm", "g_kl", "g_loss")
@@ -26,7 +26,6 @@ def _losses(tmp_path, damsm_ckpt, *overrides: str) -> list[dict[str, float]]:
         *TINY_TRAINER,
         "trainer.limit_train_batches=3",
         # every step's losses reach the logger (Lightning writes every trainer.log_every_n_steps batches)
-        "model.log_every_n_steps=1",
         "trainer.log_every_n_steps=1",
         "model.sample_every_n_epochs=0",
         f"model.damsm_checkpoint={damsm_ckpt}",

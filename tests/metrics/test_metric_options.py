@@ -63,7 +63,7 @@ def test_unknown_keys_are_refused_with_their_config_path() -> None:
 def test_the_callback_gets_the_options_whole(tmp_path: Path) -> None:
     from hydra.utils import instantiate
 
-    from attngan.cli.common import compose_config
+    from attngan.config import compose_config
     from attngan.lit.evaluation import EvaluationCallback
 
     cfg = compose_config(

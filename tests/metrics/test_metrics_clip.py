@@ -275,7 +275,7 @@ def test_clip_model_moves_with_the_metric_and_stays_out_of_state_dicts(clip: CLI
     metric = CLIPScore(clip)
     assert not any("model" in key for key in metric.state_dict())
     metric.to("cpu").train()
-    assert not clip.model.training
+    assert not clip.network.training
 
 
 def test_not_a_clip_directory_is_a_config_error(tmp_path: Path) -> None:

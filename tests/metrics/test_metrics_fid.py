@@ -21,8 +21,8 @@ from torch import Tensor, nn
 
 from attngan.errors import AttnGANError, CheckpointError, ConfigError, WeightsNotFoundError
 from attngan.metrics.fid import (
+    FrechetInceptionDistance,
     ProtocolFeatures,
-    ProtocolFID,
     frechet_distance,
     resize_pil_bicubic_float,
     resize_pil_bilinear_uint8,
@@ -70,7 +70,7 @@ def test_frechet_distance_matches_scipy_sqrtm() -> None:
     expected = _scipy_fid(mu1, s1, mu2, s2)
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-8)
     # the metric's running sums give numpy.cov's statistics, batch by batch
-    fid = ProtocolFID(_Identity(12))
+    fid = FrechetInceptionDistance(_Identity(12))
     for chunk in np.array_split(a, 4):
         fid.update(torch.from_numpy(chunk).float(), real=True)
     for chunk in np.array_split(b, 3):
@@ -82,14 +82,14 @@ def test_frechet_distance_matches_scipy_sqrtm() -> None:
     np.testing.assert_allclose(stats.sigma, np.cov(a32, rowvar=False), rtol=1e-9, atol=1e-12)
     assert stats.num_images == 300
     # fixed reference statistics instead of real images
-    fixed = ProtocolFID(_Identity(12), reference=ReferenceStatistics(mu1, s1, 300))
+    fixed = FrechetInceptionDistance(_Identity(12), reference=ReferenceStatistics(mu1, s1, 300))
     fixed.update(torch.from_numpy(b).float(), real=False)
     expected_fixed = _scipy_fid(mu1, s1, b32.mean(0), np.cov(b32, rowvar=False))
     assert float(fixed.compute()["fid"]) == pytest.approx(expected_fixed, rel=1e-6)
     with pytest.raises(RuntimeError, match="takes no real images"):
         fixed.update(torch.from_numpy(a).float(), real=True)
     with pytest.raises(ValueError, match="another network"):
-        ProtocolFID(_Identity(12), reference=ReferenceStatistics(np.zeros(5), np.eye(5)))
+        FrechetInceptionDistance(_Identity(12), reference=ReferenceStatistics(np.zeros(5), np.eye(5)))
 
 
 def test_inception_score_matches_the_formula() -> None:
@@ -459,7 +459,7 @@ class _DescribedIdentity(_Identity):
 class _Suite:
     """What :func:`feed_real_side` uses of a MetricSuite."""
 
-    def __init__(self, fid: ProtocolFID) -> None:
+    def __init__(self, fid: FrechetInceptionDistance) -> None:
         self.metrics = {"fid": fid}
         self.real_batches = 0
 
@@ -486,17 +486,17 @@ def test_checkpoint_mode_caches_the_test_statistics(tmp_path: Path) -> None:
     cfg = OmegaConf.create(
         {"paths": {"cache_dir": str(tmp_path / "cache")}, "model": {"image_sizes": [64, 256]}, "metrics": {"fid": {"protocol": "tf", "cache": True}}}
     )  # fmt: skip
-    first = _Suite(ProtocolFID(_DescribedIdentity(6)))
+    first = _Suite(FrechetInceptionDistance(_DescribedIdentity(6)))
     feed_real_side(cfg, first, datamodule, "cpu")
     cached = list((tmp_path / "cache" / "fid_reference").glob("cub_test_256px_tf_*.npz"))
     assert first.real_batches == 2 and len(cached) == 1
     stats = load_reference(cached[0])
     assert stats.num_images == 30 and stats.info["weights_sha256"] == "ab" * 32
     np.testing.assert_allclose(stats.mu, real.double().mean(0).numpy(), rtol=1e-6)
-    second = _Suite(ProtocolFID(_DescribedIdentity(6)))
+    second = _Suite(FrechetInceptionDistance(_DescribedIdentity(6)))
     feed_real_side(cfg, second, datamodule, "cpu")  # from the cache: no real image read
     assert second.real_batches == 0 and second.metrics["fid"].reference.path == str(cached[0])
     cfg.metrics.fid.cache = False
-    third = _Suite(ProtocolFID(_DescribedIdentity(6)))
+    third = _Suite(FrechetInceptionDistance(_DescribedIdentity(6)))
     feed_real_side(cfg, third, datamodule, "cpu")
     assert third.real_batches == 2 and third.metrics["fid"].reference is None

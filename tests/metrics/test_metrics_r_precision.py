@@ -184,7 +184,7 @@ def test_protocol_is_validated_and_reaches_the_metric() -> None:
 
 
 def test_eval_config_keys() -> None:
-    from attngan.cli.common import compose_config
+    from attngan.config import compose_config
     from attngan.evaluation.run import read_metrics_config
 
     cfg = compose_config(
@@ -203,7 +203,7 @@ def test_eval_config_keys() -> None:
 def test_training_callback_takes_the_metrics_group() -> None:
     from hydra.utils import instantiate
 
-    from attngan.cli.common import compose_config
+    from attngan.config import compose_config
 
     cfg = compose_config("train", ["callbacks.evaluation.r_precision.protocol=dmgan"])
     callback = instantiate(cfg.callbacks.evaluation)

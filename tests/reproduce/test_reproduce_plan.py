@@ -137,3 +137,33 @@ def test_attngan2_is_the_main_recipe_and_every_removal_changes_it():
         "release_seed43",
         *[f"without_{name}_seed42" for name in recipe_spec.ablations],
     ]
+
+
+def test_a_finished_study_is_judged_by_todays_floor(tmp_path):
+    """A floor set after a study ran recomputes its verdicts from the recorded numbers (docs/reproduce.md)."""
+    import json
+
+    from attngan.reproduce.rules import UNDER
+    from attngan.reproduce.verdicts import verdicts
+
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "results.json").read_text())["attention"]
+    recorded["quality"] = {"colour": 0.95, "side": 0.9, "shape": 0.8, "size": 0.9}
+    recorded["floor"] = {"colour": 0.9}
+    (tmp_path / "damsm.ckpt").write_bytes(b"")  # a finished study trains and reads nothing
+    args = [
+        f"paths.root_dir={tmp_path}",
+        f"output_dir={tmp_path}/out",
+        f"damsm_checkpoint={tmp_path}/damsm.ckpt",
+    ]
+    # the plan makes the output directory attngan-reproduce's
+    assert main([*args, "study=attention", "plan_only=true"]) == 0
+    results = tmp_path / "out" / "attention" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps(recorded))
+    assert main([*args, "study=attention"]) == 0
+    assert UNDER not in {v["verdict"] for v in verdicts("attention", json.loads(results.read_text()))}
+    assert main([*args, "study=attention", "+studies.attention.floor.size=0.99"]) == 0
+    rejudged = json.loads(results.read_text())
+    assert rejudged["floor"] == {"colour": 0.9, "shape": 0.7, "size": 0.99}
+    assert {v["verdict"] for v in verdicts("attention", rejudged)} == {UNDER}
+    assert "size 90.0 % < 99 %" in (tmp_path / "out" / "report.md").read_text()

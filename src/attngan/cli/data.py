@@ -116,7 +116,7 @@ def check(cfg: DictConfig) -> None:
 
 def shapes(cfg: DictConfig) -> None:
     """Write a shapes dataset to ``cfg.root`` (the one place that generates into a directory of the user's)."""
-    from attngan.data.shapes import generate_shapes, read_marker
+    from attngan.data.shapes import generate_shapes
 
     if not cfg.get("root"):
         raise ConfigError(
@@ -126,9 +126,8 @@ def shapes(cfg: DictConfig) -> None:
     check_location(cfg.root, "root")  # a file or a place that cannot be written: before generating anything
     start = time.perf_counter()
     root = generate_shapes(cfg.root, num_images, seed, test_fraction, cfg.overwrite)
-    marker = read_marker(root) or {}
     print(
-        f"shapes dataset: {marker.get('num_images')} images (seed {marker.get('seed')}) in {root} "
+        f"shapes dataset: {num_images} images (seed {seed}) in {root} "
         f"[{time.perf_counter() - start:.1f} s]\ntrain on it with: attngan-train data=shapes data.root={root}"
     )
 

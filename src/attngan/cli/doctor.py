@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 from attngan.cli.common import report
 from attngan.config import compose_config, config_dir
 from attngan.errors import AttnGANError, ConfigError
+from attngan.schemas import device_problem
 
 PROG = "attngan-doctor"
 DAMSM_INCEPTION = "inception_v3_google-0cc3c7bd.pth"
@@ -88,8 +89,7 @@ def environment_lines() -> list[str]:
         lines.append(
             "CUDA: no device visible (trainer=gpu cannot run; trainer.accelerator=auto uses the CPU)"
         )
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    lines.append(f"MPS: {'available' if mps else 'not available'}")
+    lines.append(f"MPS: {'available' if device_problem('mps') is None else 'not available'}")
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     native = any(f in flags for f in ("avx512_bf16", "amx_bf16"))
     lines.append(
@@ -140,13 +140,20 @@ def data_problem(data: Any) -> str | None:
     return None
 
 
-def check_experiment(name: str, overrides: list[str], cuda: bool) -> Verdict:
+def check_experiment(name: str, overrides: list[str]) -> Verdict:
     """Compose ``experiment=name`` (+ ``overrides``) and list what it needs that is not here."""
+    from attngan.cli.explain import App, check_accelerator, check_checkpoints
+
     cfg = compose_config("train", [f"experiment={name}", *overrides])
     verdict = Verdict(name)
     problem = data_problem(cfg.data)
     if problem:
         verdict.missing.append(problem)
+    for check in (check_checkpoints, lambda cfg: check_accelerator(cfg, App(PROG, "train"))):
+        try:  # the checkpoints it reads (the DAMSM of an AttnGAN), the accelerator it asks for
+            check(cfg)
+        except AttnGANError as err:
+            verdict.missing.append(str(err))
     model = str(_select(cfg, "model._target_") or "")
     encoder = str(_select(cfg, "model.image_encoder._target_") or "")
     if (
@@ -162,15 +169,6 @@ def check_experiment(name: str, overrides: list[str], cuda: bool) -> Verdict:
         )
         if not found:
             verdict.missing.append(line)
-    damsm = _select(cfg, "model.damsm_checkpoint")
-    if model.endswith("AttnGANModule") and damsm and not Path(str(damsm)).is_file():
-        data_name = _select(cfg, "data.name")
-        verdict.missing.append(
-            f"DAMSM checkpoint {damsm} not found: `attngan-train experiment={data_name}_damsm` writes it"
-        )
-    accelerator = str(_select(cfg, "trainer.accelerator") or "")
-    if accelerator in ("gpu", "cuda") and not cuda:
-        verdict.missing.append(f"trainer.accelerator={accelerator} but no CUDA device: add trainer=cpu")
     if model.endswith("AttnGANModule") and _select(cfg, "data.name") != "shapes":
         found, _ = weights_line(
             "FID/IS", FID_INCEPTION, _select(cfg, "callbacks.evaluation.inception_weights"), ""
@@ -186,7 +184,6 @@ def experiments() -> list[str]:
 
 def run(argv: list[str]) -> int:
     """Print the report; the exit code (0: everything asked for is there)."""
-    import torch
 
     asked = [a.split("=", 1)[1] for a in argv if a.startswith("experiment=")]
     overrides = [a for a in argv if not a.startswith("experiment=")]
@@ -205,9 +202,8 @@ def run(argv: list[str]) -> int:
         ("FID/IS Inception", FID_INCEPTION, "needed by IS/FID in attngan-eval and the evaluation callback"),
     ):
         print(f"  {weights_line(label, filename, None, needed_by)[1]}")
-    cuda = torch.cuda.is_available()
     print("Experiments (attngan-train experiment=NAME):")
-    verdicts = [check_experiment(name, overrides, cuda) for name in (asked or experiments())]
+    verdicts = [check_experiment(name, overrides) for name in (asked or experiments())]
     width = max(len(v.name) for v in verdicts)
     for v in verdicts:
         notes = f" ({'; '.join(v.notes)})" if v.notes else ""

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from attngan.config import checkpoint_problem, closest_keys, dotted_keys, missing_values, unknown_target_keys
 from attngan.errors import AttnGANError, CheckpointError, ConfigError
-from attngan.schemas import check_values, explain_validation
+from attngan.schemas import check_values, device_problem, explain_validation
 
 # Hydra plugins behind a config group option, and the extra that installs each
 PLUGINS = {"submitit": "slurm", "optuna": "optuna"}
@@ -120,56 +120,40 @@ def _origin(app: App, key: str) -> str:
     return "set in the config"
 
 
-def _groups_of(app: App, node: str) -> list[tuple[str, str, str]]:
-    """``(group, option, rest)`` of every config group that wrote into ``node``, most specific first
-    (``model.image_encoder`` -> ``("model/image_encoder", "cnn", "")``, then ``("model", "damsm",
-    "image_encoder")``), from Hydra's choices (``group@package`` entries included)."""
+def _group_of(app: App, node: str) -> str | None:
+    """``group=option`` of the most specific config group that wrote into ``node`` (``model.image_encoder`` ->
+    ``model/image_encoder=cnn``), from Hydra's choices (``group@package`` entries included)."""
     found = []
     for key, option in app.choices.items():
         group, _, package = str(key).partition("@")
-        if not option or group.startswith("hydra"):
-            continue
         where = package or group.replace("/", ".")
-        if node == where or node.startswith(where + "."):
-            found.append((group, str(option), node[len(where) + 1 :]))
-    return sorted(found, key=lambda g: len(g[2]))
+        if option and not group.startswith("hydra") and (node == where or node.startswith(where + ".")):
+            found.append((len(where), f"{group}={option}"))
+    return max(found)[1] if found else None
 
 
-def _option_keys(group: str, option: str, rest: str) -> set[str]:
-    """Keys of node ``rest`` in ``conf/<group>/<option>.yaml``, with those of the options it lists in its
-    own defaults (``trainer/gpu.yaml`` starts from ``default``)."""
-    from attngan.config import config_dir
-
-    path = Path(config_dir(), group, f"{option}.yaml")
-    if not path.is_file():
-        return set()
-    shipped = OmegaConf.load(path)
-    sub = OmegaConf.select(shipped, rest) if rest else shipped
-    keys = set(sub.keys()) - {"defaults"} if isinstance(sub, DictConfig) else set()
-    for entry in shipped.get("defaults") or []:
-        if isinstance(entry, str) and entry != "_self_":
-            keys |= _option_keys(group, entry, rest)
-        elif isinstance(entry, DictConfig) and not rest:  # a sub-group (model/damsm: image_encoder)
-            keys |= {
-                str(k).split()[-1].split("/")[0] for k in entry if not str(k).split()[-1].startswith("/")
-            }
-    return keys
-
-
-def _shipped_keys(app: App, node: str) -> set[str] | None:
-    """The keys ``node`` has in the shipped group YAMLs it came from; None for the primary config."""
-    groups = _groups_of(app, node)
-    return set().union(*(_option_keys(*g) for g in groups)) if groups else None
+def _overridden(app: App, node: str) -> bool:
+    """Whether the command line added a key under ``node`` (``+key=``) or chose a group that writes into it: only
+    such a node can hold keys its constructor does not take (the shipped YAMLs are tested to fit their targets,
+    tests/cli/test_config.py); the others are not imported (importing a LightningModule takes seconds)."""
+    for override in app.overrides:
+        key = override.split("=")[0]
+        if key.startswith("+") or "." not in key:
+            group, _, package = key.lstrip("+").partition("@")
+            path = package or group.replace("/", ".")
+            if node == path or node.startswith(path + ".") or path.startswith(node + "."):
+                return True
+    return False
 
 
 def _check_unknown_keys(cfg: DictConfig, app: App) -> None:
-    problems = unknown_target_keys(cfg, known=lambda node: _shipped_keys(app, node))
+    problems = unknown_target_keys(cfg, lambda node: _overridden(app, node))
     if not problems:
         return
     problem = problems[0]
     keys = [f"{problem.node}.{k}" for k in problem.unknown]
-    groups = _groups_of(app, problem.node)
-    where = f"{groups[0][0]}={groups[0][1]} ({problem.target})" if groups else problem.target
+    group = _group_of(app, problem.node)
+    where = f"{group} ({problem.target})" if group else problem.target
     origin = _origin(app, keys[0])
     if origin.startswith("set by"):  # the experiment was written for another data/model choice
         fix = f"drop {'it' if len(keys) == 1 else 'them'} with {' '.join(f'~{k}' for k in keys)}"
@@ -184,7 +168,7 @@ def _check_unknown_keys(cfg: DictConfig, app: App) -> None:
     )
 
 
-def _check_checkpoints(cfg: DictConfig) -> None:
+def check_checkpoints(cfg: DictConfig) -> None:
     for key in dotted_keys(cfg):
         leaf = key.rpartition(".")[2]
         if leaf not in CHECKPOINT_KEYS and not leaf.endswith("_checkpoint"):
@@ -212,20 +196,13 @@ def _check_checkpoints(cfg: DictConfig) -> None:
         raise CheckpointError(f"{key} '{value}' {problem}: {hint}")
 
 
-def _check_accelerator(cfg: DictConfig, app: App) -> None:
+def check_accelerator(cfg: DictConfig, app: App) -> None:
     accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="") or "").lower()
-    if accelerator not in ("gpu", "cuda", "mps"):
+    devices = {"gpu": ("cuda", "mps"), "cuda": ("cuda",), "mps": ("mps",)}.get(accelerator, ())
+    if not devices or any(device_problem(device) is None for device in devices):
         return
     import torch
 
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if (
-        (accelerator == "cuda" and cuda)
-        or (accelerator == "mps" and mps)
-        or (accelerator == "gpu" and cuda | mps)
-    ):
-        return
     chosen = app.choices.get("trainer")
     build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
     raise ConfigError(
@@ -247,16 +224,19 @@ def check_config(cfg: DictConfig, app: App) -> None:
         )
     _check_unknown_keys(cfg, app)
     check_values(cfg, app.config_name)  # types, ranges, choices, devices, input files (attngan.schemas)
-    _check_checkpoints(cfg)
-    _check_accelerator(cfg, app)
+    check_checkpoints(cfg)
+    check_accelerator(cfg, app)
 
 
 # ---------------------------------------------------------------------------- exceptions of the libraries
-def _unknown_override(app: App, key: str, verb: str) -> ConfigError:
+def _unknown_override(app: App, key: str, verb: str, err: BaseException) -> ConfigError:
+    """The closest real keys: those of the config being composed (OmegaConf's error holds it), or for a
+    deletion (``~key``, no such error) those of the config composed without that override."""
+    node = getattr(err.__cause__, "parent_node", None)
+    keys = dotted_keys(node._get_root()) if node is not None else []
     others = [o for o in app.overrides if o.lstrip("+~").split("=")[0] != key]
     groups_only = [o for o in others if "=" in o and "." not in o.split("=")[0]]
-    keys: list[str] = []
-    for attempt in (others, groups_only, []):
+    for attempt in (others, groups_only, []) if node is None else ():
         try:
             from attngan.config import compose_config
 
@@ -310,8 +290,8 @@ def explain(err: BaseException, app: App) -> AttnGANError | None:
     if isinstance(err, OverrideParseException):
         return ConfigError(f"cannot read the override '{err.override}': {one_line(err.message)}")
     message = str(err)
-    if isinstance(err, ConfigCompositionException) and explain_validation(err, app.config_name):
-        return explain_validation(err, app.config_name)
+    if isinstance(err, ConfigCompositionException) and (refused := explain_validation(err, app.config_name)):
+        return refused
     if isinstance(err, ConfigCompositionException):
         for pattern, verb in (
             (r"Could not override '([^']+)'", "to set it"),
@@ -319,7 +299,7 @@ def explain(err: BaseException, app: App) -> AttnGANError | None:
         ):
             found = re.search(pattern, message)
             if found:
-                return _unknown_override(app, found.group(1), verb)
+                return _unknown_override(app, found.group(1), verb, err)
         found = re.search(r"An item is already at '([^']+)'", message)
         if found:
             return ConfigError(

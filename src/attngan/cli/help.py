@@ -13,21 +13,16 @@ So a new key documented in the YAML is documented in ``--help``, and the example
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from attngan.config import config_dir
 
 _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w.-]*):(?P<value>.*)$")
 _GROUP_LINE = re.compile(r"^\s*-\s*(?P<override>override\s+)?(?P<group>[\w/]+)\s*:\s*(?P<option>\S+)\s*$")
 
 
-def _conf_dir() -> Path:
-    from attngan.config import config_dir
-
-    return Path(config_dir())
-
-
 def _read(config_name: str) -> list[str]:
-    return (_conf_dir() / f"{config_name}.yaml").read_text(encoding="utf-8").splitlines()
+    return Path(config_dir(), f"{config_name}.yaml").read_text(encoding="utf-8").splitlines()
 
 
 def header(config_name: str) -> list[str]:
@@ -61,18 +56,10 @@ def usage_examples(config_name: str, prog: str) -> list[str]:
     return examples
 
 
-@dataclass(frozen=True)
-class KeyDoc:
-    """One key of a YAML file: dotted path, default as written and the comment above it."""
-
-    key: str
-    default: str
-    comment: str
-
-
-def key_docs(config_name: str) -> list[KeyDoc]:
-    """The keys of ``conf/<config_name>.yaml`` (``defaults`` and ``hydra`` left out), in file order."""
-    docs: list[KeyDoc] = []
+def key_docs(config_name: str) -> list[tuple[str, str, str]]:
+    """``(dotted key, default as written, the comment above it)`` of every key of ``conf/<config_name>.yaml``
+    (``defaults`` and ``hydra`` left out), in file order."""
+    docs: list[tuple[str, str, str]] = []
     stack: list[tuple[int, str]] = []  # (indent, key) of the enclosing mappings
     comment: list[str] = []
     in_header = True
@@ -95,14 +82,14 @@ def key_docs(config_name: str) -> list[KeyDoc]:
         if not value:  # a mapping: its keys follow
             stack.append((indent, match["key"]))
         elif path.split(".")[0] not in ("defaults", "hydra"):
-            docs.append(KeyDoc(path, value, " ".join(comment)))
+            docs.append((path, value, " ".join(comment)))
         comment = []
     return docs
 
 
 def config_groups(config_name: str) -> list[tuple[str, str, list[str]]]:
     """``(group, default option, every option)`` for each group of the file's defaults list."""
-    conf = _conf_dir()
+    conf = Path(config_dir())
     groups = []
     for line in _read(config_name):
         match = _GROUP_LINE.match(line)
@@ -126,12 +113,11 @@ def render_help(config_name: str, prog: str) -> str:
     docs = key_docs(config_name)
     if docs:
         out.append("Keys (key=value; default, then what it is):")
-        width = min(28, max(len(d.key) for d in docs))
-        for doc in docs:
-            default = "??? (required)" if doc.default == "???" else doc.default
-            out.append(f"  {doc.key:<{width}} {default}")
-            if doc.comment:
-                out.append(f"  {'':<{width}}   {doc.comment}")
+        width = min(28, max(len(key) for key, _, _ in docs))
+        for key, default, comment in docs:
+            out.append(f"  {key:<{width}} {'??? (required)' if default == '???' else default}")
+            if comment:
+                out.append(f"  {'':<{width}}   {comment}")
         out.append("")
     groups = config_groups(config_name)
     if groups:

@@ -22,26 +22,16 @@ from typing import Any
 from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
-from attngan.cli.explain import App, check_config
 from attngan.errors import ConfigError
-from attngan.training.entry import (
-    RUN_DIR_KEY,
-    Preempted,
-    build_module,
-    build_trainer,
-    check_outputs,
-    fit,
-    instantiate_user,
-    record_export,
-)
+from attngan.training.entry import RUN_DIR_KEY, Preempted, check_outputs, fit
 
 log = logging.getLogger("attngan.train")
 PROG = "attngan-train"
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """:func:`attngan.training.fit` as ``attngan-train`` runs it: the config checked, a sweep job's export
-    placed in its job directory, Ctrl-C and pre-emption reported in one line, and a summary printed.
+    """:func:`attngan.training.fit` as ``attngan-train`` runs it (on a config :func:`main` has checked): a sweep
+    job's export placed in its job directory, Ctrl-C and pre-emption reported in one line, and a summary printed.
 
     Python callers that want none of this call :func:`attngan.training.fit` directly.
     """
@@ -49,7 +39,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     from attngan.lit.callbacks import INTERRUPTED_EXIT_CODE
 
-    check_config(cfg, App(PROG, "train"))  # no-op under attngan-train (checked before); for Python callers
     run_dir = Path(str(cfg.trainer.get("default_root_dir") or "."))
     try:
         result = fit(cfg, export=export_target(cfg, run_dir))
@@ -75,14 +64,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ outputs
-def _in_sweep() -> bool:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
+def _hydra() -> Any:
+    """The running Hydra job's config (``HydraConfig``), or None for a Python caller."""
+    from hydra.core.hydra_config import HydraConfig
 
-        return HydraConfig.get().mode == RunMode.MULTIRUN
-    except ValueError:  # not run by Hydra (a Python caller)
-        return False
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def _in_sweep() -> bool:
+    from hydra.types import RunMode
+
+    return _hydra() is not None and _hydra().mode == RunMode.MULTIRUN
 
 
 def export_target(cfg: DictConfig, run_dir: Path) -> Path | None:
@@ -115,12 +107,7 @@ def resume_command(last: Path) -> str:
 
 
 def _hydra_run_dir() -> str | None:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return str(HydraConfig.get().runtime.output_dir)
-    except ValueError:
-        return None
+    return str(_hydra().runtime.output_dir) if _hydra() is not None else None
 
 
 def print_run_summary(run_dir: Path, result: dict[str, Any], next_step: str | None = None) -> None:
@@ -143,12 +130,7 @@ EXAMPLE_CAPTIONS = {
 
 
 def _command_line_overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return list(HydraConfig.get().overrides.task)
-    except ValueError:  # not run by Hydra (a Python caller)
-        return []
+    return list(_hydra().overrides.task) if _hydra() is not None else []
 
 
 def next_command(cfg: DictConfig, result: dict[str, Any]) -> str:
@@ -199,17 +181,7 @@ def main(argv: list[str] | None = None) -> Any:
     return hydra_main("train", PROG, sweep_objective, argv, outputs=check_run_outputs)
 
 
-# build_module, build_trainer, check_outputs, instantiate_user and record_export stay importable from here for
-# the callers that still do (benchmarks, tests); their home is attngan.training.entry
-__all__ = [
-    "build_module",
-    "build_trainer",
-    "check_outputs",
-    "instantiate_user",
-    "main",
-    "record_export",
-    "train",
-]
+__all__ = ["main", "train"]
 
 
 if __name__ == "__main__":

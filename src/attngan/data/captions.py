@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from attngan.data.records import EMPTY_CAPTIONS, UNKNOWN_WORDS, DatasetIndex, Problem, Record
 from attngan.errors import DataError
+from attngan.outputs import atomic_path
 from attngan.text.tokenizer import tokenize, unique_words
 from attngan.text.vocabulary import Vocabulary
 
@@ -55,11 +55,8 @@ def dataset_vocabulary(index: DatasetIndex, cache_dir: str | Path | None = None)
                 len(words - set(cached.words)),
                 path,
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".vocab-", suffix=".json", dir=path.parent)
-    os.close(handle)
-    built.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        built.save(tmp)
     return built, str(path)
 
 
@@ -88,31 +85,13 @@ def encode_records(
                 ids_per_caption.append(ids)
                 texts.append(caption)
         if not ids_per_caption:
-            problems.append(
-                Problem(
-                    str(record.caption_path),
-                    EMPTY_CAPTIONS,
-                    "no caption has a word of the vocabulary",
-                    record.key,
-                    split,
-                )
-            )
+            detail = "no caption has a word of the vocabulary"
+            problems.append(Problem(str(record.caption_path), EMPTY_CAPTIONS, detail, record.key, split))
             continue
-        if len(texts) != len(record.captions):
-            record = Record(
-                record.key, record.image_path, tuple(texts), record.class_id, record.bbox, record.caption_path
-            )
-        kept.append(record)
+        kept.append(replace(record, captions=tuple(texts)))
         encoded.append(ids_per_caption)
     if unknown:
         examples = ", ".join(f"{w!r} ({n}x)" for w, n in unknown.most_common(8))
-        problems.append(
-            Problem(
-                f"{split} captions",
-                UNKNOWN_WORDS,
-                f"{sum(unknown.values())} occurrences of {len(unknown)} words left out of the captions: {examples}",
-                None,
-                split,
-            )
-        )
+        detail = f"{sum(unknown.values())} occurrences of {len(unknown)} words left out of the captions: {examples}"
+        problems.append(Problem(f"{split} captions", UNKNOWN_WORDS, detail, split=split))
     return kept, encoded, problems

@@ -19,6 +19,7 @@ from attngan.data.images import open_image
 from attngan.data.readers.base import DatasetReader
 from attngan.data.records import BAD_IMAGE, SPLITS, Problem, Record
 from attngan.errors import BadSampleError
+from attngan.outputs import atomic_write_text
 from attngan.progress import progress as show_progress
 from attngan.text.tokenizer import tokenize
 
@@ -72,10 +73,7 @@ class CheckReport:
         }
 
     def write_manifest(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.manifest(), indent=1) + "\n", encoding="utf-8")
-        return path
+        return atomic_write_text(path, json.dumps(self.manifest(), indent=1) + "\n")
 
     def summary(self) -> str:
         """The report as text: the summary, then every problem with its file."""
@@ -136,32 +134,29 @@ def check_dataset(
         The report; ``report.ok`` is true when no problem was found.
     """
     index = reader.build_index()
-    problems = list(index.problems)
-    report = CheckReport(dataset=index.name, root=str(index.root), max_words=max_words)
-
+    report = CheckReport(index.name, str(index.root), max_words=max_words, problems=list(index.problems))
     # the vocabulary training would use: from every indexed caption, before undecodable images are left out
     vocab, report.vocab_source = dataset_vocabulary(index, cache_dir)
     report.vocab_size = len(vocab)
 
-    records = [(split, r) for split in SPLITS for r in index.splits.get(split, [])]
+    records = [(split, r) for split in SPLITS for r in index.splits[split]]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         decoded = pool.map(lambda item: _decode(item[1]), records)
-        failures = list(
-            show_progress(decoded, total=len(records), desc="decoding images", unit="img", enabled=progress)
+        failures = show_progress(
+            decoded, total=len(records), desc="decoding images", unit="img", enabled=progress
         )
-    unreadable = set()
-    for (split, record), failure in zip(records, failures):
-        if failure is not None:
-            problems.append(Problem(str(record.image_path), BAD_IMAGE, failure, record.key, split))
-            unreadable.add((split, record.key))
-    for split in SPLITS:
-        index.splits[split] = [r for r in index.splits.get(split, []) if (split, r.key) not in unreadable]
+        readable: dict[str, list[Record]] = {split: [] for split in SPLITS}
+        for (split, record), failure in zip(records, failures, strict=True):
+            if failure is None:
+                readable[split].append(record)
+            else:
+                report.problems.append(Problem(str(record.image_path), BAD_IMAGE, failure, record.key, split))
 
     counts = []
     classes = set()
     for split in SPLITS:
-        kept, _, found = encode_records(index.splits[split], vocab, split)
-        problems += found
+        kept, _, found = encode_records(readable[split], vocab, split)
+        report.problems += found
         report.images[split] = len(kept)
         for record in kept:
             counts.append(len(record.captions))
@@ -176,5 +171,5 @@ def check_dataset(
     if counts:
         report.captions_per_image = (min(counts), mean(counts), max(counts))
     report.num_classes = len(classes)
-    report.problems = sorted(problems, key=lambda p: (not p.is_bad, p.kind, p.path))
+    report.problems.sort(key=lambda p: (not p.is_bad, p.kind, p.path))
     return report

@@ -75,8 +75,6 @@ class CaptionDataModule(L.LightningDataModule):
         caption_index: the caption evaluation batches use.
         vocab: a vocabulary to enforce (e.g. a DAMSM checkpoint's), a path to a vocabulary JSON, or a word
             list in id order; ``None``: the dataset's own.
-        cache_text_embeddings: ask the AttnGAN module to cache its frozen text encoder's outputs per caption
-            (:mod:`attngan.lit.text_cache`); the batches themselves do not change.
         **reader_options: the reader's options (``root``, ``captions_per_image``, and the dataset's own, such
             as ``num_images`` or ``crop_to_bbox``); an option the reader does not take is a
             :class:`ConfigError` naming it.
@@ -110,7 +108,6 @@ class CaptionDataModule(L.LightningDataModule):
         random_flip: bool | None = None,
         caption_index: int = 0,
         vocab: Vocabulary | str | Path | Sequence[str] | None = None,
-        cache_text_embeddings: bool = False,
         **reader_options: Any,
     ) -> None:
         super().__init__()
@@ -146,7 +143,6 @@ class CaptionDataModule(L.LightningDataModule):
         self.cache_dir = cache_dir
         self.bad_manifest = bad_manifest
         self.caption_index = int(caption_index)
-        self.cache_text_embeddings = bool(cache_text_embeddings)
         self.save_hyperparameters(ignore=["vocab", "reader"], logger=False)
 
         self._given_vocab = self._as_vocabulary(vocab)
@@ -318,15 +314,12 @@ class CaptionDataModule(L.LightningDataModule):
         """Every sample left out so far: at setup, and during epochs (from every worker)."""
         return self._setup_bad + (read_bad_log(self._bad_log_dir) if self._bad_log_dir else [])
 
-    def report_bad_samples(self, log_warning: bool = False) -> list[Problem]:
-        """The bad samples found since the last call (each is returned once); call it at the end of an epoch.
-
-        Args:
-            log_warning: also log them as a warning (the ``BadSampleReport`` callback logs them itself).
-        """
+    def report_bad_samples(self) -> list[Problem]:
+        """The bad samples found since the last call, logged as a warning (each once); the ``BadSampleReport``
+        callback calls it at the end of every epoch."""
         new = [p for p in self.bad_samples if (p.split, p.path) not in self._reported]
         self._reported.update((p.split, p.path) for p in new)
-        if new and log_warning:
+        if new:
             log.warning(
                 "%d bad samples were skipped (data.on_bad_sample=skip); %d in total so far:\n%s",
                 len(new),

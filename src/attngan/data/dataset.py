@@ -126,7 +126,7 @@ class CaptionImageDataset(Dataset):
                     raise
                 index = int(item[0] if isinstance(item, tuple) else item)
                 key = self.records[index].key if 0 <= index < len(self.records) else None
-                return [SampleFailure.of(err, key)]
+                return [SampleFailure(type(err), str(err), dict(vars(err)), key)]
         return samples
 
     def _load(self, index: int, rng: np.random.Generator | None) -> dict[str, Any] | None:
@@ -139,19 +139,14 @@ class CaptionImageDataset(Dataset):
             self._log_bad(index, err.problem)
             return None
         captions = self.caption_ids[index]
-        if rng is None:
-            choice = self.caption_index % len(captions)
-        else:
-            choice = int(rng.integers(len(captions)))
-        caption, length = caption_to_tensor(captions[choice], self.max_words, rng)
-        return {
-            "images": self.transform(image, rng),
-            "caption": caption,
-            "length": length,
-            "class_id": record.class_id,
-            "key": record.key,
-            "text": record.captions[choice],
-        }
+        choice = self.caption_index % len(captions) if rng is None else int(rng.integers(len(captions)))
+        text = record.captions[choice]
+        return self._sample(image, captions[choice], rng, class_id=record.class_id, key=record.key, text=text)
+
+    def _sample(self, image: Any, ids: Sequence[int], rng: np.random.Generator | None, **fields: Any) -> dict:
+        """``images``, ``caption`` and ``length`` (words drawn before the crop), then ``fields``."""
+        caption, length = caption_to_tensor(ids, self.max_words, rng)
+        return {"images": self.transform(image, rng), "caption": caption, "length": length, **fields}
 
     def _log_bad(self, index: int, problem: str) -> None:
         self.bad_indices.add(index)
@@ -159,9 +154,7 @@ class CaptionImageDataset(Dataset):
         log.debug("Skipping %s: %s", record.image_path, problem)
         if self.bad_log_dir is not None:
             entry = Problem(str(record.image_path), BAD_IMAGE, problem, record.key, self.split).to_json()
-            with open(
-                os.path.join(self.bad_log_dir, f"{os.getpid()}.jsonl"), "a", encoding="utf-8"
-            ) as handle:
+            with (Path(self.bad_log_dir) / f"{os.getpid()}.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(entry) + "\n")
 
 
@@ -200,10 +193,6 @@ class SampleFailure:
     attributes: dict[str, Any]
     key: str | None = None
 
-    @classmethod
-    def of(cls, error: AttnGANError, key: str | None) -> SampleFailure:
-        return cls(type(error), str(error), dict(vars(error)), key)
-
     def error(self) -> AttnGANError:
         """The error as it was raised in the worker; ``sample_key`` names the sample."""
         error = self.error_type.__new__(self.error_type)
@@ -226,9 +215,8 @@ def collate_captions(samples: list[dict[str, Any]] | list[SampleFailure]) -> dic
     """
     if samples and isinstance(samples[0], SampleFailure):
         return samples[0]
-    num_sizes = len(samples[0]["images"])
     return {
-        "images": [torch.stack([s["images"][k] for s in samples]) for k in range(num_sizes)],
+        "images": [torch.stack(per_size) for per_size in zip(*(s["images"] for s in samples))],
         "captions": torch.stack([s["caption"] for s in samples]),
         "lengths": torch.tensor([s["length"] for s in samples], dtype=torch.long),
         "class_ids": torch.tensor([s["class_id"] for s in samples], dtype=torch.long),

@@ -96,12 +96,8 @@ class MultiScaleTransform:
     def __init__(
         self, image_sizes: Sequence[int], resize_ratio: float = RELEASE_RESIZE_RATIO, random_flip: bool = True
     ):
-        self.image_sizes = [int(s) for s in image_sizes]
-        if (
-            not self.image_sizes
-            or self.image_sizes != sorted(set(self.image_sizes))
-            or self.image_sizes[0] < 1
-        ):
+        self.image_sizes = sizes = [int(s) for s in image_sizes]
+        if not sizes or sizes != sorted(set(sizes)) or sizes[0] < 1:
             raise ValueError(
                 f"image_sizes must be positive and strictly increasing, got {list(image_sizes)}."
             )

@@ -54,36 +54,6 @@ class EpochSampler(Sampler[tuple[int, int]]):
         return iter(zip(order.tolist(), seeds.tolist()))
 
 
-class _LoaderIterator:
-    """Iterates a :class:`CaptionDataLoader`: counts the batches it delivers, raises the errors of workers."""
-
-    def __init__(self, loader: CaptionDataLoader, iterator: Iterator[Any], skip: int) -> None:
-        self._loader = loader
-        self._iterator = iterator
-        self._skip = skip
-        loader._batches_done = 0
-
-    def __iter__(self) -> _LoaderIterator:
-        return self
-
-    def __next__(self) -> Any:
-        # skipped at the first batch, not before: the sampler reads its epoch (set_epoch) when it starts
-        skip, self._skip = self._skip, 0
-        for _ in range(skip):  # replays the epoch's first batches, so every random draw stays in place
-            self._next()
-        return self._next()
-
-    def _next(self) -> Any:
-        batch = next(self._iterator)
-        if isinstance(batch, SampleFailure):  # a bad file met in a worker process: its own error, here
-            raise batch.error()
-        self._loader._batches_done += 1
-        return batch
-
-    def __len__(self) -> int:
-        return len(self._iterator)  # type: ignore[arg-type]
-
-
 class CaptionDataLoader(DataLoader):
     """A ``DataLoader`` that raises the user errors of its worker processes (bad files) as themselves.
 
@@ -96,7 +66,18 @@ class CaptionDataLoader(DataLoader):
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
         skip, self._resume_at = self._resume_at, 0
-        return _LoaderIterator(self, super().__iter__(), skip)
+        self._batches_done = 0
+        return self._deliver(super().__iter__(), skip)
+
+    def _deliver(self, batches: Iterator[Any], skip: int) -> Iterator[Any]:
+        """The batches, counted; the first ``skip`` are replayed and dropped (so every random draw of a resumed
+        epoch stays in place)."""
+        for number, batch in enumerate(batches):
+            if isinstance(batch, SampleFailure):  # a bad file met in a worker process: its own error, here
+                raise batch.error()
+            self._batches_done += 1
+            if number >= skip:
+                yield batch
 
 
 class ResumableDataLoader(CaptionDataLoader):

@@ -9,9 +9,7 @@ globals that rebuild a numeric array (each checked to build nothing else); any o
 
 from __future__ import annotations
 
-import io
 import pickle
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +25,9 @@ except ImportError:  # pragma: no cover - numpy 1.x
 _NUMERIC_KINDS = frozenset("biuf")  # bool, signed, unsigned, float
 
 
-class _Refused(pickle.UnpicklingError):
-    """An allowed global was called with arguments that are not plain data."""
-
-
 def _reconstruct(cls: Any, shape: Any, typecode: Any) -> np.ndarray:
     if cls is not np.ndarray:
-        raise _Refused(f"numpy _reconstruct may only build numpy.ndarray, not {cls!r}")
+        raise UnsafePickleError(f"numpy _reconstruct may only build numpy.ndarray, not {cls!r}")
     return _np_reconstruct(cls, shape, typecode)
 
 
@@ -41,28 +35,28 @@ def _dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
     if isinstance(spec, bytes):
         spec = spec.decode("latin-1")
     if not isinstance(spec, str):
-        raise _Refused(f"numpy dtype spec must be a string, not {type(spec).__name__}")
+        raise UnsafePickleError(f"numpy dtype spec must be a string, not {type(spec).__name__}")
     dtype = np.dtype(spec, align=bool(align), copy=bool(copy))
     if dtype.kind not in _NUMERIC_KINDS:
-        raise _Refused(f"numpy dtype {spec!r} is not a plain numeric type")
+        raise UnsafePickleError(f"numpy dtype {spec!r} is not a plain numeric type")
     return dtype
 
 
 def _frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     # numpy >= 1.16 pickles arrays this way with protocol 5
     if not isinstance(dtype, np.dtype) or dtype.kind not in _NUMERIC_KINDS:
-        raise _Refused(f"numpy _frombuffer with dtype {dtype!r} is not a plain numeric array")
+        raise UnsafePickleError(f"numpy _frombuffer with dtype {dtype!r} is not a plain numeric array")
     return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).copy()
 
 
 def _codecs_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
     # Python 3 writes bytes as _codecs.encode(str, 'latin1') in protocol-2 pickles (e.g. numpy raw data).
     if encoding.lower().replace("-", "").replace("_", "") not in ("latin1", "iso88591"):
-        raise _Refused(f"_codecs.encode with encoding {encoding!r} is not allowed")
+        raise UnsafePickleError(f"_codecs.encode with encoding {encoding!r} is not allowed")
     return text.encode("latin-1", errors)
 
 
-_ALLOWED: dict[tuple[str, str], Callable[..., Any] | type] = {
+_ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy", "ndarray"): np.ndarray,
@@ -74,39 +68,25 @@ _ALLOWED: dict[tuple[str, str], Callable[..., Any] | type] = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, path: Path) -> None:
-        super().__init__(file, encoding="latin1")
-        self._path = path
-
     def find_class(self, module: str, name: str) -> Any:
-        allowed = _ALLOWED.get((module, name))
-        if allowed is None:
-            raise UnsafePickleError(
-                f"{self._path} asks to load '{module}.{name}', which is not plain data; refused without "
-                "running it. The authors' pickles only hold lists, dicts, strings, numbers and numpy integer "
-                "arrays. Replace the file with the original from the dataset download."
-            )
-        return allowed
+        if (module, name) not in _ALLOWED:
+            raise UnsafePickleError(f"it asks to load '{module}.{name}', which is not plain data")
+        return _ALLOWED[module, name]
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"{self._path} uses a persistent id ({pid!r}); refused.")
+        raise UnsafePickleError(f"it uses a persistent id ({pid!r})")
 
 
-def _check_plain(obj: Any, path: Path, depth: int = 0) -> None:
+def _check_plain(obj: Any, depth: int = 0) -> None:
     if depth > 64:
-        raise UnsafePickleError(f"{path} is nested more than 64 levels deep; refused.")
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in _NUMERIC_KINDS:
-            raise UnsafePickleError(
-                f"{path} holds a numpy array of dtype {obj.dtype}; only numeric arrays are read."
-            )
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            _check_plain(key, path, depth + 1)
-            _check_plain(value, path, depth + 1)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
+        raise UnsafePickleError("it is nested more than 64 levels deep")
+    if isinstance(obj, np.ndarray) and obj.dtype.kind not in _NUMERIC_KINDS:
+        raise UnsafePickleError(f"it holds a numpy array of dtype {obj.dtype}")
+    if isinstance(obj, dict):
+        obj = [*obj.keys(), *obj.values()]
+    if isinstance(obj, (list, tuple, set, frozenset)):
         for item in obj:
-            _check_plain(item, path, depth + 1)
+            _check_plain(item, depth + 1)
 
 
 def safe_load_pickle(path: str | Path) -> Any:
@@ -115,12 +95,6 @@ def safe_load_pickle(path: str | Path) -> Any:
     Python-2 byte strings are decoded as latin-1 (so they arrive as ``str``); numpy integer or float arrays
     are rebuilt; nothing else can be constructed.
 
-    Args:
-        path: the pickle file.
-
-    Returns:
-        The unpickled plain data.
-
     Raises:
         UnsafePickleError: the pickle asks for any other global (the global is named, never called).
         DataError: the file is missing, truncated or not a pickle.
@@ -128,12 +102,12 @@ def safe_load_pickle(path: str | Path) -> Any:
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            obj = _RestrictedUnpickler(handle, path).load()
-    except UnsafePickleError:
-        raise
-    except _Refused as err:
+            obj = _RestrictedUnpickler(handle, encoding="latin1").load()
+        _check_plain(obj)
+    except UnsafePickleError as err:
         raise UnsafePickleError(
-            f"{path}: {err}; refused. Only plain data and numeric numpy arrays are read."
+            f"{path}: {err}; refused without running it. The authors' pickles only hold lists, dicts, strings, "
+            "numbers and numeric numpy arrays: replace the file with the original from the dataset download."
         ) from None
     except FileNotFoundError:
         raise DataError(f"Pickle file {path} does not exist.") from None
@@ -142,7 +116,6 @@ def safe_load_pickle(path: str | Path) -> Any:
             f"{path} is not a readable pickle ({type(err).__name__}: {err}). The file is truncated or damaged; "
             "replace it with the one from the dataset download."
         ) from None
-    _check_plain(obj, path)
     return obj
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,13 +88,24 @@ class Problem:
         return f"{self.path}{where}: {self.kind}" + (f" ({self.detail})" if self.detail else "")
 
     def to_json(self) -> dict[str, str | None]:
-        return {
-            "path": self.path,
-            "kind": self.kind,
-            "detail": self.detail,
-            "key": self.key,
-            "split": self.split,
-        }
+        return asdict(self)
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """A caption file's text, and what was wrong with its encoding (``""``: nothing).
+
+    Non-UTF-8 bytes are replaced by U+FFFD (which tokenises as a word break) and reported as a
+    ``CAPTION_ENCODING`` problem rather than failing or passing silently.
+
+    Raises:
+        OSError: the file cannot be read (the caller records it).
+    """
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8"), ""
+    except UnicodeDecodeError as err:
+        detail = f"byte {err.start}: {err.reason}; bad bytes read as word breaks"
+        return raw.decode("utf-8", errors="replace"), detail
 
 
 @dataclass
@@ -111,129 +123,95 @@ class DatasetIndex:
 
     name: str
     root: Path
-    splits: dict[str, list[Record]]
+    splits: dict[str, list[Record]] = field(default_factory=dict)
     vocab: Vocabulary | None = None
     num_classes: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
+    def add_split(
+        self,
+        split: str,
+        keys: Iterable[str],
+        image_path: Callable[[str], Path],
+        caption_path: Callable[[str], Path],
+        captions_per_image: int | None,
+        read_captions: Callable[[str], tuple[str, str]] | None = None,
+        class_id: Callable[[int, str], int] | None = None,
+        bbox: Callable[[str], tuple[float, float, float, float] | None] | None = None,
+    ) -> list[Record]:
+        """Index one split, recording (not raising) the problems of single samples.
 
-@dataclass(frozen=True)
-class CaptionFile:
-    """The captions read from one file, with the decoding problem if any."""
+        Images are only checked to exist and not to be empty here (decoding comes later).
 
-    captions: tuple[str, ...]
-    total: int
-    problem: Problem | None = None
+        Args:
+            split: ``"train"`` or ``"test"``.
+            keys: image keys in split order.
+            image_path: key -> image file.
+            caption_path: key -> where its captions live (for messages).
+            captions_per_image: keep the first N captions, and warn about fewer (``None``: all, no minimum).
+            read_captions: key -> ``(text, encoding problem)`` (:func:`read_text` of ``caption_path`` by
+                default); raises ``OSError`` when there is no caption file.
+            class_id: ``(position, key) -> class id``; ``None`` for -1.
+            bbox: key -> bounding box or ``None``.
 
+        Returns:
+            The split's records (also in ``splits``); samples with a bad problem are left out.
+        """
+        read_captions = read_captions or (lambda key: read_text(caption_path(key)))
+        records = self.splits[split] = []
+        for position, key in enumerate(keys):
+            path, text_path = image_path(key), str(caption_path(key))
+            found: list[Problem] = []
+            try:
+                if os.stat(path).st_size == 0:
+                    found.append(Problem(str(path), BAD_IMAGE, "zero-byte file", key, split))
+            except FileNotFoundError:
+                found.append(Problem(str(path), MISSING_IMAGE, "", key, split))
+            except OSError as err:
+                found.append(Problem(str(path), BAD_IMAGE, f"cannot stat: {err.strerror}", key, split))
+            captions: list[str] = []
+            try:
+                text, encoding = read_captions(key)
+            except FileNotFoundError:
+                found.append(Problem(text_path, NO_CAPTIONS, "caption file does not exist", key, split))
+            except OSError as err:
+                found.append(Problem(text_path, NO_CAPTIONS, f"cannot read: {err}", key, split))
+            else:
+                captions = split_captions(text)
+                if encoding:
+                    found.append(Problem(text_path, CAPTION_ENCODING, encoding, key, split))
+                if not captions:
+                    found.append(Problem(text_path, EMPTY_CAPTIONS, "no line with a word", key, split))
+                elif captions_per_image is not None and len(captions) < captions_per_image:
+                    detail = f"{len(captions)} of {captions_per_image} captions"
+                    found.append(Problem(text_path, FEW_CAPTIONS, detail, key, split))
+            self.problems += found
+            if not any(p.is_bad for p in found):
+                records.append(
+                    Record(
+                        key,
+                        path,
+                        tuple(captions[:captions_per_image]),
+                        class_id=-1 if class_id is None else class_id(position, key),
+                        bbox=None if bbox is None else bbox(key),
+                        caption_path=Path(text_path),
+                    )
+                )
+        return records
 
-def read_caption_file(path: Path, captions_per_image: int | None, key: str | None = None) -> CaptionFile:
-    """Read a caption file (one caption per line) as the release does, reporting decoding errors.
-
-    Non-UTF-8 bytes are replaced by U+FFFD (which tokenises as a word break) and reported as a
-    ``CAPTION_ENCODING`` problem rather than failing or passing silently.
-
-    Args:
-        path: the file.
-        captions_per_image: keep at most this many captions (``None``: all).
-        key: the image key, for the problem record.
-
-    Returns:
-        The kept captions, the number of non-blank captions in the file, and the decoding problem if any.
-
-    Raises:
-        OSError: the file cannot be read (the caller records it).
-    """
-    raw = path.read_bytes()
-    problem = None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        text = raw.decode("utf-8", errors="replace")
-        problem = Problem(
-            str(path), CAPTION_ENCODING, f"byte {err.start}: {err.reason}; bad bytes read as word breaks", key
-        )
-    captions = split_captions(text)
-    kept = captions if captions_per_image is None else captions[:captions_per_image]
-    return CaptionFile(tuple(kept), len(captions), problem)
-
-
-def captions_problems(
-    file: CaptionFile, path: Path, captions_per_image: int | None, key: str, split: str
-) -> list[Problem]:
-    """Problems of one image's captions: decoding, empty file, fewer captions than configured."""
-    problems = []
-    if file.problem is not None:
-        problems.append(Problem(file.problem.path, file.problem.kind, file.problem.detail, key, split))
-    if not file.captions:
-        problems.append(Problem(str(path), EMPTY_CAPTIONS, "no line with a word", key, split))
-    elif captions_per_image is not None and file.total < captions_per_image:
-        problems.append(
-            Problem(str(path), FEW_CAPTIONS, f"{file.total} of {captions_per_image} captions", key, split)
-        )
-    return problems
-
-
-def image_problem(path: Path, key: str, split: str) -> Problem | None:
-    """Cheap per-image check done while indexing: the file exists and is not empty (decoding comes later)."""
-    try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        return Problem(str(path), MISSING_IMAGE, "", key, split)
-    except OSError as err:
-        return Problem(str(path), BAD_IMAGE, f"cannot stat: {err.strerror}", key, split)
-    if size == 0:
-        return Problem(str(path), BAD_IMAGE, "zero-byte file", key, split)
-    return None
-
-
-def read_key_list(path: Path) -> list[str]:
-    """Read a text file of keys, one per line (blank lines and ``#`` comments skipped)."""
-    keys = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keys.append(line)
-    return keys
-
-
-def require_root(root: str | Path | None, name: str, expected: str, source: str) -> Path:
-    """Check that a dataset root exists and is a directory, else raise a teaching :class:`DataError`.
-
-    Args:
-        root: the configured ``data.root``.
-        name: dataset name, for messages.
-        expected: the expected tree, as text.
-        source: where the data comes from.
-    """
-    if root is None or str(root) in ("", "None", "???"):
-        raise DataError(
-            f"data.root is not set for the {name} dataset. Set data.root=/path/to/{name}.\n{layout_help(expected, source, name)}"
-        )
-    path = Path(root).expanduser()
-    if not path.is_dir():
-        raise DataError(
-            f"data.root={path} is not a directory{' (it does not exist)' if not path.exists() else ''}.\n"
-            f"{layout_help(expected, source, name)}"
-        )
-    return path
+    def add_orphan_captions(self, text_dir: Path, known_keys: set[str]) -> None:
+        """Warn about the caption files under ``text_dir`` whose key belongs to no image of any split."""
+        for path in sorted(text_dir.rglob("*.txt")) if text_dir.is_dir() else []:
+            key = path.relative_to(text_dir).with_suffix("").as_posix()
+            if key not in known_keys:
+                self.problems.append(
+                    Problem(str(path), ORPHAN_CAPTIONS, "no image of any split has this key", key)
+                )
 
 
-def require_files(root: Path, files: list[str], name: str, expected: str, source: str) -> None:
-    """Raise a :class:`DataError` listing every one of ``files`` (relative to ``root``) that is missing."""
-    missing = [f for f in files if not (root / f).exists()]
-    if missing:
-        listed = "\n".join(f"  - {root / f}" for f in missing)
-        raise DataError(
-            f"The {name} dataset at data.root={root} is incomplete; missing:\n{listed}\n{layout_help(expected, source, name)}"
-        )
-
-
-def layout_help(expected: str, source: str, name: str = "<name>") -> str:
-    """The expected tree, where the files come from, and the command that checks a dataset."""
-    return (
-        f"Expected layout:\n{expected.rstrip()}\n{source.strip()}\n"
-        f"Check a dataset with: attngan-data check data={name} data.root=DIR"
-    )
+def is_unset(value: Any) -> bool:
+    """Whether a config value means "not set": ``None``, ``""``, ``"None"`` or ``"null"``."""
+    return value is None or str(value) in ("", "None", "null")
 
 
 def load_bad_manifest(path: str | Path | None) -> set[str]:
@@ -242,7 +220,7 @@ def load_bad_manifest(path: str | Path | None) -> set[str]:
     Raises:
         DataError: the manifest is missing or not a manifest.
     """
-    if path is None or str(path) in ("", "None"):
+    if is_unset(path):
         return set()
     manifest = Path(path)
     try:
@@ -257,77 +235,6 @@ def load_bad_manifest(path: str | Path | None) -> set[str]:
         raise DataError(
             f"data.bad_manifest={manifest} is not a manifest written by attngan-data check ({err})."
         ) from None
-
-
-def index_split(
-    split: str,
-    keys: list[str],
-    image_path: Callable[[str], Path],
-    read_captions: Callable[[str], CaptionFile],
-    caption_path: Callable[[str], Path],
-    captions_per_image: int | None,
-    class_id: Callable[[int, str], int] | None = None,
-    bbox: Callable[[str], tuple[float, float, float, float] | None] | None = None,
-) -> tuple[list[Record], list[Problem]]:
-    """Build the records of one split, recording (not raising) the problems of single samples.
-
-    Args:
-        split: ``"train"`` or ``"test"``.
-        keys: image keys in split order.
-        image_path: key -> image file.
-        read_captions: key -> :class:`CaptionFile`; raises ``OSError`` when there is no caption file.
-        caption_path: key -> where its captions live (for messages).
-        captions_per_image: the configured number of captions (``None``: no minimum).
-        class_id: ``(position, key) -> class id``; ``None`` for -1.
-        bbox: key -> bounding box or ``None``.
-
-    Returns:
-        ``(records, problems)``; samples with a bad problem are not in ``records``.
-    """
-    records: list[Record] = []
-    problems: list[Problem] = []
-    for position, key in enumerate(keys):
-        found: list[Problem] = []
-        path = image_path(key)
-        if (problem := image_problem(path, key, split)) is not None:
-            found.append(problem)
-        captions: tuple[str, ...] = ()
-        try:
-            file = read_captions(key)
-        except FileNotFoundError:
-            found.append(
-                Problem(str(caption_path(key)), NO_CAPTIONS, "caption file does not exist", key, split)
-            )
-        except OSError as err:
-            found.append(Problem(str(caption_path(key)), NO_CAPTIONS, f"cannot read: {err}", key, split))
-        else:
-            captions = file.captions
-            found.extend(captions_problems(file, caption_path(key), captions_per_image, key, split))
-        problems.extend(found)
-        if not any(p.is_bad for p in found):
-            records.append(
-                Record(
-                    key=key,
-                    image_path=path,
-                    captions=captions,
-                    class_id=-1 if class_id is None else class_id(position, key),
-                    bbox=None if bbox is None else bbox(key),
-                    caption_path=caption_path(key),
-                )
-            )
-    return records, problems
-
-
-def orphan_caption_problems(text_dir: Path, known_keys: set[str], suffix: str = ".txt") -> list[Problem]:
-    """Caption files under ``text_dir`` whose key belongs to no image of any split (warnings)."""
-    if not text_dir.is_dir():
-        return []
-    problems = []
-    for path in sorted(text_dir.rglob(f"*{suffix}")):
-        key = path.relative_to(text_dir).with_suffix("").as_posix()
-        if key not in known_keys:
-            problems.append(Problem(str(path), ORPHAN_CAPTIONS, "no image of any split has this key", key))
-    return problems
 
 
 def split_keys(keys: list[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:

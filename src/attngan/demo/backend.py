@@ -97,10 +97,9 @@ class Comparison:
             text = "Same noise, changed: " + "; ".join(parts) + "."
             if len(self.changed) > 1:
                 text += " (Change one word to see that word's effect alone.)"
-        for caption, unknown in zip(("first", "second"), self.unknown_words):
+        for caption, unknown, cut in zip(("first", "second"), self.unknown_words, self.words_cut):
             if unknown:
                 text += f" Unknown words of the {caption} caption (left out): **{', '.join(unknown)}**."
-        for caption, cut in zip(("first", "second"), self.words_cut):
             if cut:
                 text += f" The last **{cut}** words of the {caption} caption were cut (max_words)."
         return text
@@ -127,32 +126,29 @@ def check_caption(caption: Any, which: str = "caption") -> str:
     return text
 
 
-def check_seed(seed: Any) -> int:
-    """``seed`` as a non-negative int; a :class:`DemoInputError` otherwise."""
+def _whole(value: Any, default: int, low: int, high: int, what: str, limit: str = "", hint: str = "") -> int:
+    """``value`` (empty: ``default``) as an int in ``[low, high]``; a :class:`DemoInputError` otherwise (1.5 is
+    not a seed, NaN is not a count)."""
     try:
-        number = float(seed if seed not in (None, "") else 0)
+        number = float(value if value not in (None, "") else default)
     except (TypeError, ValueError):
         number = float("nan")
-    if number != number or number != int(number):  # NaN or a fraction: 1.5 is not a seed
-        raise DemoInputError(f"The seed must be a whole number, got {seed!r}.") from None
-    value = int(number)
-    if value < 0 or value > 2**31 - 1:
-        raise DemoInputError(f"The seed must lie in [0, {2**31 - 1}], got {value}.")
-    return value
+    if number != number or number != int(number) or not low <= number <= high:
+        raise DemoInputError(
+            f"{what} must be a whole number from {low} to {high}{limit}, got {value!r}{hint}."
+        )
+    return int(number)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in ``[0, 2**31 - 1]``."""
+    return _whole(seed, 0, 0, 2**31 - 1, "The seed")
 
 
 def check_count(count: Any) -> int:
     """``count`` (images per caption) as an int in ``[1, MAX_IMAGES_PER_CAPTION]``."""
-    try:
-        value = float(count if count not in (None, "") else 1)
-    except (TypeError, ValueError):
-        raise DemoInputError(f"Images per caption must be a whole number, got {count!r}.") from None
-    if value != int(value) or not 1 <= value <= MAX_IMAGES_PER_CAPTION:
-        raise DemoInputError(
-            f"Images per caption must be a whole number from 1 to {MAX_IMAGES_PER_CAPTION} (the demo's "
-            f"limit), got {count!r}; for more, use attngan-generate num_images_per_caption=N."
-        )
-    return int(value)
+    limit, hint = " (the demo's limit)", "; for more, use attngan-generate num_images_per_caption=N"
+    return _whole(count, 1, 1, MAX_IMAGES_PER_CAPTION, "Images per caption", limit, hint)
 
 
 class DemoBackend:

@@ -12,19 +12,20 @@ Protocols are short keys (:data:`PROTOCOLS` describes each). Ours are read from 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from attngan.errors import ConfigError
+from attngan.evaluation.report import mean_std
 
 __all__ = [
     "COMPARE_CHOICES",
     "PROTOCOLS",
     "PUBLISHED",
     "Published",
+    "check_compare",
     "comparison_table",
     "our_protocols",
     "write_comparison",
@@ -184,24 +185,14 @@ def _injected(entry: Any) -> bool:
     return isinstance(entry, Mapping) and "injected" in str(entry.get("weights", ""))
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _value(mean: Any, std: Any, percent: bool) -> str:
-    if _missing(mean):
-        return "—"
-    text = f"{mean:.2f}"
-    if not _missing(std):
-        text += f" ± {std:.2f}"
-    return text + (" %" if percent else "")
+def _value(values: Mapping[str, Any], key: str, percent: bool, scale: float = 1.0) -> str:
+    text = mean_std(values, key, scale)
+    return text + (" %" if percent and text != "—" else "")
 
 
 def _ours(results: Mapping[str, Any], result: str) -> str:
     percent = _RESULTS[result][1]
-    scale = 100.0 if percent else 1.0
-    mean, std = results.get(result), results.get(f"{result}_std")
-    return _value(None if _missing(mean) else scale * mean, None if _missing(std) else scale * std, percent)
+    return _value(results, result, percent, 100.0 if percent else 1.0)
 
 
 def _verdict(ours: str | None, published: str) -> str:
@@ -260,7 +251,7 @@ def comparison_table(report: Mapping[str, Any]) -> str:
             _row(
                 [
                     title,
-                    _value(published.value, published.std, percent),
+                    _value({"value": published.value, "value_std": published.std}, "value", percent),
                     f"{published.model} ({published.source})",
                     f"`{published.protocol}`",
                     ours,
@@ -320,6 +311,18 @@ def comparison_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_compare(compare: str | None) -> None:
+    """Refuse an unknown ``attngan-eval compare=`` value (``None``: no comparison).
+
+    Raises:
+        ConfigError: ``compare`` is not one of :data:`COMPARE_CHOICES`.
+    """
+    if compare is not None and compare not in COMPARE_CHOICES:
+        raise ConfigError(
+            f"compare={compare!r} is not known; choose from {list(COMPARE_CHOICES)} or leave it null"
+        )
+
+
 def write_comparison(out: Path, report: Mapping[str, Any], compare: str) -> tuple[Path, str]:
     """Write ``<out>/compare_<compare>.md`` (:func:`comparison_table`).
 
@@ -334,10 +337,7 @@ def write_comparison(out: Path, report: Mapping[str, Any], compare: str) -> tupl
     Raises:
         ConfigError: an unknown ``compare`` value.
     """
-    if compare not in COMPARE_CHOICES:
-        raise ConfigError(
-            f"compare={compare!r} is not known; choose from {list(COMPARE_CHOICES)} or leave it null"
-        )
+    check_compare(compare)
     text = comparison_table(report)
     path = Path(out) / f"compare_{compare}.md"
     path.write_text(text, encoding="utf-8")

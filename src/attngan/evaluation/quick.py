@@ -94,7 +94,6 @@ def quick_shapes_metrics(
         ConfigError: the checkpoint was not trained on shapes data.
         DataError: its shapes set cannot be found or generated.
     """
-    from attngan.data.shapes import load_ground_truth
     from attngan.evaluation.captions import caption_batches
     from attngan.evaluation.suite import MetricSuite, measure
 
@@ -104,7 +103,7 @@ def quick_shapes_metrics(
     suite = MetricSuite(
         QUICK_METRICS if has_attention else QUICK_METRICS[:1],
         dataset="shapes",
-        ground_truth=load_ground_truth(root),
+        root=root,
         has_attention=has_attention,
     ).to(pipe.device)
     count = min(int(num_images), len(dataset.records))

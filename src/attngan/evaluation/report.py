@@ -16,7 +16,7 @@ from torch import Tensor
 
 from attngan.outputs import atomic_path
 
-__all__ = ["append_jsonl", "json_ready", "markdown_table", "write_report"]
+__all__ = ["append_jsonl", "json_ready", "markdown_table", "mean_std", "write_report"]
 
 
 def json_ready(value: Any) -> Any:
@@ -71,7 +71,8 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _mean_std(results: Mapping[str, Any], key: str, scale: float = 1.0, digits: int = 2) -> str:
+def mean_std(results: Mapping[str, Any], key: str, scale: float = 1.0, digits: int = 2) -> str:
+    """``results[key]`` and its ``<key>_std`` as ``"m ± s"`` times ``scale`` (``"—"`` when missing or NaN)."""
     mean, std = results.get(key), results.get(f"{key}_std")
     if _missing(mean):
         return "—"
@@ -84,27 +85,27 @@ def _mean_std(results: Mapping[str, Any], key: str, scale: float = 1.0, digits: 
 def _columns(results: Mapping[str, Any]) -> list[tuple[str, str]]:
     columns: list[tuple[str, str]] = []
     if "inception_score" in results:
-        columns.append(("IS ↑", _mean_std(results, "inception_score")))
+        columns.append(("IS ↑", mean_std(results, "inception_score")))
     if "fid" in results:
-        columns.append(("FID ↓", _mean_std(results, "fid")))
+        columns.append(("FID ↓", mean_std(results, "fid")))
     if "r_precision" in results:
-        columns.append(("R-precision (%) ↑", _mean_std(results, "r_precision", 100.0)))
+        columns.append(("R-precision (%) ↑", mean_std(results, "r_precision", 100.0)))
     if "clip_r_precision" in results:  # beside the DAMSM's: a model that only fools its own DAMSM shows it
-        columns.append(("CLIP-R-precision (%) ↑", _mean_std(results, "clip_r_precision", 100.0)))
+        columns.append(("CLIP-R-precision (%) ↑", mean_std(results, "clip_r_precision", 100.0)))
     if "clip_score" in results:
-        columns.append(("CLIP score ↑", _mean_std(results, "clip_score")))
+        columns.append(("CLIP score ↑", mean_std(results, "clip_score")))
     # shapes oracle: one-object captions (the setting of the AttnGAN targets) / every object named
     for name, title in (("colour", "Colour"), ("position", "Position"), ("shape", "Shape")):
         if f"shapes_{name}_acc" in results:
-            single = _mean_std(results, f"shapes_single_object_{name}_acc", 100.0, 1)
-            every = _mean_std(results, f"shapes_{name}_acc", 100.0, 1)
+            single = mean_std(results, f"shapes_single_object_{name}_acc", 100.0, 1)
+            every = mean_std(results, f"shapes_{name}_acc", 100.0, 1)
             columns.append((f"{title} acc. (%) ↑ one object / all", f"{single} / {every}"))
     if "attention_localisation" in results:
         columns.append(
             (
                 "Attention in object (%) ↑ (uniform)",
-                f"{_mean_std(results, 'attention_localisation', 100.0, 1)} "
-                f"({_mean_std(results, 'attention_uniform_baseline', 100.0, 1)})",
+                f"{mean_std(results, 'attention_localisation', 100.0, 1)} "
+                f"({mean_std(results, 'attention_uniform_baseline', 100.0, 1)})",
             )
         )
     return columns
@@ -164,19 +165,14 @@ def _folder_columns(report: Mapping[str, Any]) -> tuple[list[tuple[str, str]], l
         ("Reference", f"`{report['reference']}`"),
     ]
     if "inception_score" in results:
-        mean, std = results["inception_score"], results.get("inception_score_std")
-        columns.append(("IS ↑", f"{_number(mean)} ± {_number(std)}"))
+        columns.append(("IS ↑", mean_std(results, "inception_score")))
     if "fid" in results:
-        columns.append((f"FID ↓ ({protocols.get('fid', {}).get('protocol')})", _number(results["fid"])))
+        columns.append((f"FID ↓ ({protocols.get('fid', {}).get('protocol')})", mean_std(results, "fid")))
     notes = [
         f"{name}: " + ", ".join(f"{k} {v}" for k, v in described.items() if v is not None)
         for name, described in protocols.items()
     ]
     return columns, notes
-
-
-def _number(value: float | None) -> str:
-    return "—" if _missing(value) else f"{value:.2f}"
 
 
 def markdown_table(report: Mapping[str, Any]) -> str:

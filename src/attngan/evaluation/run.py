@@ -27,9 +27,9 @@ from omegaconf import DictConfig, open_dict
 from attngan.config import to_plain
 from attngan.errors import ConfigError, VocabularyMismatchError
 from attngan.evaluation.captions import CaptionBatch, caption_batches, captions_per_image
-from attngan.evaluation.paper import COMPARE_CHOICES, write_comparison
+from attngan.evaluation.paper import check_compare, write_comparison
 from attngan.evaluation.report import write_report
-from attngan.evaluation.suite import MetricSuite, measure, shapes_ground_truth
+from attngan.evaluation.suite import MetricSuite, measure
 from attngan.metrics.options import MetricOptions
 from attngan.progress import progress
 
@@ -168,7 +168,7 @@ def build_suite(
     suite = MetricSuite(
         names,
         dataset=datamodule.dataset_name,
-        ground_truth=shapes_ground_truth(datamodule.dataset_name, datamodule.root),
+        root=datamodule.root,
         has_attention=len(pipe.image_sizes) > 1,
         options=options,
     )
@@ -267,11 +267,7 @@ def _check_checkpoint_options(cfg: DictConfig) -> None:
         raise ConfigError(
             f"num_images and batch_size must be >= 1, got {cfg.num_images} and {cfg.batch_size}"
         )
-    compare = cfg.get("compare") or None
-    if compare is not None and compare not in COMPARE_CHOICES:
-        raise ConfigError(
-            f"compare={compare!r} is not known; choose from {list(COMPARE_CHOICES)} or leave it null"
-        )
+    check_compare(cfg.get("compare") or None)
 
 
 def _evaluate_checkpoint(

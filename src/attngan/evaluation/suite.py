@@ -3,7 +3,7 @@
 :class:`MetricSuite` decides which metrics run (from the names asked for and what each registry entry needs),
 takes one generated batch at a time and computes the results under their final names (see
 :mod:`attngan.metrics.registry`). :func:`measure` is the one loop behind ``attngan-eval`` and the training
-callback: captions -> noise -> :func:`~attngan.evaluation.generate.generate` -> the suite.
+callback: captions -> noise -> :func:`~attngan.models.generate.generate` -> the suite.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from torchmetrics import Metric
 
 from attngan.errors import ConfigError
 from attngan.evaluation.captions import CaptionBatch
-from attngan.evaluation.generate import generate, sample_noise
 from attngan.metrics.options import (
     ATTENTION,
     DAMSM,
@@ -31,17 +30,18 @@ from attngan.metrics.options import (
     MetricOptions,
 )
 from attngan.metrics.registry import (
-    METRIC_NAMES,
     METRICS,
     build_available,
+    check_metric_names,
     compute_metrics,
     describe_metrics,
     update_metrics,
 )
+from attngan.models.generate import generate, sample_noise
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MetricSuite", "default_metric_names", "measure", "shapes_ground_truth"]
+__all__ = ["MetricSuite", "default_metric_names", "measure"]
 
 
 def default_metric_names(dataset: str | None, during_training: bool = False) -> list[str]:
@@ -68,15 +68,6 @@ def default_metric_names(dataset: str | None, during_training: bool = False) -> 
     return ["r_precision", "clip_r_precision", "clip_score", "is", "fid"]
 
 
-def shapes_ground_truth(dataset_name: str, root: str | Path) -> dict[str, Any] | None:
-    """The ground truth of the shapes set at ``root`` (``None`` when ``dataset_name`` is not ``"shapes"``)."""
-    if dataset_name != "shapes":
-        return None
-    from attngan.data.shapes import load_ground_truth
-
-    return load_ground_truth(root)
-
-
 class MetricSuite:
     """The configured metrics of one evaluation, fed with generated batches.
 
@@ -85,7 +76,7 @@ class MetricSuite:
             :func:`default_metric_names`, leaving out (with a warning) those that cannot run here.
             Names given explicitly must run, else an error.
         dataset: the dataset name (:data:`~attngan.metrics.options.SHAPES_DATA` means ``"shapes"``).
-        ground_truth: shapes ground truth by image key (:func:`shapes_ground_truth`).
+        root: the dataset's root; on shapes its ``ground_truth.json`` gives the object masks.
         has_attention: whether the generator has attention stages.
         options: how to measure (:class:`~attngan.metrics.options.MetricOptions`); with ``strict``, a metric
             that cannot run is an error even among the defaults.
@@ -103,7 +94,7 @@ class MetricSuite:
         names: Sequence[str] | None,
         *,
         dataset: str | None,
-        ground_truth: Mapping[str, Any] | None = None,
+        root: str | Path | None = None,
         has_attention: bool = True,
         options: MetricOptions | None = None,
         keep_real_features: bool = False,
@@ -112,12 +103,14 @@ class MetricSuite:
         options = options or MetricOptions()
         explicit = names is not None
         requested = list(names) if names is not None else default_metric_names(dataset, during_training)
-        unknown = [n for n in requested if n not in METRICS]
-        if unknown:
-            raise ConfigError(f"unknown metric(s) {unknown}; choose from {list(METRIC_NAMES)}")
+        check_metric_names(requested)
         self.dataset = dataset
         self.has_attention = bool(has_attention)
-        self.ground_truth = dict(ground_truth) if ground_truth is not None else None
+        self.ground_truth: dict[str, Any] | None = None
+        if dataset == "shapes" and root is not None:
+            from attngan.data.shapes import load_ground_truth
+
+            self.ground_truth = load_ground_truth(root)
         self.skipped: dict[str, str] = {}
         usable = []
         for name in dict.fromkeys(requested):  # keeps the order, drops repeats
@@ -272,7 +265,7 @@ def measure(
 ) -> None:
     """Generate the images of every caption batch and add them to ``suite``.
 
-    Sample ``i`` gets its noise from ``(seed, i)`` (:func:`~attngan.evaluation.generate.sample_noise`), so a
+    Sample ``i`` gets its noise from ``(seed, i)`` (:func:`~attngan.models.generate.sample_noise`), so a
     value does not depend on the batch size, the device or the number of processes.
 
     Args:

@@ -11,37 +11,17 @@ import torch
 from lightning.pytorch import LightningModule
 from torch import nn
 
-from attngan.checkpoint import (
-    build_network,
-    run_metadata,
-)
+from attngan.checkpoint import build_network, run_metadata
 from attngan.data.shapes.negatives import HardNegatives
 from attngan.errors import ConfigError, NonFiniteLossError
-from attngan.lit.common import (
-    check_image_sizes,
-    damsm_gammas,
-    dataset_has_classes,
-    load_initial_weights,
-    step_seed,
-)
-from attngan.lit.damsm_module import DAMSMBundle, load_frozen_damsm
+from attngan.lit.common import damsm_gammas, dataset_has_classes, load_initial_weights, step_seed
+from attngan.lit.damsm_module import load_frozen_damsm
 from attngan.lit.ema import make_ema, update_ema
-from attngan.lit.guards import (
-    NonFiniteWatch,
-    check_nonfinite_policy,
-    finite_on_every_rank,
-    mean_over_ranks,
-)
+from attngan.lit.guards import NonFiniteWatch, check_nonfinite_policy, finite_on_every_rank, mean_over_ranks
 from attngan.lit.optim import check_adam_implementation, make_adam, set_adam_implementation
 from attngan.lit.strategy import average_gradients, broadcast_buffers, check_manual_strategy
-from attngan.lit.text_cache import (
-    TextEmbeddingCache,
-    add_host_fields,
-    cached_text_features,
-    text_encoder_fingerprint,
-)
-from attngan.losses.damsm import padding_mask
 from attngan.models import Generator
+from attngan.text.encoding import padding_mask
 from attngan.training.loss import AttnGANLoss
 from attngan.training.options import TrainingOptions, format_departures, recipe_departures
 from attngan.training.terms import hard_negative_fields, wrong_sentences
@@ -50,6 +30,10 @@ log = logging.getLogger(__name__)
 
 GENERATOR_TARGET = "attngan.models.Generator"
 DISCRIMINATOR_TARGET = "attngan.models.Discriminator"
+
+
+# added to a training batch on the host (on_before_batch_transfer): list[int] caption lengths
+HOST_LENGTHS = "host_lengths"
 
 
 class AttnGANModule(LightningModule):
@@ -65,8 +49,6 @@ class AttnGANModule(LightningModule):
         gamma1, gamma2, gamma3: DAMSM smoothing factors.
         lr_generator, lr_discriminator, betas: Adam settings.
         ema_decay: decay of the generator's parameter EMA (used for every sample and metric).
-        log_every_n_steps: losses leave the device every N generator steps (and at an epoch's last batch) for
-            the non-finite check and the loggers.
         sample_every_n_epochs: fixed sample grid from the EMA generator every N epochs.
         num_sample_captions: captions (from the validation split) in the sample grid.
         nonfinite_policy: ``"stop"`` (raise, naming step and term) or ``"skip"`` (skip the step, count it).
@@ -76,7 +58,8 @@ class AttnGANModule(LightningModule):
             (:mod:`attngan.lit.optim`; the same update, rounding differs).
         init_from: an attngan checkpoint whose G (and D, EMA where present) weights start the run.
         seed: base of the per-step random streams (noise, CA) and of the sample grid's fixed z and ε.
-        image_sizes: optional check only: must equal :attr:`Generator.image_sizes` (the config derives it).
+        image_sizes: the config's copy of :attr:`Generator.image_sizes` (``model.image_sizes``, which
+            ``data.image_sizes`` follows); the generator owns the sizes and :meth:`setup` checks the data's.
         training: ``model.training``, the options beyond the release (:class:`TrainingOptions`); None or ``{}``
             is the release recipe.
         run_config: the resolved run config, stored in checkpoints.
@@ -97,7 +80,6 @@ class AttnGANModule(LightningModule):
         lr_discriminator: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         ema_decay: float = 0.999,
-        log_every_n_steps: int = 50,
         sample_every_n_epochs: int = 1,
         num_sample_captions: int = 8,
         nonfinite_policy: str = "stop",
@@ -124,9 +106,10 @@ class AttnGANModule(LightningModule):
             if self.options.hard_negative_fraction > 0
             else None
         )
-        self._attach_damsm(load_frozen_damsm(damsm_checkpoint, self.vocab))
+        damsm = load_frozen_damsm(damsm_checkpoint, self.vocab)
+        self.text_encoder, self.image_encoder = damsm.text_encoder, damsm.image_encoder
+        self.damsm_networks = damsm.networks
         self._build_generator(generator)
-        check_image_sizes("model.image_sizes", image_sizes, self.generator)
         self._build_discriminators(discriminator)
         if init_from:
             load_initial_weights(init_from, self.generator, self.discriminators)
@@ -137,15 +120,8 @@ class AttnGANModule(LightningModule):
         )
         self._sample_batch: dict[str, Any] | None = None
         self._compiled = False
-        # data.cache_text_embeddings=true: the frozen text encoder's outputs per caption (set up in setup())
-        self.text_cache: TextEmbeddingCache | None = None
 
     # ------------------------------------------------------------------ building
-    def _attach_damsm(self, damsm: DAMSMBundle) -> None:
-        self.text_encoder = damsm.text_encoder
-        self.image_encoder = damsm.image_encoder
-        self.damsm_networks = damsm.networks
-
     def _build_generator(self, generator: dict[str, Any]) -> None:
         embedding_dim = int(generator.get("embedding_dim", 256))
         self.text_dim = int(getattr(self.text_encoder, "output_dim", embedding_dim))
@@ -157,11 +133,6 @@ class AttnGANModule(LightningModule):
         self.generator_spec = {"_target_": GENERATOR_TARGET, **generator}
         self.generator: Generator = build_network(self.generator_spec)  # initialised by its constructor
 
-    @property
-    def image_sizes(self) -> list[int]:
-        """Image size of every stage, smallest first (:attr:`Generator.image_sizes`, the one owner)."""
-        return list(self.generator.image_sizes)
-
     def _build_discriminators(self, discriminator: dict[str, Any]) -> None:
         self.discriminator_specs = [
             {
@@ -170,7 +141,7 @@ class AttnGANModule(LightningModule):
                 "embedding_dim": self.text_dim,
                 **discriminator,
             }
-            for size in self.image_sizes
+            for size in self.generator.image_sizes
         ]  # each initialised by its constructor
         self.discriminators = nn.ModuleList(build_network(spec) for spec in self.discriminator_specs)
 
@@ -212,9 +183,12 @@ class AttnGANModule(LightningModule):
                 disc.compile(dynamic=False)
             self._compiled = True
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        check_image_sizes("data.image_sizes", getattr(datamodule, "image_sizes", None), self.generator)
-        if getattr(datamodule, "cache_text_embeddings", False) and self.text_cache is None:
-            self.text_cache = TextEmbeddingCache()
+        sizes = [int(s) for s in getattr(datamodule, "image_sizes", self.generator.image_sizes)]
+        if sizes != self.generator.image_sizes:  # every discriminator needs real images of its stage's size
+            raise ConfigError(
+                f"data.image_sizes={sizes} (model.image_sizes by default) but the generator makes "
+                f"{self.generator.image_sizes}: set model.generator.base_size and num_stages, not the sizes"
+            )
 
     def on_fit_start(self) -> None:
         self._step = int(self.generator_step)
@@ -226,21 +200,23 @@ class AttnGANModule(LightningModule):
                 "model.training.hard_negative_fraction > 0 needs the shapes data (its captions name colours, "
                 "shapes, sizes and positions); set it to 0 for this dataset"
             )
-        if self.text_cache is not None:  # weights are final here (after a resume's checkpoint load)
-            fingerprint = text_encoder_fingerprint(self.text_encoder, self.damsm_networks.get("text_encoder"))
-            if self.text_cache.bind(fingerprint):
-                log.info("text-embedding cache emptied: the text encoder changed")
 
     def on_train_start(self) -> None:
         for optimizer in self.trainer.optimizers:  # a resume restored the flags of the run that saved it
             set_adam_implementation(optimizer, self.hparams.adam_implementation)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Host-side work for the training step while the batch is still on the CPU (see
-        :func:`attngan.lit.text_cache.add_host_fields`), so that the step never reads device values."""
-        if self._trainer is not None and self.trainer.training:
-            batch = add_host_fields(batch, self.text_cache)
-            if self.hard_negatives is not None and isinstance(batch, dict) and "captions" in batch:
+        """Host-side work for a training batch still on the CPU, so that the step never reads device values:
+        the caption lengths as integers (``host_lengths``, for the text encoder) and the hard negatives."""
+        if (
+            self._trainer is not None
+            and self.trainer.training
+            and isinstance(batch, dict)
+            and "captions" in batch
+        ):
+            if batch["lengths"].device.type == "cpu":  # not when a loader already moved the batch
+                batch[HOST_LENGTHS] = batch["lengths"].tolist()
+            if self.hard_negatives is not None:
                 rng = np.random.default_rng([self.hparams.seed, self.global_rank, self._step, 1])
                 fraction = self.options.hard_negative_fraction
                 batch.update(
@@ -278,7 +254,9 @@ class AttnGANModule(LightningModule):
         batch_size = captions.shape[0]
         class_ids = batch["class_ids"] if dataset_has_classes(self.trainer) else None
 
-        words, sentence = cached_text_features(batch, self.text_cache, self.encode_text)  # (B, D, T), (B, D)
+        # the text encoder packs sequences by length on the CPU: the host copy, where there is one
+        host_lengths = torch.tensor(batch[HOST_LENGTHS]) if HOST_LENGTHS in batch else lengths
+        words, sentence = self.encode_text(captions, host_lengths)  # (B, D, T), (B, D)
         mask = padding_mask(lengths, captions.shape[1])  # (B, T), True at padding
         noise = torch.randn(batch_size, self.generator.z_dim, device=self.device)
         output = self.generator(noise, sentence, words, mask)
@@ -315,11 +293,10 @@ class AttnGANModule(LightningModule):
         self._nonfinite.track(torch.stack(terms), self.generator_step)
         self.generator_step += 1
         self._step += 1
-
-        last_batch = batch_idx + 1 >= self.trainer.num_training_batches
-        if self._step % self.hparams.log_every_n_steps == 0 or last_batch:
+        every = self.trainer.log_every_n_steps  # when Lightning reads the logged losses too (0: never)
+        if every and self._step % every == 0:
             self._check_nonfinite()
-            self._log_losses(terms, g_loss.detach(), batch_size)
+        self._log_losses(terms, g_loss.detach(), batch_size)
 
     def _check_nonfinite(self) -> None:
         found = self._nonfinite.earliest() if self.hparams.nonfinite_policy == "stop" else None
@@ -333,21 +310,21 @@ class AttnGANModule(LightningModule):
             )
 
     def _log_losses(self, terms: list[torch.Tensor], g_loss: torch.Tensor, batch_size: int) -> None:
-        values = mean_over_ranks(torch.stack([*terms, g_loss])).tolist()  # one host sync for every value
+        """Device values, every step: Lightning reads them every ``trainer.log_every_n_steps`` batches."""
+        values = mean_over_ranks(torch.stack([*terms, g_loss]))  # one all-reduce under DDP, no host sync
         names = [
             f"train/{'d_loss_' + t[1:] if t[0] == 'd' and t[1:].isdigit() else t}" for t in self.loss_terms
         ]
-        losses = dict(zip([*names, "train/g_loss"], values, strict=True))
-        metrics = {**losses, "train/generator_step": float(self._step), "epoch": float(self.current_epoch)}
+        metrics = dict(zip([*names, "train/g_loss"], values.unbind(), strict=True))
+        metrics["train/generator_step"] = self.generator_step.float()
         if self.hparams.nonfinite_policy == "skip":
-            metrics["train/skipped_steps"] = float(self.skipped_steps)
-        # written here, every model.log_every_n_steps and at an epoch's last batch, whatever Lightning's own
-        # cadence; x-axis: the trainer's global step, as for every other logged value (decision 024)
-        for logger in self.loggers:
-            logger.log_metrics(metrics, step=self.trainer.global_step)
+            metrics["train/skipped_steps"] = self.skipped_steps.float()
+        # x-axis: the trainer's global step, as for every other logged value (decision 024); a logged "step"
+        # replaces Lightning's batch count, which also drops its "epoch", so that is logged too
+        metrics["step"] = float(self.trainer.global_step)
+        metrics["epoch"] = float(self.current_epoch)
+        self.log_dict(metrics, batch_size=batch_size)
         self.log("g_loss", metrics["train/g_loss"], prog_bar=True, logger=False, batch_size=batch_size)
-        # the terms too, for callbacks (attngan.lit.progress); the loggers got them above
-        self.log_dict(losses, logger=False, batch_size=batch_size)
 
     # ------------------------------------------------------------------ samples
     def on_train_epoch_end(self) -> None:

@@ -22,29 +22,15 @@ INTERRUPTED_EXIT_CODE = 130
 
 
 class BadSampleReport(Callback):
-    """At the end of every epoch, log how many samples ``data.on_bad_sample=skip`` left out, and which."""
-
-    def _report(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        datamodule = getattr(trainer, "datamodule", None)
-        report = getattr(datamodule, "report_bad_samples", None)
-        if report is None:
-            return
-        bad = report()
-        if not bad:
-            return
-        count = len(bad)
-        names = ", ".join(str(b) for b in list(bad)[:20]) + (" ..." if count > 20 else "")
-        log.warning(
-            "epoch %d: %d bad sample(s) skipped (data.on_bad_sample=skip): %s",
-            trainer.current_epoch,
-            count,
-            names,
-        )
-        for logger in trainer.loggers:
-            logger.log_metrics({"data/bad_samples": float(count)}, step=trainer.global_step)
+    """At the end of every epoch, the samples ``data.on_bad_sample=skip`` left out: a warning naming them
+    (:meth:`CaptionDataModule.report_bad_samples`) and their count, ``data/bad_samples``, to the loggers."""
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._report(trainer, pl_module)
+        report = getattr(trainer.datamodule, "report_bad_samples", None)
+        bad = report() if report is not None else []
+        if bad:
+            for logger in trainer.loggers:
+                logger.log_metrics({"data/bad_samples": float(len(bad))}, step=trainer.global_step)
 
 
 class PreemptionCheckpoint(Callback):
@@ -94,9 +80,8 @@ class PreemptionCheckpoint(Callback):
             def _on_sigint(signum: int, frame: Any) -> None:
                 if os.getpid() != pid:  # a data-loader worker (forked with this handler): the trainer decides
                     return
-                if (
-                    self.interrupted
-                ):  # the second Ctrl-C: stop now (a KeyboardInterrupt would go to Lightning)
+                # the second Ctrl-C: stop now (a KeyboardInterrupt would go to Lightning)
+                if self.interrupted:
                     raise SystemExit(INTERRUPTED_EXIT_CODE)
                 self.interrupted = True
                 log.warning(

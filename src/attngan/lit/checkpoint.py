@@ -43,24 +43,21 @@ def check_resumable(
             f"({len(vocab)} ids); resume it with the data of the run that wrote it."
         )
     saved, expected = checkpoint["state_dict"], module.state_dict()
-    problems = []
-    if missing := sorted(set(expected) - set(saved)):
-        problems.append(
-            f"missing {', '.join(missing[:4])}"
-            + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
-        )
-    if unexpected := sorted(set(saved) - set(expected)):
-        problems.append(
-            f"unexpected {', '.join(unexpected[:4])}"
-            + (f" and {len(unexpected) - 4} more" if len(unexpected) > 4 else "")
-        )
     shapes = [
         f"{k} {tuple(saved[k].shape)} vs {tuple(v.shape)}"
         for k, v in expected.items()
         if k in saved and isinstance(saved[k], torch.Tensor) and saved[k].shape != v.shape
     ]
-    if shapes:
-        problems.append("other shapes: " + ", ".join(shapes[:4]) + (" ..." if len(shapes) > 4 else ""))
+    found = {
+        "missing": sorted(set(expected) - set(saved)),
+        "unexpected": sorted(set(saved) - set(expected)),
+        "other shapes:": shapes,
+    }
+    problems = [
+        f"{what} {', '.join(keys[:4])}" + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        for what, keys in found.items()
+        if keys
+    ]
     if problems:
         raise CheckpointError(
             f"'{path}' does not fit the model of this run ({'; '.join(problems)}). Resume with the same model "

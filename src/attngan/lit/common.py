@@ -1,4 +1,4 @@
-"""Small pieces of the LightningModules: step seeds, batches, size checks, initial weights (checkpoint metadata:
+"""Small pieces of the LightningModules: step seeds, batches, initial weights (checkpoint metadata:
 :mod:`attngan.checkpoint`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from attngan.checkpoint import attngan_entry, generator_state_dict, safe_load_checkpoint, strip_prefix
-from attngan.errors import CheckpointError, ConfigError
+from attngan.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,6 @@ def fixed_batch(datamodule: Any, num_captions: int) -> dict[str, Any]:
         "texts": list(batch["texts"][:n]),
         "keys": list(batch["keys"][:n]),
     }
-
-
-def check_image_sizes(key: str, sizes: list[int] | None, generator: Any) -> None:
-    """Refuse a ``model.image_sizes`` / ``data.image_sizes`` override that disagrees with the generator's
-    stages (:attr:`Generator.image_sizes`, the one owner); ``None`` passes."""
-    if sizes is None or [int(s) for s in sizes] == list(generator.image_sizes):
-        return
-    raise ConfigError(
-        f"{key}={[int(s) for s in sizes]} does not match the generator: model.generator.num_stages="
-        f"{generator.num_stages} stages from model.generator.base_size={generator.base_size} "
-        f"make {list(generator.image_sizes)} (base_size * 2**stage), and every discriminator needs real images "
-        "of its stage's size. Choose the sizes with model.generator.num_stages and model.generator.base_size,"
-        f" and drop the {key} override (it follows them by default)."
-    )
 
 
 def load_initial_weights(path: str, generator: nn.Module, discriminators: nn.Module) -> None:

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from attngan.errors import ConfigError
 from attngan.evaluation.captions import caption_batches
 from attngan.evaluation.report import append_jsonl
-from attngan.evaluation.suite import MetricSuite, measure, shapes_ground_truth
+from attngan.evaluation.suite import MetricSuite, measure
 from attngan.metrics.options import MetricOptions
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class EvaluationCallback(Callback):
         return MetricSuite(
             self.metric_names,
             dataset=datamodule.dataset_name,
-            ground_truth=shapes_ground_truth(datamodule.dataset_name, datamodule.root),
+            root=datamodule.root,
             has_attention=pl_module.generator_ema.num_stages > 1,
             options=fitted,
             keep_real_features=True,

@@ -8,22 +8,18 @@ to call on every rank.
 from __future__ import annotations
 
 import logging
-import netrc
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from typing import Any
 
 import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from PIL import Image
 
 from attngan.errors import ConfigError
-
-if TYPE_CHECKING:
-    from attngan.models.generator import GeneratorOutput
 
 WANDB_MODES = ("online", "offline", "disabled", "dryrun", "run", "shared")
 
@@ -59,18 +55,13 @@ def quiet_lightning_logs() -> None:
 
 # ------------------------------------------------------------------------------------------------ W&B
 def _wandb_credentials_found() -> bool:
-    """Whether W&B could log in without asking: ``WANDB_API_KEY`` or a netrc entry for its host."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
-    candidates = [os.environ.get("NETRC"), os.path.expanduser("~/.netrc"), os.path.expanduser("~/_netrc")]
-    for path in filter(None, candidates):
-        try:
-            if netrc.netrc(path).authenticators(host):
-                return True
-        except (OSError, netrc.NetrcParseError):
-            continue
-    return False
+    """Whether W&B logs in without asking, by its own lookup (``WANDB_API_KEY``, ``wandb login``, settings)."""
+    import wandb
+
+    try:
+        return wandb.login(prompt=False, verify=False)  # no prompt, no network
+    except wandb.errors.AuthenticationError as err:  # a key was found but is malformed
+        raise ConfigError(f"W&B refused its stored credentials: {err}; run `wandb login --relogin`") from None
 
 
 def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
@@ -86,13 +77,15 @@ def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
         ConfigError: ``mode`` is unknown, or online logging was asked for without W&B credentials.
     """
     import wandb
-    from lightning.pytorch.loggers import WandbLogger
 
     mode = (mode or os.environ.get("WANDB_MODE") or "online").lower()
     if mode not in WANDB_MODES:
         raise ConfigError(
             f"W&B mode {mode!r} (logger.wandb.mode or WANDB_MODE) is not one of online, offline, disabled"
         )
+    # a previous job of the same process (a Hydra sweep) left its run open: close it, or this job's metrics
+    # would go into that run (and W&B would not look up credentials while a run is open)
+    wandb.finish()
     if mode in ("online", "run", "shared") and not _wandb_credentials_found():
         raise ConfigError(
             "logger=wandb logs online, but no W&B credentials were found (WANDB_API_KEY or `wandb login`). "
@@ -102,21 +95,15 @@ def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
         )
     if kwargs.get("log_model") and mode in ("offline", "dryrun", "disabled"):
         kwargs["log_model"] = False  # checkpoints cannot be uploaded offline; they stay in the run directory
-    if wandb.run is not None:
-        # a previous job of the same process (a Hydra sweep) left its run open: close it, or this job's
-        # metrics would go into that run
-        wandb.finish()
     return WandbLogger(mode=mode, **kwargs)
 
 
 def finish_loggers(loggers: Sequence[Any]) -> None:
-    """Close W&B runs opened by these loggers (flushes offline runs to disk; the next job gets its own run)."""
-    for logger in loggers:
-        if type(logger).__name__ == "WandbLogger" and getattr(logger, "_experiment", None) is not None:
-            experiment = logger._experiment
-            if hasattr(experiment, "finish"):
-                experiment.finish()
-            logger._experiment = None
+    """Close the W&B run of these loggers (flushes an offline run to disk; the next job gets its own run)."""
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
+        wandb.finish()  # the logger's run is W&B's current run
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -142,145 +129,98 @@ def _rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def write_sample_figures(
-    out_dir: Path,
-    output: GeneratorOutput,
-    captions: torch.Tensor,
-    lengths: torch.Tensor,
-    texts: Sequence[str],
-    vocab: Sequence[str],
-) -> tuple[list[tuple[str, Image.Image]], Image.Image, list[list[Image.Image]]]:
-    """Save a generated batch as PNGs: ``caption_<i>_attention.png`` per caption and ``grid.png``.
-
-    Args:
-        out_dir: the folder to write to (made if missing).
-        output: the generator's output for the batch (B captions).
-        captions: ``(B, T)`` word ids; lengths: ``(B,)``.
-        texts: the B captions as text (written under the grid's images).
-        vocab: words in id order (the attention figures' tokens).
-
-    Returns:
-        ``(figures, grid, stage_images)`` as :func:`log_samples` takes them.
-    """
-    from attngan.viz import attention_figure, sample_grid, tensor_to_pil
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figures = []
-    for i, text in enumerate(texts):
-        length = int(lengths[i])
-        tokens = [vocab[int(t)] for t in captions[i, :length]]
-        figure = attention_figure(
-            [im[i].float().cpu() for im in output.images],
-            [att[i, :length].float().cpu() for att in output.attention],
-            tokens,
-            top_k=5,
-        )
-        figure.save(out_dir / f"caption_{i:02d}_attention.png")
-        figures.append((text, figure))
-    final = [im.float().cpu() for im in output.images[-1]]
-    grid = sample_grid(final, list(texts), ncol=4, cell_size=max(128, int(final[0].shape[-1])))  # legible
-    grid.save(out_dir / "grid.png")
-    stage_images = [[tensor_to_pil(im[i].float().cpu()) for im in output.images] for i in range(len(texts))]
-    return figures, grid, stage_images
-
-
 @torch.no_grad()
 def render_samples(module: Any) -> Path | None:
     """The sample grid of an :class:`~attngan.lit.AttnGANModule`: its first validation captions with fixed z and
-    CA ε through its EMA generator, so the same weights give the same grid. Writes
-    ``<run dir>/samples/epoch_<N>/`` (grid and attention figures) and logs them; None without a data module."""
-    from attngan.evaluation.generate import generate, seed_noise
+    CA ε through its EMA generator, so the same weights give the same grid.
+
+    Writes ``<run dir>/samples/epoch_<N>/``: ``grid.png`` (last stage, captions under the images) and
+    ``caption_<i>_attention.png`` per caption, and logs them (:func:`log_figures`).
+
+    Returns:
+        That folder; None without a data module.
+    """
     from attngan.lit.common import fixed_batch
+    from attngan.models.generate import generate, seed_noise
+    from attngan.viz import attention_figure, sample_grid, tensor_to_pil
 
     trainer = module.trainer
-    datamodule = getattr(trainer, "datamodule", None)
-    if datamodule is None:
+    if trainer.datamodule is None:
         return None
     if module._sample_batch is None:  # the first validation captions, the same at every epoch
-        module._sample_batch = fixed_batch(datamodule, module.hparams.num_sample_captions)
+        module._sample_batch = fixed_batch(trainer.datamodule, module.hparams.num_sample_captions)
     batch = module._sample_batch
-    captions, lengths = batch["captions"], batch["lengths"]
+    captions, lengths, texts = batch["captions"], batch["lengths"], batch["texts"]  # (B, T), (B,), B strings
     generator = module.generator_ema
     noise, condition_noise = seed_noise(
         captions.shape[0], generator.z_dim, generator.condition_dim, module.hparams.seed
     )
     output, _, _ = generate(module.text_encoder, generator, captions, lengths, noise, condition_noise)
     out_dir = Path(trainer.default_root_dir) / "samples" / f"epoch_{module.current_epoch:04d}"
-    figures, grid, stage_images = write_sample_figures(
-        out_dir, output, captions, lengths, batch["texts"], module.vocab
-    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [stage.float().cpu() for stage in output.images]  # per stage (B, 3, H, W), smallest first
+    figures = []
+    for i, text in enumerate(texts):
+        length = int(lengths[i])
+        tokens = [module.vocab[int(t)] for t in captions[i, :length]]
+        attention = [att[i, :length].float().cpu() for att in output.attention]
+        figure = attention_figure([im[i] for im in images], attention, tokens, top_k=5)
+        figure.save(out_dir / f"caption_{i:02d}_attention.png")
+        figures.append((text, figure))
+    final = list(images[-1])
+    grid = sample_grid(final, list(texts), ncol=4, cell_size=max(128, int(final[0].shape[-1])))  # legible
+    grid.save(out_dir / "grid.png")
     if module.loggers:
+        stage_images = [[tensor_to_pil(im[i]) for im in images] for i in range(len(texts))]
         step, epoch = trainer.global_step, module.current_epoch
-        log_samples(module.loggers, figures, grid, step=step, epoch=epoch, stage_images=stage_images)
+        log_figures(module.loggers, "samples/attention", figures, step, epoch, grid, stage_images)
     return out_dir
 
 
-def log_samples(
+def log_figures(
     loggers: Sequence[Any],
+    key: str,
     figures: list[tuple[str, Image.Image]],
-    grid: Image.Image,
     step: int,
     epoch: int,
+    grid: Image.Image | None = None,
     stage_images: list[list[Image.Image]] | None = None,
 ) -> None:
-    """Log a sample grid and, per caption, its stage images and attention figure.
+    """Log captioned figures (attention maps) to W&B and TensorBoard, with a sample grid when given.
 
-    W&B gets a table (epoch, caption, one column per stage, attention figure) under ``samples/table``, the
-    captioned attention figures under ``samples/attention`` and the grid under ``samples/grid``; TensorBoard
-    gets the images; CSV and other loggers get nothing (the PNGs are in the run directory anyway).
+    W&B gets the figures under ``key``; with ``grid`` also ``samples/grid`` and a table under
+    ``samples/table`` (epoch, caption, one column per stage, attention figure), all in one row. TensorBoard gets the images
+    (``<key>_<i>``, ``samples/grid``); CSV and other loggers get nothing (the PNGs are in the run directory).
 
     Args:
         loggers: the trainer's loggers.
-        figures: ``(caption, attention figure)`` per caption.
-        grid: the sample grid (last stage, captions written under the images).
+        key: the figures' name (``samples/attention``, ``val/attention``).
+        figures: ``(caption, figure)`` per caption.
         step: the trainer's global step (the x-axis of every other logged value).
-        epoch: the epoch the samples belong to.
-        stage_images: per caption, the image of every stage (smallest first); optional.
+        epoch: the epoch the figures belong to.
+        grid: the sample grid (last stage, captions written under the images).
+        stage_images: with ``grid``, per caption the image of every stage (smallest first).
     """
     for logger in loggers:
-        name = type(logger).__name__
-        if name == "WandbLogger":
+        if isinstance(logger, WandbLogger):
             import wandb
 
-            widths = [image.width for image in stage_images[0]] if stage_images else []
-            stage_columns = [f"stage {i} ({width}px)" for i, width in enumerate(widths)]
-            table = wandb.Table(columns=["epoch", "caption", *stage_columns, "attention"])
-            for i, (caption, figure) in enumerate(figures):
-                stages = [wandb.Image(im) for im in stage_images[i]] if stage_images else []
-                table.add_data(epoch, caption, *stages, wandb.Image(figure, caption=caption))
+            # the figures also as plain captioned images: kept in the run's own files (a table's images are
+            # staged as an artifact, in $WANDB_DATA_DIR until the run is synced)
+            row = {key: [wandb.Image(figure, caption=caption) for caption, figure in figures], "epoch": epoch}
+            if grid is not None and stage_images is not None:
+                widths = [image.width for image in stage_images[0]]
+                stages = [f"stage {i} ({width}px)" for i, width in enumerate(widths)]
+                table = wandb.Table(columns=["epoch", "caption", *stages, "attention"])
+                for (caption, figure), images in zip(figures, stage_images, strict=True):
+                    images = [wandb.Image(image) for image in images]
+                    table.add_data(epoch, caption, *images, wandb.Image(figure, caption=caption))
+                row |= {"samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"), "samples/table": table}
             # no `step=` for wandb: its own counter must only grow, the x-axis is trainer/global_step
-            logger.experiment.log(
-                {
-                    "samples/grid": wandb.Image(grid, caption=f"epoch {epoch}"),
-                    # the figures also as plain captioned images: kept in the run's own files (a table's
-                    # images are staged as an artifact, in $WANDB_DATA_DIR until the run is synced)
-                    "samples/attention": [
-                        wandb.Image(figure, caption=caption) for caption, figure in figures
-                    ],
-                    "samples/table": table,
-                    "epoch": epoch,
-                    "trainer/global_step": step,
-                }
-            )
-        elif name == "TensorBoardLogger":
-            writer = logger.experiment
-            writer.add_image("samples/grid", _rgb(grid), step, dataformats="HWC")
-            for i, (_, figure) in enumerate(figures):
-                writer.add_image(f"samples/attention_{i}", _rgb(figure), step, dataformats="HWC")
-
-
-def log_figures(
-    loggers: Sequence[Any], key: str, figures: list[tuple[str, Image.Image]], step: int, epoch: int
-) -> None:
-    """Log captioned figures (e.g. DAMSM word-to-region attention) to W&B and TensorBoard."""
-    for logger in loggers:
-        name = type(logger).__name__
-        if name == "WandbLogger":
-            import wandb
-
-            images = [wandb.Image(figure, caption=caption) for caption, figure in figures]
-            logger.experiment.log({key: images, "epoch": epoch, "trainer/global_step": step})
-        elif name == "TensorBoardLogger":
+            logger.experiment.log({**row, "trainer/global_step": step})
+        elif isinstance(logger, TensorBoardLogger):
+            if grid is not None:
+                logger.experiment.add_image("samples/grid", _rgb(grid), step, dataformats="HWC")
             for i, (_, figure) in enumerate(figures):
                 logger.experiment.add_image(f"{key}_{i}", _rgb(figure), step, dataformats="HWC")
 
@@ -289,8 +229,6 @@ __all__ = [
     "LogRunConfig",
     "finish_loggers",
     "log_figures",
-    "log_samples",
     "render_samples",
     "wandb_logger",
-    "write_sample_figures",
 ]

@@ -9,7 +9,8 @@ per epoch (and, with ``every_n_steps``, one every N training batches) such as::
 The values are the module's logged scalars (``self.log``; ``train/`` left out of the names), the speed is in
 training batches per second since the previous line (validation included), and the ETA is the batches left
 until ``trainer.max_epochs`` at the run's average pace. Only rank 0 prints. ``trainer.enable_progress_bar=false``
-silences the lines too. Durations are :func:`attngan.progress.format_duration`'s, as in every other progress line.
+silences the lines too, and ``ATTNGAN_PROGRESS=0`` both the lines and the bar. The switch, the terminal test
+and the rate, ETA and duration formats are :mod:`attngan.progress`'s, as in every other progress display.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from attngan.errors import ConfigError
-from attngan.progress import format_duration, is_terminal
+from attngan.progress import eta_seconds, format_duration, format_rate, is_terminal, progress_enabled
 
 MODES = ("auto", "lines", "bar")
+# logged counters a line leaves out (the x-axis of decision 024, the generator step)
+COUNTERS = ("step", "epoch", "train/generator_step")
 
 
 def line_metrics(metrics: dict[str, Any], prefer: str) -> dict[str, float]:
@@ -33,7 +36,8 @@ def line_metrics(metrics: dict[str, Any], prefer: str) -> dict[str, float]:
 
     A value logged both per step and per epoch (``x_step`` and ``x_epoch``) is shown once, as ``x``: the
     ``prefer`` variant (``"epoch"`` at the end of an epoch, ``"step"`` in between). ``train/`` is dropped from
-    names; the first of two values with the same shown name wins.
+    names; the first of two values with the same shown name wins. The logging x-axis (``step``, ``epoch``) and
+    ``train/generator_step`` are counters, not values, and are left out.
     """
     other = "step" if prefer == "epoch" else "epoch"
     shown: dict[str, float] = {}
@@ -42,7 +46,7 @@ def line_metrics(metrics: dict[str, Any], prefer: str) -> dict[str, float]:
             if value.numel() != 1:
                 continue
             value = value.item()
-        if not isinstance(value, int | float) or name == "epoch" or name.endswith(f"_{other}"):
+        if not isinstance(value, int | float) or name in COUNTERS or name.endswith(f"_{other}"):
             continue
         name = name.removesuffix(f"_{prefer}").removeprefix("train/")
         shown.setdefault(name, float(value))
@@ -76,22 +80,16 @@ class ProgressLines(Callback):
         self._batches = self._last_batches = 0  # training batches of this fit (since a resume)
         self._epoch_batch = 0
 
-    # ------------------------------------------------------------------ when
-    def _wants_lines(self, stream: TextIO) -> bool:
-        if self.mode != "auto":
-            return self.mode == "lines"
-        return not is_terminal(stream)
-
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self._out = self.stream if self.stream is not None else sys.stdout
-        bar = trainer.progress_bar_callback
-        self.active = stage == "fit" and bar is not None and self._wants_lines(self._out)
-        if self.active and bar is not None:
+        bar, shown = trainer.progress_bar_callback, progress_enabled(True)
+        lines = self.mode == "lines" or (self.mode == "auto" and not is_terminal(self._out))
+        self.active = stage == "fit" and bar is not None and shown and lines
+        if bar is not None and (self.active or not shown):
             bar.disable()  # before any bar is drawn (they are made when their loop starts)
 
-    # ------------------------------------------------------------------ counting
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._start = self._last = time.monotonic()
+        self._start = self._last = time.perf_counter()
         self._batches = self._last_batches = 0
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -109,28 +107,23 @@ class ProgressLines(Callback):
         if self.active:
             self._print(trainer, prefer="epoch")
 
-    # ------------------------------------------------------------------ the line
-    def _eta(self, trainer: Trainer, now: float) -> float:
-        per_epoch, max_epochs = trainer.num_training_batches, trainer.max_epochs
-        if not self._batches or not max_epochs or max_epochs < 0 or not math.isfinite(per_epoch):
-            return math.nan
-        left = (max_epochs - trainer.current_epoch - 1) * per_epoch + (per_epoch - self._epoch_batch)
-        return max(left, 0) * (now - self._start) / self._batches
-
     def line(self, trainer: Trainer, prefer: str = "epoch") -> str:
         """The progress line for the trainer's state now (``prefer``: see :func:`line_metrics`)."""
-        now = time.monotonic()
-        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
-        per_epoch = trainer.num_training_batches
-        batches = per_epoch if math.isfinite(per_epoch) else "?"
-        parts = [f"epoch {trainer.current_epoch + 1}/{epochs}", f"batch {self._epoch_batch}/{batches}"]
+        now = time.perf_counter()
+        max_epochs, per_epoch = trainer.max_epochs or -1, trainer.num_training_batches
+        known = max_epochs > 0 and math.isfinite(per_epoch)
+        left = (max_epochs - trainer.current_epoch) * per_epoch - self._epoch_batch if known else math.inf
+        parts = [
+            f"epoch {trainer.current_epoch + 1}/{max_epochs if max_epochs > 0 else '?'}",
+            f"batch {self._epoch_batch}/{per_epoch if math.isfinite(per_epoch) else '?'}",
+        ]
         values = line_metrics(dict(trainer.callback_metrics), prefer)
         if values:
             parts.append(" ".join(f"{name} {value:.4g}" for name, value in values.items()))
         elapsed = now - self._last
         speed = (self._batches - self._last_batches) / elapsed if elapsed > 0 else math.nan
-        parts.append(f"{speed:.3g} steps/s")
-        parts.append(f"ETA {format_duration(self._eta(trainer, now))}")
+        parts.append(format_rate(speed, "steps"))
+        parts.append(f"ETA {format_duration(eta_seconds(max(left, 0), self._batches, now - self._start))}")
         self._last, self._last_batches = now, self._batches
         return " | ".join(parts)
 

@@ -39,37 +39,36 @@ log = logging.getLogger(__name__)
 AUTO_RESUME = "auto"
 
 
+def _in_one_message(tensors: list[torch.Tensor], collective: Callable[[torch.Tensor], Any]) -> None:
+    """Run ``collective`` on ``tensors`` packed into one flat tensor (one message, not one per tensor), and
+    copy the result back. A no-op outside a process group or without tensors."""
+    if world_size() == 1 or not tensors:
+        return
+    flat = torch._utils._flatten_dense_tensors(tensors)
+    collective(flat)
+    for tensor, synced in zip(tensors, torch._utils._unflatten_dense_tensors(flat, tensors), strict=True):
+        tensor.copy_(synced)
+
+
 def average_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
     """Average ``.grad`` of ``parameters`` over all ranks, in place, with one flat all-reduce.
 
     Every rank must hold gradients for the same parameters (true when each rank runs the same step).
     Parameters without a gradient are left out. A no-op outside a process group.
     """
-    world = world_size()
-    if world == 1:
-        return
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return
-    flat = torch._utils._flatten_dense_tensors(grads)
-    dist.all_reduce(flat)
-    flat.div_(world)
-    for grad, synced in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads), strict=True):
-        grad.copy_(synced)
+
+    def average(flat: torch.Tensor) -> None:
+        dist.all_reduce(flat)
+        flat.div_(world_size())
+
+    _in_one_message([p.grad for p in parameters if p.grad is not None], average)
 
 
 def broadcast_buffers(*modules: torch.nn.Module) -> None:
     """Copy rank 0's floating-point buffers (BatchNorm statistics) of ``modules`` to every rank, in one
     flat broadcast, as ``DistributedDataParallel(broadcast_buffers=True)`` does. A no-op outside a group."""
-    if world_size() == 1:
-        return
     buffers = [b for module in modules for b in module.buffers() if b.is_floating_point()]
-    if not buffers:
-        return
-    flat = torch._utils._flatten_dense_tensors(buffers)
-    dist.broadcast(flat, src=0)
-    for buffer, synced in zip(buffers, torch._utils._unflatten_dense_tensors(flat, buffers), strict=True):
-        buffer.copy_(synced)
+    _in_one_message(buffers, lambda flat: dist.broadcast(flat, src=0))
 
 
 def check_manual_strategy(strategy: Any) -> None:
@@ -195,23 +194,21 @@ def check_launch(trainer: Any) -> None:
     Raises:
         ConfigError: the trainer would re-launch the script and Hydra runs in multirun mode.
     """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
-    except ImportError:  # pragma: no cover - hydra is a dependency
-        return
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return
-    strategy = trainer.strategy
-    launcher = getattr(strategy, "launcher", None)
-    environment = getattr(strategy, "cluster_environment", None)
-    started_outside = bool(getattr(environment, "creates_processes_externally", False))  # SLURM, torchrun
-    relaunches = isinstance(launcher, _SubprocessScriptLauncher) and not started_outside
-    if relaunches and int(getattr(strategy, "num_processes", 1)) > 1:
+    launcher = trainer.strategy.launcher
+    # SLURM and torchrun start the ranks themselves; otherwise Lightning re-runs the command line for them
+    relaunches = (
+        isinstance(launcher, _SubprocessScriptLauncher)
+        and not launcher.cluster_environment.creates_processes_externally
+    )
+    if relaunches and launcher.num_processes > 1:
         raise ConfigError(
-            f"a Hydra sweep (-m) cannot start DDP jobs with {strategy.num_processes} devices on this node: "
+            f"a Hydra sweep (-m) cannot start DDP jobs with {launcher.num_processes} devices on this node: "
             "Lightning would re-run the command line, i.e. the whole sweep, for every extra rank. Use one of: "
             "trainer.devices=1 (one device per sweep job); trainer.strategy.start_method=spawn (ranks are "
             "spawned by the job itself); or hydra/launcher=slurm, where SLURM starts the ranks of each job "

@@ -16,13 +16,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from attngan.text.encoding import padding_mask
+
 COSINE_EPS = 1e-8
-
-
-def padding_mask(lengths: torch.Tensor, num_words: int) -> torch.Tensor:
-    """``(B,)`` lengths -> ``(B, T)`` bool mask, True at padded word positions (``t >= length``)."""
-    positions = torch.arange(num_words, device=lengths.device)
-    return positions.unsqueeze(0) >= lengths.unsqueeze(1)
 
 
 def word_level_scores(

@@ -9,13 +9,12 @@ from attngan.metrics.attention_localisation import (
     attention_word_shares,
 )
 from attngan.metrics.clip import CLIPFeatures, CLIPModelNotFoundError, CLIPRPrecision, CLIPScore, load_clip
+from attngan.metrics.fid import FrechetInceptionDistance
 from attngan.metrics.inception import (
     INCEPTION_CONFIG_KEY,
     INCEPTION_WEIGHTS_FILENAME,
-    FrechetInceptionDistance,
     InceptionFeatures,
     InceptionScore,
-    find_inception_weights,
     images_to_uint8,
 )
 from attngan.metrics.options import MetricInputs, MetricOptions, MetricSkippedWarning, Result
@@ -71,7 +70,6 @@ __all__ = [
     "compute_metrics",
     "describe_metrics",
     "dmgan_folds",
-    "find_inception_weights",
     "higher_is_better",
     "images_to_uint8",
     "load_clip",

@@ -26,7 +26,7 @@ without the Inception file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torchmetrics import Metric
 
 from attngan.errors import AttnGANError, ConfigError, WeightsNotFoundError
-from attngan.metrics.inception import images_to_uint8
+from attngan.metrics.inception import FrozenFeatureNetwork, images_to_uint8
 from attngan.metrics.r_precision import RPrecision
 
 __all__ = [
@@ -109,7 +109,7 @@ def load_clip(model_path: str | os.PathLike[str] | None) -> tuple[nn.Module, Any
     return model.eval().requires_grad_(False), processor
 
 
-class CLIPFeatures(nn.Module):
+class CLIPFeatures(FrozenFeatureNetwork):
     """CLIP image and text embeddings, shared by :class:`CLIPScore` and :class:`CLIPRPrecision`.
 
     Args:
@@ -132,30 +132,18 @@ class CLIPFeatures(nn.Module):
         if model is None or processor is None:
             model, processor = load_clip(model_path)
         self.model_path = str(model_path) if model_path not in (None, "") else "injected model"
-        # Not a registered submodule: the fixed weights stay out of state dicts (as the Inception of IS/FID)
-        object.__setattr__(self, "model", model.eval().requires_grad_(False))
+        self.hold(model)  # the fixed weights stay out of state dicts (as the Inception of IS/FID)
         self.processor = processor
         text_config = getattr(getattr(model, "config", None), "text_config", None)
         self.max_tokens = int(getattr(text_config, "max_position_embeddings", 77))
-        self._last_input: Tensor | None = None
-        self._last_version = -1
-        self._last_output: Tensor | None = None
-
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> CLIPFeatures:
-        self.model._apply(fn)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> CLIPFeatures:
-        """Stay in evaluation mode whatever is asked."""
-        return super().train(False)
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return next(self.network.parameters()).device
 
     def describe(self) -> dict[str, str]:
         """What was measured with (for ``metrics.json``)."""
-        config = getattr(self.model, "config", None)
+        config = getattr(self.network, "config", None)
         vision = getattr(config, "vision_config", None)
         name = getattr(config, "_name_or_path", "") or self.model_path
         return {
@@ -176,18 +164,12 @@ class CLIPFeatures(nn.Module):
         Returns:
             ``(B, P)`` float32 on the model's device.
         """
-        if (
-            self._last_output is not None
-            and images is self._last_input
-            and images._version == self._last_version
-        ):
-            return self._last_output
-        pixels = images_to_uint8(images).cpu()
-        processed = self.processor(images=list(pixels), return_tensors="pt")
-        features = self.model.get_image_features(pixel_values=processed["pixel_values"].to(self.device))
-        features = _as_tensor(features).float()
-        self._last_input, self._last_version, self._last_output = images, images._version, features
-        return features
+        return self.memoised(images, self._encode_images)
+
+    def _encode_images(self, images: Tensor) -> Tensor:
+        processed = self.processor(images=list(images_to_uint8(images).cpu()), return_tensors="pt")
+        features = self.network.get_image_features(pixel_values=processed["pixel_values"].to(self.device))
+        return _as_tensor(features).float()
 
     @torch.no_grad()
     def encode_texts(self, texts: Sequence[str]) -> Tensor:
@@ -195,7 +177,7 @@ class CLIPFeatures(nn.Module):
         processed = self.processor(
             text=list(texts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_tokens
         )
-        features = self.model.get_text_features(
+        features = self.network.get_text_features(
             input_ids=processed["input_ids"].to(self.device),
             attention_mask=processed["attention_mask"].to(self.device),
         )

@@ -31,16 +31,18 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor, nn
+from torchmetrics.image.fid import FrechetInceptionDistance as _TorchmetricsFID
 
 from attngan.errors import CheckpointError, ConfigError
 from attngan.metrics.inception import (
     INCEPTION_CONFIG_KEY,
     INCEPTION_WEIGHTS_FILENAME,
-    FrechetInceptionDistance,
+    WEIGHTS_SOURCE,
     FrozenFeatureNetwork,
     file_sha256,
     find_weights_file,
     images_to_uint8,
+    load_plain_state,
     load_tf_inception,
 )
 from attngan.metrics.reference_stats import ReferenceStatistics
@@ -50,7 +52,7 @@ __all__ = [
     "INCEPTION_SIZE",
     "TORCHVISION_WEIGHTS_FILENAME",
     "FIDProtocol",
-    "ProtocolFID",
+    "FrechetInceptionDistance",
     "ProtocolFeatures",
     "check_protocol",
     "frechet_distance",
@@ -65,10 +67,6 @@ TORCHVISION_WEIGHTS_FILENAME = "inception_v3_google-0cc3c7bd.pth"
 FID_WEIGHTS_CONFIG_KEY = "metrics.fid.weights"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
-_TF_SOURCE = (
-    "torch-fidelity's Inception-v3 (the TensorFlow 2015-12-05 graph converted to PyTorch), released at "
-    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_WEIGHTS_FILENAME
-)
 _TORCHVISION_SOURCE = (
     "torchvision's ImageNet Inception-v3 (Inception_V3_Weights.IMAGENET1K_V1), released at "
     "https://download.pytorch.org/models/" + TORCHVISION_WEIGHTS_FILENAME
@@ -112,7 +110,7 @@ FID_PROTOCOLS: dict[str, FIDProtocol] = {
         "tf",
         INCEPTION_WEIGHTS_FILENAME,
         INCEPTION_CONFIG_KEY,
-        _TF_SOURCE,
+        WEIGHTS_SOURCE,
         "uint8 -> 299x299 bilinear, TensorFlow-1.x compatible (torch-fidelity interpolate_bilinear_2d_like_"
         "tensorflow1x, align_corners=False) -> (x - 128) / 128",
         "TF FID (TTUR, torch-fidelity): DM-GAN's 'TF' column, AttnGAN CUB 14.01 / COCO 29.53",
@@ -130,7 +128,7 @@ FID_PROTOCOLS: dict[str, FIDProtocol] = {
         "clean",
         INCEPTION_WEIGHTS_FILENAME,
         INCEPTION_CONFIG_KEY,
-        _TF_SOURCE,
+        WEIGHTS_SOURCE,
         "uint8 -> per channel PIL bicubic 299x299 in float (antialiased), clipped to [0, 255], not quantised "
         "-> (x - 128) / 128",
         "clean-fid (mode='clean'); not in the AttnGAN / DM-GAN tables",
@@ -213,13 +211,7 @@ def load_torchvision_inception(path: str | os.PathLike[str]) -> nn.Module:
     """
     from torchvision.models import inception_v3
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"{path}: not a readable plain state dict ({type(err).__name__}: {err}). Replace it with "
-            f"{TORCHVISION_WEIGHTS_FILENAME} ({_TORCHVISION_SOURCE})."
-        ) from err
+    state = load_plain_state(path, f"{TORCHVISION_WEIGHTS_FILENAME} ({_TORCHVISION_SOURCE})")
     aux = any(key.startswith("AuxLogits.") for key in state)
     network = inception_v3(weights=None, aux_logits=aux, init_weights=False, transform_input=False)
     try:
@@ -328,16 +320,17 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     return float(fid_statistics_to_metric(stats1, stats2, verbose=False)[KEY_METRIC_FID])
 
 
-class ProtocolFID(FrechetInceptionDistance):
+class FrechetInceptionDistance(_TorchmetricsFID):
     """FID of generated images against real images or against fixed reference statistics (an ``.npz``).
 
-    The running sums are torchmetrics' (DDP-safe); the distance is :func:`frechet_distance`.
+    The running sums are torchmetrics' (float64, DDP-safe); the distance is :func:`frechet_distance`.
 
     Args:
         extractor: :class:`ProtocolFeatures` or :class:`~attngan.metrics.inception.InceptionFeatures`.
         reference: ``(mu (D,), sigma (D, D), num_images)`` of the real images; real batches are then
             refused. ``None``: the real side comes from :meth:`update` with ``real=True``.
-        reset_real_features: whether :meth:`reset` also forgets the real sums.
+        reset_real_features: whether :meth:`reset` also forgets the real sums (keep them, ``False``, when the
+            same real set is compared against many checkpoints).
     """
 
     def __init__(
@@ -347,7 +340,9 @@ class ProtocolFID(FrechetInceptionDistance):
         reset_real_features: bool = True,
         **kwargs,
     ) -> None:
-        super().__init__(extractor, reset_real_features=reset_real_features, **kwargs)
+        super().__init__(
+            feature=extractor, reset_real_features=reset_real_features, normalize=False, **kwargs
+        )
         self.reference: ReferenceStatistics | None = None
         if reference is not None:
             self.set_reference(reference)
@@ -362,10 +357,18 @@ class ProtocolFID(FrechetInceptionDistance):
         self.reference = reference
 
     def update(self, images: Tensor, real: bool) -> None:  # type: ignore[override]
-        """Add a batch ``(B, 3, H, W)`` (float in [-1, 1] or uint8), real or generated."""
+        """Add a batch ``(B, 3, H, W)`` (float in [-1, 1] or uint8), real (test split) or generated."""
         if real and self.reference is not None:
             raise RuntimeError("this FID uses fixed reference statistics; it takes no real images")
-        super().update(images, real)
+        features = self.inception(images)[0].double()  # (B, D)
+        if real:
+            self.real_features_sum += features.sum(dim=0)
+            self.real_features_cov_sum += features.t().mm(features)
+            self.real_features_num_samples += features.shape[0]
+        else:
+            self.fake_features_sum += features.sum(dim=0)
+            self.fake_features_cov_sum += features.t().mm(features)
+            self.fake_features_num_samples += features.shape[0]
 
     def _statistics(self, real: bool) -> tuple[np.ndarray, np.ndarray, int]:
         total = self.real_features_sum if real else self.fake_features_sum

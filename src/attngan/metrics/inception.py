@@ -3,7 +3,7 @@
 torchmetrics builds its Inception-v3 (torch-fidelity's ``FeatureExtractorInceptionV3``, the 2015-12-05
 TensorFlow graph converted to PyTorch) with ``feature_extractor_weights_path=None`` unless told otherwise, and
 torch-fidelity then *downloads* the weights. Here the network is always built from a file that
-:func:`find_inception_weights` located first (``metrics.inception_weights`` or the torch hub cache), so no
+``find_weights_file`` located first (``metrics.inception_weights`` or the torch hub cache), so no
 network call can happen; a missing file raises :class:`~attngan.errors.WeightsNotFoundError`.
 
 One :class:`InceptionFeatures` serves both metrics: a single forward pass yields the 2048-d pool features
@@ -29,10 +29,10 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torchmetrics.image.fid import FrechetInceptionDistance as _TorchmetricsFID
 from torchmetrics.image.inception import InceptionScore as _TorchmetricsIS
 from torchmetrics.utilities import dim_zero_cat
 
@@ -41,19 +41,18 @@ from attngan.errors import CheckpointError, WeightsNotFoundError
 __all__ = [
     "INCEPTION_CONFIG_KEY",
     "INCEPTION_WEIGHTS_FILENAME",
-    "FrechetInceptionDistance",
     "FrozenFeatureNetwork",
     "InceptionFeatures",
     "InceptionScore",
     "file_sha256",
-    "find_inception_weights",
     "find_weights_file",
     "images_to_uint8",
+    "load_plain_state",
 ]
 
 INCEPTION_WEIGHTS_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_CONFIG_KEY = "metrics.inception_weights"
-_WEIGHTS_SOURCE = (
+WEIGHTS_SOURCE = (
     "torch-fidelity's Inception-v3 for IS/FID (the TensorFlow 2015-12-05 graph converted to PyTorch), released at "
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_WEIGHTS_FILENAME
 )
@@ -111,22 +110,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _SHA256[key]
 
 
-def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
-    """Locate the IS/FID Inception weights on disk.
-
-    Args:
-        path: the configured file (``metrics.inception_weights``). When given it must exist: a configured
-            path is never silently replaced by another file.
-
-    Returns:
-        The path of ``weights-inception-2015-12-05-6726825d.pth``.
-
-    Raises:
-        WeightsNotFoundError: the file is in none of the places searched; the message lists them.
-    """
-    return find_weights_file(INCEPTION_WEIGHTS_FILENAME, path, INCEPTION_CONFIG_KEY, _WEIGHTS_SOURCE)
-
-
 def images_to_uint8(images: Tensor) -> Tensor:
     """Turn generator output into what torch-fidelity's Inception expects.
 
@@ -145,19 +128,27 @@ def images_to_uint8(images: Tensor) -> Tensor:
     return ((images.detach().float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
 
 
+def load_plain_state(path: str | os.PathLike[str], expected: str) -> dict[str, Tensor]:
+    """The tensors of a weights file, refusing anything but a plain state dict (``expected``: what it should be).
+
+    Raises:
+        CheckpointError: the file cannot be read with ``weights_only=True``.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path}: not a readable plain state dict ({type(err).__name__}: {err}). Replace it with {expected}."
+        ) from err
+
+
 def load_tf_inception(weights_path: Path, antialias: bool) -> nn.Module:
     """torchmetrics' ``NoTrainInceptionV3`` (torch-fidelity's TF-ported Inception): pool features (2048) and
     unbiased logits (1008), from a file checked to hold plain tensors."""
     from torchmetrics.image.fid import NoTrainInceptionV3
 
-    try:
-        # torch-fidelity itself loads with weights_only=False; check the file is plain tensors first.
-        torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"{weights_path}: not a readable plain state dict ({type(err).__name__}: {err}). Replace it with "
-            f"{INCEPTION_WEIGHTS_FILENAME} ({_WEIGHTS_SOURCE})."
-        ) from err
+    # torch-fidelity itself loads with weights_only=False; check the file is plain tensors first.
+    load_plain_state(weights_path, f"{INCEPTION_WEIGHTS_FILENAME} ({WEIGHTS_SOURCE})")
     return NoTrainInceptionV3(
         name="inception-v3-compat",
         features_list=["2048", "logits_unbiased"],
@@ -185,6 +176,17 @@ class FrozenFeatureNetwork(nn.Module):
     def train(self, mode: bool = True) -> FrozenFeatureNetwork:
         """Stay in evaluation mode whatever is asked."""
         return super().train(False)
+
+    _last: tuple[Tensor, int, Any] | None = None
+
+    def memoised(self, images: Tensor, compute: Callable[[Tensor], Any]) -> Any:
+        """``compute(images)``, run once when the very same unmodified tensor comes twice in a row (IS then FID
+        of one batch)."""
+        if self._last is not None and self._last[0] is images and self._last[1] == images._version:
+            return self._last[2]
+        output = compute(images)
+        self._last = (images, images._version, output)
+        return output
 
 
 class InceptionFeatures(FrozenFeatureNetwork):
@@ -214,7 +216,11 @@ class InceptionFeatures(FrozenFeatureNetwork):
         super().__init__()
         self.injected = network is not None
         if network is None:
-            self.weights_path: str | None = str(find_inception_weights(weights_path))
+            self.weights_path: str | None = str(
+                find_weights_file(
+                    INCEPTION_WEIGHTS_FILENAME, weights_path, INCEPTION_CONFIG_KEY, WEIGHTS_SOURCE
+                )
+            )
             network = load_tf_inception(Path(self.weights_path), antialias)
             self.resize = _RESIZE_ANTIALIAS if antialias else _RESIZE_TF1
             self.num_features, self.num_logits = 2048, 1008
@@ -228,9 +234,6 @@ class InceptionFeatures(FrozenFeatureNetwork):
                 probe = torch.zeros(2, 3, probe_size, probe_size, dtype=torch.uint8)
                 features, logits = self._run(probe.to(next(network.parameters(), probe).device))
             self.num_features, self.num_logits = features.shape[1], logits.shape[1]
-        self._last_input: Tensor | None = None
-        self._last_version = -1
-        self._last_output: tuple[Tensor, Tensor] | None = None
 
     def describe(self) -> dict[str, str | None]:
         """What was measured with: weights file, its sha256 and the resize, for the results file."""
@@ -264,58 +267,7 @@ class InceptionFeatures(FrozenFeatureNetwork):
         Returns:
             ``(features (B, num_features), logits (B, num_logits))``.
         """
-        if (
-            self._last_output is not None
-            and images is self._last_input
-            and images._version == self._last_version
-        ):
-            return self._last_output
-        output = self._run(images_to_uint8(images))
-        self._last_input, self._last_version, self._last_output = images, images._version, output
-        return output
-
-    def clear_cache(self) -> None:
-        """Drop the memoised batch."""
-        self._last_input, self._last_output = None, None
-
-
-class FrechetInceptionDistance(_TorchmetricsFID):
-    """FID between generated and real images, over torchmetrics' running-sum states (DDP-safe).
-
-    Args:
-        extractor: the shared :class:`InceptionFeatures` (so no Inception is built, and nothing downloaded).
-        reset_real_features: whether :meth:`reset` also forgets the real statistics (keep them, ``False``,
-            when the same real set is compared against many checkpoints).
-    """
-
-    def __init__(self, extractor: InceptionFeatures, reset_real_features: bool = True, **kwargs) -> None:
-        super().__init__(
-            feature=extractor, reset_real_features=reset_real_features, normalize=False, **kwargs
-        )
-
-    def update(self, images: Tensor, real: bool) -> None:  # type: ignore[override]
-        """Add a batch.
-
-        Args:
-            images: ``(B, 3, H, W)`` float in [-1, 1] or uint8.
-            real: True for real (test split) images, False for generated ones.
-        """
-        features, _ = self.inception(images)
-        self.orig_dtype = torch.float32
-        features = features.double()  # (B, D)
-        if real:
-            self.real_features_sum += features.sum(dim=0)
-            self.real_features_cov_sum += features.t().mm(features)
-            self.real_features_num_samples += features.shape[0]
-        else:
-            self.fake_features_sum += features.sum(dim=0)
-            self.fake_features_cov_sum += features.t().mm(features)
-            self.fake_features_num_samples += features.shape[0]
-
-    def compute(self) -> dict[str, Tensor]:  # type: ignore[override]
-        """Returns ``{"fid": value}`` (0-dim float tensor)."""
-        self.orig_dtype = torch.float32
-        return {"fid": super().compute()}
+        return self.memoised(images, lambda x: self._run(images_to_uint8(x)))
 
 
 class InceptionScore(_TorchmetricsIS):

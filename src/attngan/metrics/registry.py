@@ -1,27 +1,10 @@
 """The one metric registry: every metric by name, what it needs, the results it writes and their direction.
 
 A metric is asked for by name (``metrics.names`` of ``attngan-eval``, ``callbacks.evaluation.metrics`` of
-training). Its :class:`MetricEntry` declares
-
-- ``needs``: what must be at hand (:data:`REAL_IMAGES`, :data:`DAMSM`, :data:`INCEPTION`, :data:`CLIP`,
-  :data:`SHAPES_DATA`, :data:`SHAPES_GROUND_TRUTH`, :data:`ATTENTION`); the evaluation suite checks them before
-  building;
-- ``results``: the names its ``compute()`` writes. They are the final names, the same in ``metrics.json``,
-  ``val/<name>`` of the loggers and the sweep report; each says whether higher is better;
-- ``build``: the factory of its torchmetrics ``Metric``, and ``update``: how it takes one
-  :class:`MetricInputs` batch.
-
-=========================  ===========================================  =============================================
-name                       needs                                        results
-=========================  ===========================================  =============================================
-``r_precision``            DAMSM encoders                               ``r_precision``, ``r_precision_std``
-``clip_score``             a local CLIP model                           ``clip_score``, ``clip_cosine``
-``clip_r_precision``       a local CLIP model                           ``clip_r_precision``, ``clip_r_precision_std``
-``is``                     Inception weights                            ``inception_score``, ``inception_score_std``
-``fid``                    Inception weights, real images               ``fid``
-``shapes_oracle``          shapes data                                  ``shapes_{colour,position,shape,size}_acc``..
-``attention_localisation`` shapes ground truth, attention maps          ``attention_localisation``, ...
-=========================  ===========================================  =============================================
+training). Its :class:`MetricEntry` (see ``_ENTRIES``) declares what must be at hand (``needs``, the constants
+of :mod:`attngan.metrics.options`; the evaluation suite checks them before building), the results its
+``compute()`` writes under their final names (``metrics.json``, ``val/<name>``, the sweep report), each with
+its direction, and how to build and feed its torchmetrics ``Metric``.
 
 IS and FID need the Inception weights file (``metrics.inception_weights`` or the torch hub cache); when it is
 missing they are skipped, unless ``strict=True`` or the path was configured explicitly, which raise
@@ -44,7 +27,7 @@ from torchmetrics import Metric
 
 from attngan.errors import ConfigError, WeightsNotFoundError
 from attngan.metrics.clip import CLIPRPrecision, CLIPScore
-from attngan.metrics.fid import ProtocolFID
+from attngan.metrics.fid import FrechetInceptionDistance
 from attngan.metrics.inception import InceptionScore
 from attngan.metrics.options import (
     ATTENTION,
@@ -60,7 +43,7 @@ from attngan.metrics.options import (
     Result,
 )
 from attngan.metrics.r_precision import RPrecision
-from attngan.metrics.shared import SharedNetworks, describe_inception_protocols
+from attngan.metrics.shared import SharedNetworks
 
 __all__ = [
     "METRICS",
@@ -68,6 +51,7 @@ __all__ = [
     "MetricEntry",
     "build_available",
     "build_metrics",
+    "check_metric_names",
     "compute_metrics",
     "describe_metrics",
     "higher_is_better",
@@ -150,7 +134,7 @@ def _build_fid(options: MetricOptions, shared: SharedNetworks) -> Metric:
     from attngan.metrics.reference_stats import load_reference
 
     reference = load_reference(options.fid_reference) if options.fid_reference not in (None, "") else None
-    return ProtocolFID(shared.fid_features(), reference=reference)
+    return FrechetInceptionDistance(shared.fid_features(), reference=reference)
 
 
 def _build_shapes_oracle(options: MetricOptions, shared: SharedNetworks) -> Metric:
@@ -272,10 +256,11 @@ def higher_is_better(name: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ building
-def _check_names(names: Sequence[str]) -> None:
+def check_metric_names(names: Sequence[str]) -> None:
+    """Raises :class:`ConfigError` for a name that is not in :data:`METRIC_NAMES`."""
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {unknown} in metrics.names; choose from {list(METRIC_NAMES)}")
+        raise ConfigError(f"unknown metric(s) {unknown}; choose from {list(METRIC_NAMES)}")
 
 
 def _path_configured(entry: MetricEntry, options: MetricOptions) -> bool:
@@ -308,7 +293,7 @@ def build_available(
         WeightsNotFoundError: IS/FID (CLIP metrics) asked for with ``strict=True`` or an explicit missing
             ``inception_weights`` (``clip_model_path``) path.
     """
-    _check_names(names)
+    check_metric_names(names)
     options = options or MetricOptions()
     shared = SharedNetworks(options)
     metrics: dict[str, Metric] = {}
@@ -374,17 +359,42 @@ def compute_metrics(metrics: Mapping[str, Metric]) -> dict[str, float]:
     return results
 
 
-def describe_metrics(metrics: Mapping[str, Metric]) -> dict[str, str]:
-    """What IS/FID were measured with: ``inception_weights`` (file or "injected network") and
-    ``inception_resize``; the CLIP metrics: ``clip_model``, ``clip_architecture``; empty when none runs."""
-    info: dict[str, str] = {}
+def describe_metrics(metrics: Mapping[str, Metric]) -> dict[str, Any]:
+    """What the metrics were measured with: IS/FID ``inception_weights`` and ``inception_resize``, and per
+    metric under ``protocols`` (``metrics.json``) the protocol / classifier, weights + sha256, resize, counts, IS
+    ``splits`` and the FID ``reference`` file (``None``: this run's real images); CLIP ``clip_model``,
+    ``clip_architecture``."""
+    info: dict[str, Any] = {}
+    protocols: dict[str, dict[str, Any]] = {}
     for name, metric in metrics.items():
-        if INCEPTION in METRICS[name].needs and "inception_weights" not in info:
-            description = metric.inception.describe()  # type: ignore[union-attr]
-            info.update(inception_weights=description["weights"], inception_resize=description["resize"])
         if CLIP in METRICS[name].needs and "clip_model" not in info:
             info.update(metric.clip.describe())  # type: ignore[union-attr]
-    protocols = describe_inception_protocols(metrics)
+        if INCEPTION not in METRICS[name].needs:
+            continue
+        network = metric.inception  # type: ignore[union-attr]
+        described = network.describe()  # type: ignore[operator]
+        info.setdefault("inception_weights", described["weights"])
+        info.setdefault("inception_resize", described["resize"])
+        if name == "fid":
+            reference, real = metric.reference, metric.real_features_num_samples  # type: ignore[union-attr]
+            protocols["fid"] = {
+                "protocol": "injected network" if getattr(network, "injected", False) else "tf",
+                **described,
+                "num_images": metric.num_generated,  # type: ignore[union-attr]
+                "reference": reference.path if reference is not None else None,
+                "num_reference_images": reference.num_images if reference is not None else int(real),  # type: ignore[arg-type]
+            }
+        else:
+            logits = metric.features  # type: ignore[union-attr]
+            counted = (
+                sum(int(x.shape[0]) for x in logits) if isinstance(logits, list) else int(logits.shape[0])
+            )
+            protocols["is"] = {
+                "classifier": "imagenet",
+                **described,
+                "num_images": counted,
+                "splits": int(metric.splits),  # type: ignore[arg-type]
+            }
     if protocols:
         info["protocols"] = protocols
     return info

@@ -1,13 +1,8 @@
-"""The networks several metrics of one build share (built once, on first use), and what IS/FID were measured
-with (``metrics.json``'s ``protocols``)."""
+"""The networks several metrics of one build share, built once on first use."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from torch import nn
-from torchmetrics import Metric
 
 from attngan.errors import ConfigError
 from attngan.metrics.clip import CLIPFeatures
@@ -15,7 +10,7 @@ from attngan.metrics.fid import ProtocolFeatures, check_protocol
 from attngan.metrics.inception import InceptionFeatures
 from attngan.metrics.options import MetricOptions
 
-__all__ = ["SharedNetworks", "describe_inception_protocols"]
+__all__ = ["SharedNetworks"]
 
 
 class SharedNetworks:
@@ -60,34 +55,3 @@ class SharedNetworks:
         if self._clip is None:
             self._clip = CLIPFeatures(self.options.clip_model_path)
         return self._clip
-
-
-def describe_inception_protocols(metrics: Mapping[str, Metric]) -> dict[str, dict[str, Any]]:
-    """Per IS/FID metric, what ``metrics.json`` records of its protocol: ``protocol`` / ``classifier``,
-    ``weights`` and ``weights_sha256``, ``resize``, ``num_images``, IS ``splits``, FID ``reference`` (the
-    statistics file, ``None`` when they came from the real images of this run) and ``num_reference_images``."""
-    described: dict[str, dict[str, Any]] = {}
-    if "fid" in metrics:
-        fid = metrics["fid"]
-        reference = getattr(fid, "reference", None)
-        real = int(getattr(fid, "real_features_num_samples", 0))
-        described["fid"] = {
-            "protocol": "tf",
-            **fid.inception.describe(),  # type: ignore[union-attr, operator]
-            "num_images": int(fid.fake_features_num_samples),  # type: ignore[arg-type]
-            "reference": reference.path if reference is not None else None,
-            "num_reference_images": reference.num_images if reference is not None else real,
-        }
-        if getattr(fid.inception, "injected", False):  # an injected feature network follows no protocol
-            described["fid"]["protocol"] = "injected network"
-    if "is" in metrics:
-        score = metrics["is"]
-        logits = score.features  # type: ignore[union-attr]
-        counted = sum(int(x.shape[0]) for x in logits) if isinstance(logits, list) else int(logits.shape[0])
-        described["is"] = {
-            "classifier": "imagenet",
-            **score.inception.describe(),  # type: ignore[union-attr, operator]
-            "num_images": counted,
-            "splits": int(score.splits),  # type: ignore[arg-type]
-        }
-    return described

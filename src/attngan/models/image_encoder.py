@@ -178,19 +178,13 @@ class InceptionImageEncoder(nn.Module):
 
     @staticmethod
     def _find_weights(weights_path: str | os.PathLike[str] | None) -> str:
-        candidates = (
-            [os.fspath(weights_path)] if weights_path is not None else [default_inception_weights_path()]
-        )
-        for path in candidates:
-            if os.path.isfile(path):
-                return path
-        searched = list(candidates)
+        path = default_inception_weights_path() if weights_path is None else os.fspath(weights_path)
+        if os.path.isfile(path):
+            return path
         if weights_path is None:
-            searched[0] += (
-                " (torch hub cache: $TORCH_HOME/hub/checkpoints, TORCH_HOME defaults to ~/.cache/torch)"
-            )
+            path += " (torch hub cache: $TORCH_HOME/hub/checkpoints, TORCH_HOME defaults to ~/.cache/torch)"
         raise WeightsNotFoundError(
-            INCEPTION_WEIGHTS_FILE, searched, INCEPTION_WEIGHTS_CONFIG_KEY, INCEPTION_WEIGHTS_SOURCE
+            INCEPTION_WEIGHTS_FILE, [path], INCEPTION_WEIGHTS_CONFIG_KEY, INCEPTION_WEIGHTS_SOURCE
         )
 
     def _load_backbone(self, path: str) -> None:
@@ -259,9 +253,8 @@ class CNNImageEncoder(nn.Module):
     on the rest of its batch, and the generator learned to exploit that — on shapes its last stage turned into
     low-contrast noise that the normalisation blew up into features matching the caption, with lambda 1 and 5.
     GroupNorm or no normalisation did not learn at all on shapes: the loss stayed at chance.) Regions come
-    from the third
-    block (``input_size / 8`` per side, 8x8 for 64) through a 1x1 conv (no bias); the global code from
-    the average-pooled fourth block through a linear layer. Heads are initialised U(-0.1, 0.1).
+    from the third block (``input_size / 8`` per side, 8x8 for 64) through a 1x1 conv (no bias); the global
+    code from the average-pooled fourth block through a linear layer. Heads are initialised U(-0.1, 0.1).
 
     Args:
         embedding_dim: D, size of the region and global features.

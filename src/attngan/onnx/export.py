@@ -22,10 +22,10 @@ from torch import Tensor, nn
 
 from attngan.errors import ConfigError
 from attngan.models import TextEncoder
+from attngan.onnx.runtime import ONNX_CONFIG
 from attngan.version import __version__
 
 DEFAULT_OPSET = 18
-ONNX_CONFIG = "onnx_config.json"
 TEXT_INPUTS = ["captions", "lengths"]
 TEXT_OUTPUTS = ["words", "sentence"]
 GENERATOR_INPUTS = ["noise", "condition_noise", "sentence", "words", "word_mask"]

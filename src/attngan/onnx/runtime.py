@@ -112,15 +112,16 @@ class OnnxPipeline:
     # ------------------------------------------------------------------ encoding
     def encode_captions(
         self, captions: list[str]
-    ) -> tuple[np.ndarray, np.ndarray, list[list[str]], list[list[str]]]:
-        """Captions to ``(ids (B, max_words) int64, lengths (B,) int64, tokens, unknown words)``.
+    ) -> tuple[np.ndarray, np.ndarray, list[list[str]], list[list[str]], list[int]]:
+        """Captions to ``(ids (B, max_words) int64, lengths (B,) int64, tokens, unknown words, words cut)``
+        (words cut: per caption, the known words beyond ``max_words``).
 
         Raises:
             UnknownCaptionError: a caption has no known word (it names the caption).
         """
         words = self.vocab.to_list()
         ids = np.zeros((len(captions), self.max_words), dtype=np.int64)
-        lengths, tokens, unknowns = [], [], []
+        lengths, tokens, unknowns, cut = [], [], [], []
         for row, caption in enumerate(captions):
             known, unknown = self.vocab.encode(caption)
             if not known:
@@ -129,19 +130,17 @@ class OnnxPipeline:
                     + (f" (unknown: {unknown})" if unknown else " (it is empty)")
                     + f". Rephrase it with words of the training captions, e.g. {words[1:9]}"
                 )
+            cut.append(max(0, len(known) - self.max_words))
             known = known[: self.max_words]  # the first max_words words, as caption_to_tensor without rng
             ids[row, : len(known)] = known
             lengths.append(len(known))
             tokens.append([words[i] for i in known])
             unknowns.append(unknown)
-        return ids, np.asarray(lengths, dtype=np.int64), tokens, unknowns
+        return ids, np.asarray(lengths, dtype=np.int64), tokens, unknowns, cut
 
     def noise(self, num_images_per_caption: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """``(z (n, z_dim), ε (n, condition_dim))`` float32 from ``numpy.random.default_rng(seed)``.
-
-        Not the noise of ``AttnGANPipeline.noise(n, seed)`` (torch's generator); pass that explicitly to
-        reproduce the PyTorch pipeline's images.
-        """
+        """``(z (n, z_dim), ε (n, condition_dim))`` float32 from ``numpy.random.default_rng(seed)`` (not
+        ``AttnGANPipeline.noise``'s: see the module docstring)."""
         drawn = np.random.default_rng(int(seed)).standard_normal(
             (int(num_images_per_caption), self.z_dim + self.condition_dim), dtype=np.float32
         )
@@ -200,8 +199,7 @@ class OnnxPipeline:
                 raise AttnGANError(
                     f"{name} must be ({n}, {dim}) = (num_images_per_caption, size), got {array.shape}"
                 )
-        ids, lengths, tokens, unknown = self.encode_captions(captions)
-        words_cut = [len(self.vocab.encode(c)[0]) - len(t) for c, t in zip(captions, tokens, strict=True)]
+        ids, lengths, tokens, unknown, words_cut = self.encode_captions(captions)
         z, e = np.tile(z, (len(captions), 1)), np.tile(e, (len(captions), 1))  # (B * n, ...)
         ids, lengths = np.repeat(ids, n, axis=0), np.repeat(lengths, n, axis=0)
         num_stages = len(self.image_sizes)

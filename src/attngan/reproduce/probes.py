@@ -3,7 +3,7 @@
 The evaluation-only studies (word swap, stage refinement, the novel-composition evaluation; the attention study
 in :mod:`attngan.reproduce.attention`) all start here: :func:`load_probe` opens the checkpoint with
 :class:`attngan.AttnGANPipeline` and the ground truth of the shapes set it was trained on,
-:func:`generate_items` renders captions with noise seeded per item (:func:`attngan.evaluation.generate.sample_noise`:
+:func:`generate_items` renders captions with noise seeded per item (:func:`attngan.models.generate.sample_noise`:
 item ``i`` gets the same noise whatever the caption, so a swapped caption with the same index shares its noise),
 and :func:`oracle_checks` judges every stage's image at 64 px (:func:`attngan.metrics.shapes_oracle.check_shapes_images`).
 """
@@ -33,6 +33,7 @@ __all__ = [
     "checkpoint_quality",
     "generate_items",
     "load_probe",
+    "measure",
     "oracle_checks",
     "proportion",
     "single_object_items",
@@ -136,7 +137,7 @@ def generate_items(
     pipe: Any, captions: Sequence[str], indices: Sequence[int], seed: int, batch_size: int = 64
 ) -> Generated:
     """Render ``captions`` with the noise of ``(seed, index)`` per item (same index: same noise)."""
-    from attngan.evaluation.generate import sample_noise
+    from attngan.models.generate import sample_noise
 
     ids, lengths, tokens, _ = pipe.encode_captions(list(captions))
     z, eps = sample_noise(torch.tensor(list(indices)), pipe.z_dim, pipe.condition_dim, seed)
@@ -190,17 +191,27 @@ def stage_accuracies(checks: Sequence[ImageCheck]) -> dict[str, dict[str, Any]]:
     return {name: proportion(*c) for name, c in counts.items()}
 
 
+def measure(
+    probe: Probe, items: Sequence[Item], seed: int, every_stage: bool = False
+) -> tuple[Generated, list[dict[str, dict[str, Any]]]]:
+    """Render ``items`` (noise per item index) and judge them with the oracle.
+
+    Returns:
+        ``(the generated images, the final stage's accuracies or every stage's)`` (:func:`stage_accuracies`).
+    """
+    captions = [i.caption for i in items]
+    generated = generate_items(probe.pipe, captions, [i.index for i in items], seed)
+    stages = generated.stages if every_stage else generated.stages[-1:]
+    return generated, [stage_accuracies(oracle_checks(images, captions)) for images in stages]
+
+
 def checkpoint_quality(probe: Probe, num: int, seed: int) -> dict[str, float]:
     """The checkpoint's floor metrics: the oracle's one-object colour, side, shape and size accuracy of the
     final image on ``num`` single-object test captions (caption 0 of each image)."""
     from attngan.reproduce.rules import quality_of
 
     items = single_object_items(probe, num)
-    if not items:
-        return {}
-    captions = [i.caption for i in items]
-    generated = generate_items(probe.pipe, captions, [i.index for i in items], seed)
-    return quality_of(stage_accuracies(oracle_checks(generated.stages[-1], captions)))
+    return quality_of(measure(probe, items, seed)[1][-1]) if items else {}
 
 
 # ------------------------------------------------------------------------------------------ word swap

@@ -16,17 +16,20 @@ from omegaconf import DictConfig
 from attngan.reproduce.rules import (
     INCONCLUSIVE,
     ONE_OBJECT,
+    by_key,
     floored,
     is_number,
     judge,
+    mean_quality,
     mean_std,
+    noise,
     number,
     pct,
     quality_of,
     seeds_text,
 )
 from attngan.reproduce.runs import TrainingRun
-from attngan.reproduce.studies import Context, attngan2_runs, lambda_common, study_floor
+from attngan.reproduce.studies import Context, attngan2_runs, lambda_common
 
 __all__ = ["recipe_rows", "recipe_runs", "recipe_verdicts", "study_recipe"]
 
@@ -76,17 +79,13 @@ def study_recipe(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         record = ctx.train(run, run.directory(ctx.out, "recipe"), common)
         records.append({**record, "info": {**record["info"], "variant": "recipe"}})
     records += [ctx.train(run, run.directory(ctx.out, "recipe"), common) for run in others]
-    return {"epochs": epochs, "seeds": seeds, "runs": records, "floor": study_floor(spec)}
+    return {"epochs": epochs, "seeds": seeds, "runs": records}
 
 
 def _final(run: Mapping[str, Any]) -> dict[str, Any] | None:
     """The run's last evaluation: the recipe study compares runs at the same generator steps."""
     evaluations = [e for e in run.get("evaluations", []) if "colour" in quality_of(e)]
-    return (
-        max(evaluations, key=lambda e: e.get("generator_step") or e.get("epoch") or 0)
-        if evaluations
-        else None
-    )
+    return max(evaluations, key=lambda e: e.get("generator_step") or e.get("epoch") or 0, default=None)
 
 
 def _one_object(evaluation: Mapping[str, Any]) -> tuple[float, float]:
@@ -94,8 +93,6 @@ def _one_object(evaluation: Mapping[str, Any]) -> tuple[float, float]:
     (the four shares taken as independent, over the evaluation's ``num_images``)."""
     quality = quality_of(evaluation)
     values = [quality[k] for k in ONE_OBJECT if k in quality]
-    if not values:
-        return math.nan, math.nan
     n = max(1, int(evaluation.get("num_images") or 1))
     se = math.sqrt(sum(v * (1 - v) / n for v in values)) / len(values)
     return sum(values) / len(values), se
@@ -104,17 +101,11 @@ def _one_object(evaluation: Mapping[str, Any]) -> tuple[float, float]:
 def recipe_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per variant (the recipe, the release, each option removed) at the final evaluation: the
     one-object accuracies and R-precision averaged over seeds, the one-object mean's spread between seeds."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for run in results["runs"]:
-        groups.setdefault(str(run["info"].get("variant")), []).append(run)
     rows = []
-    for variant, runs in groups.items():
+    for variant, runs in by_key(results["runs"], lambda run: str(run["info"].get("variant"))).items():
         finals = [f for run in runs if (f := _final(run))]
         scores = [_one_object(f) for f in finals]
         mean, spread = mean_std([s for s, _ in scores])
-        quality = {
-            k: mean_std([quality_of(f).get(k) for f in finals])[0] for k in (*ONE_OBJECT, "r_precision")
-        }
         rows.append(
             {
                 "variant": variant,
@@ -124,7 +115,7 @@ def recipe_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "score": mean,
                 "se": max((se for _, se in scores if is_number(se)), default=math.nan),
                 "seed_std": spread,
-                "quality": {k: v for k, v in quality.items() if is_number(v)},
+                "quality": mean_quality(finals),
             }
         )
     order = {"recipe": 0, "release": 1}
@@ -139,32 +130,20 @@ def recipe_verdicts(results: Mapping[str, Any]) -> list[dict[str, str]]:
     main = next((r for r in rows if r["variant"] == "recipe"), None)
     if main is None or not is_number(main["score"]):
         return [{"claim": "the main job's recipe", "verdict": INCONCLUSIVE, "why": "the recipe was not run"}]
-    model = {"the recipe": main["quality"]}
-    floor = results.get("floor") or {}
     out = []
     for row in rows:
         if row is main:
             continue
-        se = (
-            math.sqrt(main["se"] ** 2 + row["se"] ** 2)
-            if is_number(main["se"]) and is_number(row["se"])
-            else 0.0
-        )
-        margin = max([2 * se, *(v for v in (main["seed_std"], row["seed_std"]) if is_number(v))])
+        margin = noise([main["se"], row["se"]], [main["seed_std"], row["seed_std"]])
         if row["variant"] == "release":
             claim = "the main job's recipe learns more than the release recipe in the same steps"
         else:
             claim = f"{row['label']} learns less than the recipe (the option helps)"
-        seeds = seeds_text(main, row)
         why = (
             f"one-object accuracy (mean of colour, side, shape, size) at {main['steps']} G steps: recipe "
-            f"{pct(main['score'])} %, {row['label']} {pct(row['score'])} %; noise {pct(margin)} points ({seeds})"
+            f"{pct(main['score'])} %, {row['label']} {pct(row['score'])} %; noise {pct(margin)} points "
+            f"({seeds_text(main, row)})"
         )
-        out.append(
-            floored(
-                {"claim": claim, "verdict": judge(main["score"], row["score"], margin), "why": why},
-                model,
-                floor,
-            )
-        )
+        verdict = {"claim": claim, "verdict": judge(main["score"], row["score"], margin), "why": why}
+        out.append(floored(verdict, {"the recipe": main["quality"]}, results.get("floor") or {}))
     return out

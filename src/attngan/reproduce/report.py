@@ -6,7 +6,9 @@ the image figures were written by the studies beside the report.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import time
 from collections.abc import Mapping
@@ -34,17 +36,19 @@ def _lambda_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"**Measured** (shapes, {results.get('epochs')} epochs per run, seeds {results.get('seeds')}; best epoch "
         "by R-precision; R-precision ± the std over its 10 folds, ± between seeds where several; the one-object oracle at that epoch):",
         "",
-        "| run | λ | best epoch | R-precision % | seed spread | colour % | side % | shape % | wall min | G steps/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_header(
+            "run", "λ", "best epoch", "R-precision %", "seed spread", *_PERCENT[:3], "wall min", "G steps/s"
+        ),
     ]
-    for row in lambda_rows(results):
+    rows = lambda_rows(results)
+    for row in rows:
+        q, rate = row["quality"], row["steps"] / row["wall_s"] if row["steps"] and row["wall_s"] else None
         lines.append(
             f"| {row['label']} | {number(row['lambda'])} | {'/'.join(map(str, row['epoch'])) or '–'} of {row['epochs']} | "
-            f"{pct(row['r'], row['fold_std'])} | {pct(row['seed_std']) if row['seeds'] > 1 else '1 seed'} | "
-            f"{pct(row['colour'])} | {pct(row['side'])} | {pct(row['shape'])} | {row['wall_s'] / 60:.1f} | "
-            f"{_rate(row['steps'], row['wall_s'])} |"
+            f"{pct(row['r'], row['fold_std'])} | {_spread(row)} | {pct(q.get('colour'))} | {pct(q.get('side'))} | "
+            f"{pct(q.get('shape'))} | {row['wall_s'] / 60:.1f} | {'–' if rate is None else f'{rate:.2f}'} |"
         )
-    figure = lambda_figure(dict(results), out / "lambda.png")
+    figure = lambda_figure(dict(results), rows, out / "lambda.png")
     lines += [
         "",
         "*G steps/s*: generator steps over the run's wall time, start-up and evaluations included; the budget's "
@@ -63,8 +67,9 @@ def _word_swap_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"**Measured** on single-object test captions, checkpoint `{results.get('checkpoint')}` (oracle; ± one "
         "standard error):",
         "",
-        "| word changed | pairs | original right % | followed % | others kept % | both % | chance % |",
-        "|---|---|---|---|---|---|---|",
+        *_header(
+            "word changed", "pairs", "original right %", "followed %", "others kept %", "both %", "chance %"
+        ),
     ]
     for kind, r in results["kinds"].items():
         if not r.get("pairs"):
@@ -88,8 +93,7 @@ def _novel_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"({'own DAMSM on that split' if results.get('own_damsm') else 'the shared DAMSM'}); single-object test "
         "captions, every caption of an image (oracle on the final image, ± one standard error):",
         "",
-        "| seed | group | images | colour+shape % | colour % | shape % | side % | image % |",
-        "|---|---|---|---|---|---|---|---|",
+        *_header("seed", "group", "images", "colour+shape %", "colour %", "shape %", "side %", "image %"),
     ]
     for s in results["seeds"]:
         for group in ("heldout", "seen"):
@@ -120,12 +124,14 @@ def _attention_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"`{results.get('checkpoint')}`: per attention stage, the share of each word kind's attention inside its "
         "object (uniform: the object's area) and the kind's share of all attention; the top words by mean share:",
         "",
-        "| stage | grid | "
-        + " | ".join(f"{k} inside %" for k in WORD_KINDS)
-        + " | uniform % | "
-        + " | ".join(f"{k} mass %" for k in WORD_KINDS)
-        + " | top words |",
-        "|" + "---|" * (3 + 2 * len(WORD_KINDS) + 1),
+        *_header(
+            "stage",
+            "grid",
+            *(f"{k} inside %" for k in WORD_KINDS),
+            "uniform %",
+            *(f"{k} mass %" for k in WORD_KINDS),
+            "top words",
+        ),
     ]
     for s, stage in enumerate(results["stages"], start=1):
         top = ", ".join(f"{w} ({100 * m:.0f} %)" for w, m, _ in stage["top_words"])
@@ -150,8 +156,7 @@ def _refinement_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"`{results.get('checkpoint')}` (each stage's image upsampled to 64 px for the oracle; shape is "
         "unreliable for the oracle at 16 px, so G0 of a 16-px first stage understates it):",
         "",
-        "| stage | px | colour % | side % | shape % | size % | image % |",
-        "|---|---|---|---|---|---|---|",
+        *_header("stage", "px", *_PERCENT, "image %"),
     ]
     for s, stage in enumerate(results["stages"]):
         lines.append(
@@ -174,14 +179,13 @@ def _recipe_section(results: Mapping[str, Any], out: Path) -> list[str]:
         f"{results.get('seeds')}: every seed for the recipe and the release, the first for the others; one-object "
         "test captions; *one-object* is the mean of colour, side, shape and size ± one standard error):",
         "",
-        "| run | seeds | G steps | one-object % | seed spread | colour % | side % | shape % | size % | R-precision % |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_header("run", "seeds", "G steps", "one-object %", "seed spread", *_PERCENT, "R-precision %"),
     ]
     for row in recipe_rows(results):
         q = row["quality"]
         lines.append(
             f"| {row['label']} | {row['seeds']} | {row['steps']} | {pct(row['score'], row['se'])} | "
-            f"{pct(row['seed_std']) if row['seeds'] > 1 else '1 seed'} | {pct(q.get('colour'))} | "
+            f"{_spread(row)} | {pct(q.get('colour'))} | "
             f"{pct(q.get('side'))} | {pct(q.get('shape'))} | {pct(q.get('size'))} | {pct(q.get('r_precision'))} |"
         )
     from attngan.reproduce.figures import recipe_figure
@@ -209,8 +213,17 @@ def _floor_text(values: Mapping[str, Any], sign: str = " ≥") -> str:
     return ", ".join(f"{name}{sign} {100 * float(v):.0f} %" for name, v in values.items())
 
 
-def _rate(steps: float, seconds: float) -> str:
-    return f"{steps / seconds:.2f}" if steps and seconds else "–"
+_PERCENT = ("colour %", "side %", "shape %", "size %")
+
+
+def _header(*columns: str) -> list[str]:
+    """A Markdown table's header and separator lines."""
+    return [f"| {' | '.join(columns)} |", "|" + "---|" * len(columns)]
+
+
+def _spread(row: Mapping[str, Any]) -> str:
+    """The spread between a row's seeds, or "1 seed"."""
+    return pct(row["seed_std"]) if row["seeds"] > 1 else "1 seed"
 
 
 _SECTIONS = {
@@ -280,14 +293,10 @@ def build_report(out: str | Path, results: Mapping[str, Mapping[str, Any]] | Non
 
 def _machine() -> str:
     """The CPU model and core count (Linux: /proc/cpuinfo), else the platform's name."""
-    import os
-
     model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        found = [
+            line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")
+        ]
+        model = found[0].split(":", 1)[1].strip() if found else model
     return f"{model}, {os.cpu_count()} logical cores"

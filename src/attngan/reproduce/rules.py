@@ -8,6 +8,7 @@ with its numbers, never holds or does not hold (:func:`floored`).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,11 +20,14 @@ __all__ = [
     "ONE_OBJECT",
     "UNDER",
     "best_epoch",
+    "by_key",
     "check_floor",
     "floored",
     "is_number",
     "judge",
+    "mean_quality",
     "mean_std",
+    "noise",
     "number",
     "pct",
     "quality_of",
@@ -77,20 +81,15 @@ def quality_of(accuracies: Mapping[str, Any]) -> dict[str, float]:
     """A model's floor metrics from an evaluation record (``shapes_colour_acc``, ...) or from the oracle's
     :func:`attngan.reproduce.probes.stage_accuracies` (``{"colour": {"value": ...}, "position": ...}``)."""
     if any(key in accuracies for key in (*FLOOR_METRICS.values(), *_ALL_OBJECTS.values())):
-        found = {}
-        for name, key in FLOOR_METRICS.items():
-            value = accuracies.get(key, accuracies.get(_ALL_OBJECTS.get(name, key)))
-            if is_number(value):
-                found[name] = float(value)
-        return found
-    aliases = {"colour": "colour", "side": "position", "shape": "shape", "size": "size"}
-    out = {}
-    for name, key in aliases.items():
-        entry = accuracies.get(key)
-        value = entry.get("value") if isinstance(entry, Mapping) else entry
-        if is_number(value):
-            out[name] = float(value)
-    return out
+        values = {
+            name: accuracies.get(key, accuracies.get(_ALL_OBJECTS.get(name, key)))
+            for name, key in FLOOR_METRICS.items()
+        }
+    else:
+        keys = {"colour": "colour", "side": "position", "shape": "shape", "size": "size"}
+        values = {name: accuracies.get(key) for name, key in keys.items()}
+        values = {k: v.get("value") if isinstance(v, Mapping) else v for k, v in values.items()}
+    return {k: float(v) for k, v in values.items() if is_number(v)}
 
 
 def shortfalls(quality: Mapping[str, float], floor: Mapping[str, float]) -> list[str]:
@@ -130,26 +129,38 @@ def pct(value: Any, std: Any = None) -> str:
     return f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if is_number(std) else "")
 
 
+def number(value: float) -> str:
+    return f"{float(value):g}"
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and the sample standard deviation of the numbers among ``values`` (NaN where undefined)."""
     values = [v for v in values if is_number(v)]
     if not values:
         return math.nan, math.nan
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else math.nan
-    return mean, std
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
 
-def _compare(a: float, b: float, margin: float) -> int:
-    """1 when a > b + margin, -1 when a < b - margin, 0 otherwise (within the noise)."""
-    if not (is_number(a) and is_number(b)):
-        return 0
-    return 1 if a > b + margin else -1 if a < b - margin else 0
+def mean_quality(evaluations: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The floor metrics (one-object oracle and R-precision) of ``evaluations`` averaged (over seeds)."""
+    means = {
+        k: mean_std([quality_of(e).get(k) for e in evaluations])[0] for k in (*ONE_OBJECT, "r_precision")
+    }
+    return {k: v for k, v in means.items() if is_number(v)}
+
+
+def noise(errors: Sequence[float] = (), spreads: Sequence[float] = ()) -> float:
+    """The margin a difference must exceed: two standard errors of it (``errors``: those of its terms; 0 when
+    one is not measured) or the largest measured spread (between seeds, over folds), whichever is larger."""
+    two_se = 2 * math.sqrt(sum(e * e for e in errors)) if all(map(is_number, errors)) else 0.0
+    return max([two_se, *(s for s in spreads if is_number(s))])
 
 
 def judge(a: float, b: float, margin: float) -> str:
     """The claim "a > b" judged against the noise: holds, does not hold, or inconclusive (within the noise)."""
-    c = _compare(a, b, margin)
-    return HOLDS if c > 0 else NOT if c < 0 else INCONCLUSIVE
+    if is_number(a) and is_number(b) and abs(a - b) > margin:
+        return HOLDS if a > b else NOT
+    return INCONCLUSIVE
 
 
 def best_epoch(run: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -158,13 +169,17 @@ def best_epoch(run: Mapping[str, Any]) -> dict[str, Any] | None:
     return max(scored, key=lambda e: e["r_precision"]) if scored else None
 
 
+def by_key(runs: Sequence[Mapping[str, Any]], key: Any) -> dict[Any, list[Mapping[str, Any]]]:
+    """``runs`` grouped by ``key(run)`` (the seeds of one model), in first-seen order."""
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(key(run), []).append(run)
+    return groups
+
+
 def seeds_text(*rows: Mapping[str, Any]) -> str:
     """How many seeds each compared row has, and their spread when measured: ``"2 seeds, spread 1.2 / 1 seed"``."""
     return " / ".join(
         f"{row['seeds']} seeds, spread {pct(row['seed_std'])}" if row["seeds"] > 1 else "1 seed"
         for row in rows
     )
-
-
-def number(value: float) -> str:
-    return f"{float(value):g}"

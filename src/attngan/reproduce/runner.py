@@ -19,11 +19,13 @@ from omegaconf import DictConfig
 
 from attngan.config import compose_config, to_plain
 from attngan.errors import ConfigError
+from attngan.evaluation.report import json_ready
+from attngan.outputs import atomic_write_text
 from attngan.reproduce.plan import PlannedRun, assign_epochs, plan_markdown, relative_cost, steps_per_epoch
 from attngan.reproduce.recipe import recipe_runs, study_recipe
 from attngan.reproduce.report import build_report
 from attngan.reproduce.rules import check_floor
-from attngan.reproduce.runs import DONE_FILE, TrainingRun, compose_run
+from attngan.reproduce.runs import TrainingRun, compose_run
 from attngan.reproduce.studies import (
     Context,
     lambda_runs,
@@ -42,6 +44,7 @@ __all__ = ["RESULTS_FILE", "STUDIES", "build_plan", "reproduce", "run_study"]
 RESULTS_FILE = "results.json"
 TRAINING_STUDIES = ("lambda", "novel", "recipe")
 PROBE_STUDIES = ("word_swap", "attention", "refinement")
+SHARED_DAMSM = TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)")
 
 
 STUDIES: dict[str, Callable[[Context, DictConfig], dict[str, Any]]] = {
@@ -59,7 +62,9 @@ def run_study(ctx: Context, name: str, spec: DictConfig) -> dict[str, Any]:
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {sorted(STUDIES)} (conf/study/)")
     results = STUDIES[name](ctx, spec)
-    return {"study": name, "title": str(spec.title), "config": to_plain(spec), **results}
+    # the floor was checked when the plan was made (build_plan), before anything trained
+    floor = to_plain(spec.get("floor") or {})
+    return {"study": name, "title": str(spec.title), "config": to_plain(spec), **results, "floor": floor}
 
 
 def _paths(cfg: DictConfig) -> list[str]:
@@ -105,7 +110,6 @@ def _planned(
         cost=cost,
         epochs=max_epochs if kind == "damsm" else epochs,
         evaluations=evaluations if kind == "attngan" else 0,
-        done=(run_dir / DONE_FILE).is_file(),
     )
 
 
@@ -135,9 +139,7 @@ def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[st
     lambda_epochs = None if lambda_spec.get("epochs") is None else int(lambda_spec.epochs)
     planned: list[PlannedRun] = []
     # the shared DAMSM counts always: a clean clone trains it
-    damsm_run = TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)")
-    shared = _planned("damsm", damsm_run, ctx.out / "damsm", ctx.damsm_common(), None, 0, ref)
-    shared.done = Path(ctx.damsm).is_file()
+    shared = _planned("damsm", SHARED_DAMSM, ctx.out / "damsm", ctx.damsm_common(), None, 0, ref)
     planned.append(shared)
     groups: dict[str, list[PlannedRun]] = {}
     seen: set[Path] = set()
@@ -167,16 +169,14 @@ def build_plan(cfg: DictConfig, ctx: Context) -> tuple[list[PlannedRun], dict[st
             if run_dir in seen:
                 continue
             seen.add(run_dir)
-            item = _planned(name, run, run_dir, common, explicit, evaluations, ref)
-            item.done = False  # the plan counts every run, so resumed invocations get the same epochs
-            group.append(item)
+            group.append(_planned(name, run, run_dir, common, explicit, evaluations, ref))
         groups[name] = group
         planned += group
     fixed = {n: float(budget.probe_seconds) for n in [*PROBE_STUDIES, "novel"] if n in studies}
-    saved_done = shared.done
-    shared.done = False
+    # every run counts, done or not, so resumed invocations get the same epochs; the DAMSM's file, once there,
+    # costs nothing
     assign_epochs(planned, budget, sum(fixed.values()))
-    shared.done = saved_done
+    shared.done = Path(ctx.damsm).is_file()
     for name, group in groups.items():
         ctx.epochs[name] = max((r.epochs or 0 for r in group if r.kind == "attngan"), default=0)
     if "recipe" in groups and "lambda" in groups:
@@ -210,9 +210,7 @@ def reproduce(cfg: DictConfig, check: Callable[[DictConfig], None] | None = None
         return {"plan": plan, "report": None, "studies": {}}
     if not ctx.damsm.is_file():
         log.info("no DAMSM at %s: training the shared one into %s", ctx.damsm, out / "damsm")
-        record = ctx.train(
-            TrainingRun("damsm", "shapes_damsm", [], "DAMSM (shared)"), out / "damsm", ctx.damsm_common()
-        )
+        record = ctx.train(SHARED_DAMSM, out / "damsm", ctx.damsm_common())
         ctx.damsm = Path(record["checkpoint"])
     status: dict[str, str] = {}
 
@@ -223,15 +221,24 @@ def reproduce(cfg: DictConfig, check: Callable[[DictConfig], None] | None = None
         if path.is_file() and not cfg.force:
             log.info("study %s: done already (%s); force=true runs it again", name, path)
             status.setdefault(name, "skipped")
-            ctx.results[name] = json.loads(path.read_text())
-            return ctx.results[name]
+            results = json.loads(path.read_text())
+            # the floor is a rule, not a measurement: today's config judges the recorded numbers
+            floor = to_plain(ctx.spec(name).get("floor") or {})
+            if results.get("floor") != floor:
+                log.info(
+                    "study %s: floor %s (was %s); verdicts recomputed", name, floor, results.get("floor")
+                )
+                results["floor"] = floor
+                atomic_write_text(path, json.dumps(results, indent=1) + "\n")
+            ctx.results[name] = results
+            return results
         spec = ctx.spec(name)
         started = time.monotonic()
         log.info("study %s: %s", name, spec.title)
         results = run_study(ctx, name, spec)
         results["wall_s"] = round(time.monotonic() - started, 1)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_json_ready(results), indent=1) + "\n")
+        atomic_write_text(path, json.dumps(json_ready(results), indent=1, default=str) + "\n")
         ctx.results[name] = results
         status[name] = "done"
         return results
@@ -241,18 +248,3 @@ def reproduce(cfg: DictConfig, check: Callable[[DictConfig], None] | None = None
         run_named(str(name))
     report = build_report(out)
     return {"report": str(report), "plan": plan, "studies": status}
-
-
-def _json_ready(value: Any) -> Any:
-    """Tensors and paths to plain values; NaN to null (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and value != value:
-        return None
-    if hasattr(value, "item") and callable(value.item):
-        return _json_ready(value.item())
-    return value

@@ -12,14 +12,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
-from attngan.config import to_plain
 from attngan.errors import ConfigError
-from attngan.reproduce.rules import check_floor, number, quality_of
+from attngan.reproduce.rules import best_epoch, number, quality_of
 from attngan.reproduce.runs import TrainingRun, train_run
+
+if TYPE_CHECKING:
+    from attngan.reproduce.probes import Probe
 
 log = logging.getLogger("attngan.reproduce")
 
@@ -31,7 +33,6 @@ __all__ = [
     "lambda_runs",
     "novel_runs",
     "study_attention",
-    "study_floor",
     "study_lambda",
     "study_novel",
     "study_refinement",
@@ -94,21 +95,20 @@ class Context:
         if results is None:
             assert self.run_study is not None
             results = self.run_study("lambda")
-        stage3 = [r for r in results["runs"] if r["info"].get("stages", 0) >= 3]
-        chosen = stage3[0] if stage3 else results["runs"][-1]
+        chosen = next((r for r in results["runs"] if r["info"]["model"] == "AttnGAN2"), results["runs"][-1])
         return Path(chosen["checkpoint"])
+
+    def probe(self, spec: DictConfig) -> tuple[Path, Probe]:
+        """A probe study's checkpoint (:meth:`checkpoint`), opened for measuring."""
+        from attngan.reproduce.probes import load_probe
+
+        checkpoint = self.checkpoint(spec)
+        return checkpoint, load_probe(checkpoint, str(self.cfg.device))
 
 
 def _epoch_overrides(epochs: int, evaluations: int) -> list[str]:
     every = max(1, math.ceil(epochs / max(1, evaluations)))
     return [f"trainer.max_epochs={epochs}", f"callbacks.evaluation.every_n_epochs={every}"]
-
-
-def _stages(overrides: list[str]) -> int:
-    for override in overrides:
-        if override.startswith("model.generator.num_stages="):
-            return int(override.split("=", 1)[1])
-    return 0
 
 
 # ------------------------------------------------------------------------------------------ 1: lambda
@@ -125,12 +125,7 @@ def _lambda_run(spec: DictConfig, model: str, lam: float, seed: int, common: lis
         str(spec.experiment),
         [*stages, f"model.lambda_damsm={number(lam)}", *constant, f"seed={seed}", *common],
         label,
-        {
-            "lambda": float(lam),
-            "stages": _stages(stages) or (3 if model == "AttnGAN2" else 2),
-            "seed": seed,
-            "model": model,
-        },
+        {"lambda": float(lam), "seed": seed, "model": model},
         home="lambda",
     )
 
@@ -165,18 +160,15 @@ def lambda_runs(
     return first, second + attngan2_runs(spec, seeds, epochs)
 
 
-def _best_r(record: dict[str, Any]) -> float:
-    values = [e.get("r_precision") for e in record["evaluations"]]
-    values = [v for v in values if isinstance(v, int | float) and v == v]
-    return max(values) if values else -math.inf
-
-
 def best_lambda(records: list[dict[str, Any]]) -> float:
     """The λ of AttnGAN1 with the highest best-epoch R-precision, averaged over seeds (ties: smaller)."""
     by_lambda: dict[float, list[float]] = {}
     for record in records:
         if record["info"].get("model", "AttnGAN1") == "AttnGAN1":
-            by_lambda.setdefault(record["info"]["lambda"], []).append(_best_r(record))
+            best = best_epoch(record)
+            by_lambda.setdefault(record["info"]["lambda"], []).append(
+                best["r_precision"] if best else -math.inf
+            )
     return max(sorted(by_lambda), key=lambda lam: sum(by_lambda[lam]) / len(by_lambda[lam]))
 
 
@@ -196,14 +188,8 @@ def study_lambda(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "attngan2_lambda": float(spec.attngan2_lambda),
         "epochs": epochs,
         "seeds": seeds,
-        "floor": study_floor(spec),
         "runs": records,
     }
-
-
-def study_floor(spec: DictConfig) -> dict[str, float]:
-    """The study's quality floor (``floor:`` of its config), checked against the metric names."""
-    return check_floor(to_plain(spec.get("floor") or {}), "floor")
 
 
 def _sweep_report(runs_dir: Path, out: Path) -> None:
@@ -251,19 +237,8 @@ def novel_runs(
     return damsm, runs
 
 
-def _negate(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: not test(value)
-
-
 def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
-    from attngan.reproduce.probes import (
-        generate_items,
-        held_out,
-        load_probe,
-        oracle_checks,
-        single_object_items,
-        stage_accuracies,
-    )
+    from attngan.reproduce.probes import held_out, load_probe, measure, single_object_items
 
     seeds = [int(s) for s in ctx.cfg.seeds][:1]
     study_dir = ctx.out / "novel"
@@ -276,20 +251,12 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     for record in records:
         probe = load_probe(record["checkpoint"], str(ctx.cfg.device))
         is_held = held_out(probe)
-        groups = {
-            "heldout": single_object_items(probe, int(spec.num_captions), True, is_held),
-            "seen": single_object_items(probe, int(spec.num_captions), True, _negate(is_held)),
-        }
         measured = {"seed": record["info"]["seed"]}
-        for name, items in groups.items():
-            if not items:
-                measured[name] = None
-                continue
-            generated = generate_items(
-                probe.pipe, [i.caption for i in items], [i.index for i in items], int(spec.seed)
-            )
-            measured[name] = stage_accuracies(oracle_checks(generated.stages[-1], [i.caption for i in items]))
-            measured[f"{name}_images"] = len({i.key for i in items})
+        for name, keep in (("heldout", is_held), ("seen", lambda truth, held=is_held: not held(truth))):
+            items = single_object_items(probe, int(spec.num_captions), True, keep)
+            measured[name] = measure(probe, items, int(spec.seed))[1][-1] if items else None
+            if items:
+                measured[f"{name}_images"] = len({i.key for i in items})
         train_keys = (probe.root / "train.txt").read_text().split()
         measured["train_images"] = len(train_keys)
         measured["train_images_held_out"] = sum(1 for k in train_keys if is_held(probe.truth[k]))
@@ -299,80 +266,62 @@ def study_novel(ctx: Context, spec: DictConfig) -> dict[str, Any]:
         "own_damsm": bool(spec.own_damsm),
         "runs": records,
         "seeds": per_seed,
-        "floor": study_floor(spec),
     }
 
 
 # ------------------------------------------------------------------------------------------ 2, 4, 5: probes
 def study_word_swap(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     from attngan.reproduce.figures import swap_figure
-    from attngan.reproduce.probes import checkpoint_quality, load_probe, word_swap
+    from attngan.reproduce.probes import checkpoint_quality, word_swap
 
-    checkpoint = ctx.checkpoint(spec)
-    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    checkpoint, probe = ctx.probe(spec)
     results, examples = word_swap(probe, int(spec.num_captions), int(spec.seed))
-    figure = ctx.out / "word_swap.png"
     if examples:
-        swap_figure(examples[: int(spec.num_examples)]).save(figure)
+        swap_figure(examples[: int(spec.num_examples)]).save(ctx.out / "word_swap.png")
     return {
         "checkpoint": str(checkpoint),
         "kinds": results,
-        "figure": figure.name if examples else None,
+        "figure": "word_swap.png" if examples else None,
         "quality": checkpoint_quality(probe, int(spec.num_captions), int(spec.seed)),
-        "floor": {
-            kind: check_floor(to_plain(f), f"word_swap.floor.{kind}") for kind, f in spec.floor.items()
-        },
     }
 
 
 def study_attention(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     from attngan.reproduce.attention import attention_study
-    from attngan.reproduce.probes import checkpoint_quality, load_probe, single_object_items
+    from attngan.reproduce.probes import checkpoint_quality, single_object_items
 
-    checkpoint = ctx.checkpoint(spec)
-    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    checkpoint, probe = ctx.probe(spec)
     results = attention_study(
         probe, int(spec.num_captions), int(spec.seed), int(spec.top_k), int(spec.min_count)
     )
-    results["checkpoint"] = str(checkpoint)
-    results["num_attention_stages"] = len(results["stages"])
-    results["quality"] = checkpoint_quality(probe, int(spec.num_captions), int(spec.seed))
-    results["floor"] = study_floor(spec)
     example = single_object_items(probe, 1)
-    results["figure"] = None
     if example:
-        probe.pipe(example[0].caption, seed=int(spec.seed)).attention_figure(0).save(
-            ctx.out / "attention.png"
-        )
-        results["figure"] = "attention.png"
-    return results
+        figure = probe.pipe(example[0].caption, seed=int(spec.seed)).attention_figure(0)
+        figure.save(ctx.out / "attention.png")
+    return {
+        **results,
+        "checkpoint": str(checkpoint),
+        "num_attention_stages": len(results["stages"]),
+        "quality": checkpoint_quality(probe, int(spec.num_captions), int(spec.seed)),
+        "figure": "attention.png" if example else None,
+    }
 
 
 def study_refinement(ctx: Context, spec: DictConfig) -> dict[str, Any]:
     from attngan.reproduce.figures import stage_figure
-    from attngan.reproduce.probes import (
-        generate_items,
-        load_probe,
-        oracle_checks,
-        single_object_items,
-        stage_accuracies,
-    )
+    from attngan.reproduce.probes import measure, single_object_items
 
-    checkpoint = ctx.checkpoint(spec)
-    probe = load_probe(checkpoint, str(ctx.cfg.device))
+    checkpoint, probe = ctx.probe(spec)
     items = single_object_items(probe, int(spec.num_captions))
-    captions = [i.caption for i in items]
-    generated = generate_items(probe.pipe, captions, [i.index for i in items], int(spec.seed))
+    generated, accuracies = measure(probe, items, int(spec.seed), every_stage=True)
     stages = [
-        {"px": int(images.shape[-1]), **stage_accuracies(oracle_checks(images, captions))}
-        for images in generated.stages
+        {"px": int(images.shape[-1]), **acc} for images, acc in zip(generated.stages, accuracies, strict=True)
     ]
-    stage_figure(generated.stages, captions, 4).save(ctx.out / "refinement.png")
+    stage_figure(generated.stages, [i.caption for i in items], 4).save(ctx.out / "refinement.png")
     return {
         "checkpoint": str(checkpoint),
         "captions": len(items),
         "stages": stages,
         "figure": "refinement.png",
         "quality": quality_of(stages[-1]),
-        "floor": study_floor(spec),
     }

@@ -8,13 +8,14 @@ from attngan.text.tokenizer import dropped_characters, split_captions, tokenize,
 from attngan.text.vocabulary import PAD_TOKEN, Vocabulary
 
 if TYPE_CHECKING:
-    from attngan.text.encoding import caption_to_tensor
+    from attngan.text.encoding import caption_to_tensor, padding_mask
 
 __all__ = [
     "PAD_TOKEN",
     "Vocabulary",
     "caption_to_tensor",
     "dropped_characters",
+    "padding_mask",
     "split_captions",
     "tokenize",
     "unique_words",
@@ -22,9 +23,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # caption_to_tensor needs torch; importing it lazily keeps the dataset checker light.
-    if name == "caption_to_tensor":
-        from attngan.text.encoding import caption_to_tensor
+    # caption_to_tensor and padding_mask need torch; importing them lazily keeps the dataset checker light.
+    if name in ("caption_to_tensor", "padding_mask"):
+        from attngan.text import encoding
 
-        return caption_to_tensor
+        return getattr(encoding, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

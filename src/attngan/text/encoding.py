@@ -1,4 +1,4 @@
-"""Turning a caption's word ids into the fixed-length tensor a batch carries."""
+"""Turning a caption's word ids into the fixed-length tensor a batch carries, and its padding mask."""
 
 from __future__ import annotations
 
@@ -17,23 +17,20 @@ def caption_to_tensor(
     words in their original order, as the release does (sorted random indices); without one (evaluation)
     it keeps the first ``max_words`` words, so evaluation is deterministic.
 
-    Args:
-        ids: word ids of one caption (no padding).
-        max_words: T, the length of the result.
-        rng: randomness for training; ``None`` for evaluation.
-
     Returns:
         ``(caption, length)``: LongTensor ``(max_words,)`` padded with 0, and the number of real words.
     """
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}.")
     words = np.asarray(ids, dtype=np.int64)
-    if len(words) > max_words:
-        if rng is None:
-            words = words[:max_words]
-        else:
-            keep = np.sort(rng.permutation(len(words))[:max_words])
-            words = words[keep]
+    if len(words) > max_words:  # evaluation: the first words; training: a random subset, in order
+        words = words[:max_words] if rng is None else words[np.sort(rng.permutation(len(words))[:max_words])]
     caption = torch.zeros(max_words, dtype=torch.long)
     caption[: len(words)] = torch.from_numpy(words)
     return caption, len(words)
+
+
+def padding_mask(lengths: torch.Tensor, num_words: int) -> torch.Tensor:
+    """``(B,)`` lengths -> ``(B, T)`` bool mask, True at padded word positions (``t >= length``)."""
+    positions = torch.arange(num_words, device=lengths.device)
+    return positions.unsqueeze(0) >= lengths.unsqueeze(1)

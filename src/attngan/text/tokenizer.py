@@ -8,6 +8,7 @@ our word ids compatible with the released ``captions.pickle`` files and DAMSM en
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -16,24 +17,14 @@ _WORD = re.compile(r"\w+")
 
 
 def tokenize(text: str) -> list[str]:
-    """Split a caption into lower-case ASCII word tokens.
-
-    Args:
-        text: one caption.
-
-    Returns:
-        The tokens in caption order; ``[]`` for an empty caption or one without any ASCII word character.
+    """Split a caption into lower-case ASCII word tokens (``[]`` when it has no ASCII word character).
 
     Example:
         >>> tokenize("A bird, with a Café-coloured crown!")
         ['a', 'bird', 'with', 'a', 'caf', 'coloured', 'crown']
     """
-    tokens = []
-    for match in _WORD.finditer(text.lower()):
-        token = match.group().encode("ascii", "ignore").decode("ascii")
-        if token:
-            tokens.append(token)
-    return tokens
+    tokens = (word.encode("ascii", "ignore").decode("ascii") for word in _WORD.findall(text.lower()))
+    return [token for token in tokens if token]
 
 
 def dropped_characters(text: str) -> list[str]:
@@ -46,29 +37,16 @@ def dropped_characters(text: str) -> list[str]:
         >>> dropped_characters("a large red circle é 🙂, café")
         ['é', '🙂', 'é']
     """
-    runs: list[str] = []
-    current = ""
-    for char in text:
-        kept = char.isascii() or char.isspace() or unicodedata.category(char).startswith(("P", "Z"))
-        if kept and current:
-            runs.append(current)
-            current = ""
-        elif not kept:
-            current += char
-    return [*runs, current] if current else runs
+    return ["".join(run) for dropped, run in itertools.groupby(text, key=_is_dropped) if dropped]
+
+
+def _is_dropped(char: str) -> bool:
+    return not (char.isascii() or char.isspace() or unicodedata.category(char).startswith(("P", "Z")))
 
 
 def split_captions(text: str) -> list[str]:
-    """Split the contents of a caption file into captions, one per non-blank line.
-
-    Lines are stripped; lines without any token (blank, punctuation only) are skipped, as in the release.
-
-    Args:
-        text: the decoded contents of a caption file.
-
-    Returns:
-        The caption strings in file order.
-    """
+    """The captions of a caption file's text: its lines, stripped, without those that hold no token (blank,
+    punctuation only), as in the release."""
     return [line.strip() for line in text.split("\n") if tokenize(line)]
 
 

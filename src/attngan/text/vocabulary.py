@@ -55,9 +55,7 @@ class Vocabulary:
         return cls(sorted(unique_words(captions)))
 
     @classmethod
-    def from_release(
-        cls, ixtoword: Mapping[int, str | bytes], wordtoix: Mapping[str | bytes, int]
-    ) -> Vocabulary:
+    def from_release(cls, ixtoword: Mapping[int, str], wordtoix: Mapping[str, int]) -> Vocabulary:
         """The vocabulary of an authors' ``captions.pickle``, keeping every id exactly.
 
         Args:
@@ -68,9 +66,6 @@ class Vocabulary:
             DataError: the two mappings are not contiguous or not inverse of each other.
         """
 
-        def text(word: str | bytes) -> str:
-            return word.decode("latin-1") if isinstance(word, bytes) else word
-
         ids = sorted(int(i) for i in ixtoword)
         if ids != list(range(len(ids))) or not ids:
             raise DataError(
@@ -78,8 +73,8 @@ class Vocabulary:
                 f"from {ids[:1]} to {ids[-1:]}. The captions.pickle file is damaged; delete it to rebuild the "
                 "vocabulary from the text/ captions (ids then differ from the released encoders)."
             )
-        words = [text(ixtoword[i]) for i in ids[1:]]
-        inverse = {text(w): int(i) for w, i in wordtoix.items()}
+        words = [ixtoword[i] for i in ids[1:]]
+        inverse = {w: int(i) for w, i in wordtoix.items()}
         wrong = [(i, w, inverse.get(w)) for i, w in enumerate(words, start=1) if inverse.get(w) != i]
         if wrong or len(inverse) != len(ids):
             detail = ", ".join(f"ixtoword[{i}]={w!r} but wordtoix gives {j}" for i, w, j in wrong[:5])
@@ -164,15 +159,10 @@ class Vocabulary:
             ``(ids, unknown_words)``: ids of the known words in order, and the words that have no id (left
             out of ``ids``, never silently: the caller decides to warn or fail).
         """
-        ids: list[int] = []
-        unknown: list[str] = []
-        for token in tokens:
-            index = self._index.get(token)
-            if index is None:
-                unknown.append(token)
-            else:
-                ids.append(index)
-        return ids, unknown
+        tokens = list(tokens)
+        return [self._index[t] for t in tokens if t in self._index], [
+            t for t in tokens if t not in self._index
+        ]
 
     def encode(self, text: str) -> tuple[list[int], list[str]]:
         """Tokenise and encode a caption; see :meth:`encode_tokens` for the result.

@@ -64,15 +64,13 @@ def fit(cfg: DictConfig, export: Path | None = None) -> dict[str, Any]:
     Raises:
         Preempted: SIGTERM/SIGUSR1 or Ctrl-C during training, after the resumable checkpoint was written.
     """
-    if export is None and cfg.get("export_path"):
-        export = Path(str(cfg.export_path))
     run_dir = Path(str(cfg.trainer.get("default_root_dir") or "."))
-    check_outputs(cfg, run_dir, export)
+    export = check_outputs(cfg, run_dir, export)
     with hold_run_directory(run_dir, RUN_DIR_KEY):
-        return _fit(cfg, export)
+        return _fit(cfg, run_dir, export)
 
 
-def _fit(cfg: DictConfig, export: Path | None) -> dict[str, Any]:
+def _fit(cfg: DictConfig, run_dir: Path, export: Path | None) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -84,7 +82,7 @@ def _fit(cfg: DictConfig, export: Path | None) -> dict[str, Any]:
     quiet_lightning_logs()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     # "auto" (and a requeued SLURM job): the newest checkpoint of this run directory, if any
-    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), cfg.trainer.get("default_root_dir") or ".")
+    ckpt_path = resolve_ckpt_path(cfg.get("ckpt_path"), run_dir)
     # a clear error now (a bad file, another model) rather than a traceback from deep inside Lightning
     resume_from = safe_load_checkpoint(ckpt_path) if ckpt_path else None
     datamodule = instantiate_user(cfg.data)
@@ -96,6 +94,8 @@ def _fit(cfg: DictConfig, export: Path | None) -> dict[str, Any]:
         del resume_from
     trainer = build_trainer(cfg)
     check_launch(trainer)  # a -m sweep must not re-launch itself for extra DDP ranks
+    run_dir = Path(trainer.default_root_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
     try:
         with known_warnings_quieted():
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -104,14 +104,10 @@ def _fit(cfg: DictConfig, export: Path | None) -> dict[str, Any]:
         if unsaved:  # the pre-emption checkpoint was refused (a non-finite loss): that is the news
             raise unsaved[0] from None
         interrupted = any(getattr(c, "interrupted", False) for c in trainer.callbacks)
-        last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
-        why = "interrupted (Ctrl-C)" if interrupted else "pre-empted (SIGTERM/SIGUSR1)"
-        raise Preempted(last, why) from None
-    run_dir = Path(trainer.default_root_dir)
-    result: dict[str, Any] = {
-        "run_dir": str(run_dir),
-        "checkpoint": str(run_dir / "checkpoints" / "last.ckpt"),
-    }
+        raise Preempted(
+            last, "interrupted (Ctrl-C)" if interrupted else "pre-empted (SIGTERM/SIGUSR1)"
+        ) from None
+    result: dict[str, Any] = {"run_dir": str(run_dir), "checkpoint": str(last)}
     if export is not None:
         # the full checkpoint, resumable as last.ckpt; atomic (AtomicCheckpointIO)
         trainer.save_checkpoint(export, weights_only=False)
@@ -193,24 +189,22 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> 
     )
 
 
+# Lightning's warnings about choices made here on purpose (they would only bury real ones)
+KNOWN_WARNINGS = (
+    r".*module\(s\) in eval mode at the start of training.*",  # the frozen DAMSM encoders, the EMA generator
+    r".*isinstance\(treespec, LeafSpec\).*",
+    r".*is smaller than the logging interval.*",  # runs shorter than trainer.log_every_n_steps (smoke runs)
+    r".*passed in a `val_dataloader` but have no `validation_step`.*",  # AttnGAN: the evaluation's data
+    r".*overridden `on_before_batch_transfer` in `LightningModule`",  # the module's host-side step work
+)
+
+
 @contextlib.contextmanager
 def known_warnings_quieted() -> Iterator[None]:
-    """Within the block, silence Lightning's warnings about choices made here on purpose (they would only
-    bury real ones); the filters are restored on exit."""
+    """Within the block, silence :data:`KNOWN_WARNINGS`; the filters are restored on exit."""
     with warnings.catch_warnings():
-        # the frozen DAMSM encoders and the EMA generator stay in eval mode on purpose
-        warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training.*")
-        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-        # the AttnGAN module writes its losses itself, every model.log_every_n_steps
-        warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
-        # the data module's val_dataloader feeds the evaluation callback; the AttnGAN module has no val loop
-        warnings.filterwarnings(
-            "ignore", message=r".*passed in a `val_dataloader` but have no `validation_step`.*"
-        )
-        # the module (not the data) owns on_before_batch_transfer: the host-side work of its training step
-        warnings.filterwarnings(
-            "ignore", message=r".*overridden `on_before_batch_transfer` in `LightningModule`"
-        )
+        for pattern in KNOWN_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
         yield
 
 
@@ -229,12 +223,15 @@ def record_export(run_dir: Path, export: Path) -> None:
     atomic_write_text(run_dir / EXPORT_RECORD, "\n".join(exports) + "\n")
 
 
-def check_outputs(cfg: DictConfig, run_dir: Path, export: Path | None = None) -> None:
+def check_outputs(cfg: DictConfig, run_dir: Path, export: Path | None = None) -> Path | None:
     """Refuse, before any work, outputs that cannot be written or that hold another run's result.
 
     The run directory must be writable and new, empty or one attngan-train wrote (a resume); an existing
     export (``export``, else ``cfg.export_path``) is replaced only with ``overwrite=true`` or when this run
     directory wrote it (a resumed or continued run). Raises :class:`~attngan.errors.OutputError`.
+
+    Returns:
+        The export checked (``export``, else ``cfg.export_path``; None: no export).
     """
     overwrite = bool(cfg.get("overwrite"))
     check_run_directory(run_dir, RUN_DIR_KEY, overwrite)
@@ -243,6 +240,7 @@ def check_outputs(cfg: DictConfig, run_dir: Path, export: Path | None = None) ->
     if export is not None:
         own = export.resolve() in _exports_of(run_dir)
         check_output_file(export, "export_path", overwrite or own)
+    return export
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from attngan.training.options import TrainingOptions
 
 # keys the hard negatives add to a training batch (host side, before the transfer to the device)
 HARD_NEGATIVE_CAPTIONS = "hard_negative_captions"  # (B, T) word ids
-HARD_NEGATIVE_LENGTHS = "hard_negative_lengths"  # (B,)
+HARD_NEGATIVE_LENGTHS = "hard_negative_lengths"  # list[int] of B: host integers, never moved to the device
 HARD_NEGATIVE_ROWS = "hard_negative_rows"  # (B,) bool: rows whose mismatched pair is the hard negative
 
 
@@ -29,8 +29,9 @@ def hard_negative_fields(
     captions: torch.Tensor,
     lengths: torch.Tensor,
     rng: np.random.Generator,
-) -> dict[str, torch.Tensor]:
-    """The batch's hard-negative captions and the ``fraction`` of its rows that use them.
+) -> dict[str, Any]:
+    """The batch's hard-negative captions and the ``fraction`` of its rows that use them (their lengths as host
+    integers, like ``host_lengths``, so that encoding them never reads back from the device).
 
     Args:
         make: the run's :class:`HardNegatives`.
@@ -43,7 +44,7 @@ def hard_negative_fields(
     rows = torch.tensor([bool(c) and attr is not None for c, attr in zip(chosen, changed, strict=True)])
     return {
         HARD_NEGATIVE_CAPTIONS: negatives,
-        HARD_NEGATIVE_LENGTHS: negative_lengths,
+        HARD_NEGATIVE_LENGTHS: negative_lengths.tolist(),
         HARD_NEGATIVE_ROWS: rows,
     }
 
@@ -59,7 +60,7 @@ def wrong_sentences(
     if HARD_NEGATIVE_ROWS not in batch:
         return rolled
     rows = batch[HARD_NEGATIVE_ROWS].to(sentence.device)
-    _, hard = encode(batch[HARD_NEGATIVE_CAPTIONS], batch[HARD_NEGATIVE_LENGTHS].cpu())
+    _, hard = encode(batch[HARD_NEGATIVE_CAPTIONS], torch.tensor(batch[HARD_NEGATIVE_LENGTHS]))
     return torch.where(rows[:, None], hard.to(rolled.dtype), rolled)
 
 

@@ -40,7 +40,6 @@ LOADING_KEYS = frozenset(
         "random_flip",
         "caption_index",
         "vocab",
-        "cache_text_embeddings",
     }
 )
 

@@ -5,18 +5,20 @@ No torch or Lightning here, so that ``attngan-data check`` stays light.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from attngan.data.records import DatasetIndex, require_root
-from attngan.errors import ConfigError
+from attngan.data.pickles import read_filenames, read_release_captions
+from attngan.data.records import SPLITS, DatasetIndex, is_unset
+from attngan.errors import ConfigError, DataError
+from attngan.text.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from attngan.data.dataset import CaptionImageDataset
-    from attngan.text import Vocabulary
 
 
 class DatasetReader(ABC):
@@ -57,21 +59,44 @@ class DatasetReader(ABC):
         """
         if optional and (value is None or value in ("None", "null")):
             return None
-        if kind is bool and isinstance(value, bool):
-            return value
-        try:
-            if kind is bool or isinstance(value, bool):
-                raise ValueError
-            return kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"data.{key}={value!r} is not {'an' if kind is int else 'a'} {kind.__name__} (the {self.name} "
-                f"dataset's option {key} expects one{', or null' if optional else ''})."
-            ) from None
+        if isinstance(value, bool) == (kind is bool):  # a bool is never a number, nor a number a bool
+            with contextlib.suppress(TypeError, ValueError):
+                return kind(value)
+        raise ConfigError(
+            f"data.{key}={value!r} is not {'an' if kind is int else 'a'} {kind.__name__} (the {self.name} "
+            f"dataset's option {key} expects one{', or null' if optional else ''})."
+        )
 
     def require_root(self) -> Path:
         """``self.root`` as a ``Path``, or a :class:`DataError` showing the expected layout."""
-        return require_root(self.root, self.name, self.expected_layout, self.source_help)
+        if is_unset(self.root) or str(self.root) == "???":
+            raise DataError(
+                f"data.root is not set for the {self.name} dataset. Set data.root=/path/to/{self.name}.\n"
+                f"{self.layout_help()}"
+            )
+        path = Path(str(self.root)).expanduser()
+        if not path.is_dir():
+            raise DataError(
+                f"data.root={path} is not a directory{' (it does not exist)' if not path.exists() else ''}.\n"
+                f"{self.layout_help()}"
+            )
+        return path
+
+    def require_files(self, root: Path, files: list[str]) -> None:
+        """Raise a :class:`DataError` listing every one of ``files`` (relative to ``root``) that is missing."""
+        missing = "\n".join(f"  - {root / f}" for f in files if not (root / f).exists())
+        if missing:
+            raise DataError(
+                f"The {self.name} dataset at data.root={root} is incomplete; missing:\n{missing}\n"
+                f"{self.layout_help()}"
+            )
+
+    def layout_help(self) -> str:
+        """The expected tree, where the files come from, and the command that checks a dataset."""
+        return (
+            f"Expected layout:\n{self.expected_layout.rstrip()}\n{self.source_help.strip()}\n"
+            f"Check a dataset with: attngan-data check data={self.name} data.root=DIR"
+        )
 
     def make_dataset(self, vocab: Vocabulary, **kwargs: Any) -> CaptionImageDataset:
         """The dataset of one split, from :class:`~attngan.data.dataset.CaptionImageDataset` arguments (``split``,
@@ -90,3 +115,42 @@ class DatasetReader(ABC):
     @abstractmethod
     def build_index(self) -> DatasetIndex:
         """Read the dataset's metadata and caption files (images are only checked to exist here)."""
+
+    def index_release_layout(
+        self,
+        root: Path,
+        image_path: Callable[[str], Path],
+        class_ids: Callable[[str, int], list[int] | None] | None = None,
+        bbox: Callable[[str], tuple[float, float, float, float] | None] | None = None,
+    ) -> DatasetIndex:
+        """The index of the authors' layout (CUB, COCO): ``captions.pickle`` (optional, the vocabulary),
+        ``<split>/filenames.pickle`` and ``text/<key>.txt``.
+
+        Args:
+            root: the dataset root.
+            image_path: key -> image file.
+            class_ids: ``(split, number of keys) -> class id per key`` or ``None`` (the split has no classes).
+            bbox: key -> bounding box or ``None``.
+        """
+        index = DatasetIndex(self.name, root)
+        if (root / "captions.pickle").is_file():
+            index.vocab = Vocabulary.from_release(*read_release_captions(root / "captions.pickle")[2:])
+        all_keys: set[str] = set()
+        class_values: list[int] = []
+        for split in SPLITS:
+            keys = read_filenames(root / split / "filenames.pickle")
+            all_keys.update(keys)
+            classes = None if class_ids is None else class_ids(split, len(keys))
+            class_values += classes or []
+            index.add_split(
+                split,
+                keys,
+                image_path,
+                lambda k: root / "text" / f"{k}.txt",
+                self.captions_per_image,
+                class_id=None if classes is None else (lambda i, _, c=classes: c[i]),
+                bbox=bbox,
+            )
+        index.add_orphan_captions(root / "text", all_keys)
+        index.num_classes = max(class_values) + 1 if class_values else None
+        return index

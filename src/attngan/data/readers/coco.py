@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, ClassVar
 
-from attngan.data.pickles import read_filenames, read_release_captions
 from attngan.data.readers.base import DatasetReader
-from attngan.data.records import (
-    CaptionFile,
-    DatasetIndex,
-    index_split,
-    orphan_caption_problems,
-    read_caption_file,
-    require_files,
-)
+from attngan.data.records import DatasetIndex
 from attngan.errors import DataError
-from attngan.text.tokenizer import split_captions
-from attngan.text.vocabulary import Vocabulary
 
 COCO_LAYOUT = """\
   Either the authors' layout:
@@ -66,16 +55,9 @@ class COCOReader(DatasetReader):
         """``"authors"`` or ``"official"``, from the files present."""
         if (root / "train" / "filenames.pickle").exists() or (root / "captions.pickle").exists():
             return "authors"
-        if (root / "annotations").is_dir():
-            return "official"
-        require_files(
-            root,
-            ["train/filenames.pickle", _OFFICIAL["train"]],
-            self.name,
-            self.expected_layout,
-            self.source_help,
-        )
-        raise AssertionError("unreachable")  # pragma: no cover
+        if not (root / "annotations").is_dir():  # neither layout: the error lists a file of each
+            self.require_files(root, ["train/filenames.pickle", _OFFICIAL["train"]])
+        return "official"
 
     def build_index(self) -> DatasetIndex:
         root = self.require_root()
@@ -84,74 +66,31 @@ class COCOReader(DatasetReader):
         return self._official(root)
 
     def _authors(self, root: Path) -> DatasetIndex:
-        require_files(
-            root,
-            ["train/filenames.pickle", "test/filenames.pickle", "text"],
-            self.name,
-            self.expected_layout,
-            self.source_help,
-        )
-        vocab = None
-        if (root / "captions.pickle").is_file():
-            vocab = Vocabulary.from_release(*read_release_captions(root / "captions.pickle")[2:])
+        self.require_files(root, ["train/filenames.pickle", "test/filenames.pickle", "text"])
         single_dir = (root / "images").is_dir()
         if not single_dir and not all((root / d).is_dir() for d in _IMAGE_DIRS.values()):
-            require_files(root, ["images"], self.name, self.expected_layout, self.source_help)
+            self.require_files(root, ["images"])
 
         def image_path(key: str) -> Path:
             if single_dir:
                 return root / "images" / f"{key}.jpg"
             return root / ("val2014" if "val2014" in key else "train2014") / f"{key}.jpg"
 
-        index = DatasetIndex(self.name, root, {}, vocab=vocab)
-        all_keys: set[str] = set()
-        for split in ("train", "test"):
-            keys = read_filenames(root / split / "filenames.pickle")
-            all_keys.update(keys)
-            records, problems = index_split(
-                split,
-                keys,
-                image_path=image_path,
-                read_captions=lambda k: read_caption_file(
-                    root / "text" / f"{k}.txt", self.captions_per_image, k
-                ),
-                caption_path=lambda k: root / "text" / f"{k}.txt",
-                captions_per_image=self.captions_per_image,
-            )
-            index.splits[split] = records
-            index.problems += problems
-        index.problems += orphan_caption_problems(root / "text", all_keys)
-        return index
+        return self.index_release_layout(root, image_path)
 
     def _official(self, root: Path) -> DatasetIndex:
-        require_files(
-            root,
-            [*_OFFICIAL.values(), *_IMAGE_DIRS.values()],
-            self.name,
-            self.expected_layout,
-            self.source_help,
-        )
-        index = DatasetIndex(self.name, root, {})
+        self.require_files(root, [*_OFFICIAL.values(), *_IMAGE_DIRS.values()])
+        index = DatasetIndex(self.name, root)
         for split, relpath in _OFFICIAL.items():
-            path = root / relpath
-            captions = self._read_annotations(path)
-            image_dir = root / _IMAGE_DIRS[split]
-
-            def read_captions(key: str, captions: dict[str, list[str]] = captions) -> CaptionFile:
-                lines = split_captions("\n".join(captions[key]))
-                kept = lines if self.captions_per_image is None else lines[: self.captions_per_image]
-                return CaptionFile(tuple(kept), len(lines))
-
-            records, problems = index_split(
+            captions = self._read_annotations(root / relpath)
+            index.add_split(
                 split,
                 sorted(captions),
-                image_path=lambda k, d=image_dir: d / f"{k}.jpg",
-                read_captions=read_captions,
-                caption_path=lambda k, p=path: Path(f"{p}#{k}"),
+                image_path=lambda k, d=root / _IMAGE_DIRS[split]: d / f"{k}.jpg",
+                caption_path=lambda k, p=root / relpath: Path(f"{p}#{k}"),
                 captions_per_image=self.captions_per_image,
+                read_captions=lambda k, c=captions: ("\n".join(c[k]), ""),
             )
-            index.splits[split] = records
-            index.problems += problems
         return index
 
     @staticmethod
@@ -160,9 +99,7 @@ class COCOReader(DatasetReader):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             names = {image["id"]: Path(image["file_name"]).stem for image in data["images"]}
-            captions: dict[str, list[str]] = defaultdict(list)
-            for key in names.values():
-                captions[key] = []
+            captions: dict[str, list[str]] = {key: [] for key in names.values()}
             for note in data["annotations"]:
                 captions[names[note["image_id"]]].append(" ".join(str(note["caption"]).split()))
         except (OSError, ValueError, KeyError, TypeError) as err:
@@ -170,4 +107,4 @@ class COCOReader(DatasetReader):
                 f"{path} is not a COCO captions file ({type(err).__name__}: {err}). Use the captions_*2014.json of "
                 "annotations_trainval2014.zip."
             ) from None
-        return dict(captions)
+        return captions

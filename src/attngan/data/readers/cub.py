@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attngan.data.pickles import read_class_info, read_filenames, read_release_captions
+from attngan.data.pickles import read_class_info
 from attngan.data.readers.base import DatasetReader
-from attngan.data.records import (
-    NO_BBOX,
-    SPLITS,
-    DatasetIndex,
-    Problem,
-    index_split,
-    orphan_caption_problems,
-    read_caption_file,
-    require_files,
-)
+from attngan.data.records import NO_BBOX, DatasetIndex, Problem
 from attngan.errors import DataError
-from attngan.text.vocabulary import Vocabulary
 
 CUB_LAYOUT = """\
   DATA.ROOT/                              (the authors' "birds" folder)
@@ -97,50 +87,22 @@ class CUBReader(DatasetReader):
         needed = ["train/filenames.pickle", "test/filenames.pickle", "text", "CUB_200_2011/images"]
         if self.crop_to_bbox:
             needed += ["CUB_200_2011/images.txt", "CUB_200_2011/bounding_boxes.txt"]
-        require_files(root, needed, self.name, self.expected_layout, self.source_help)
+        self.require_files(root, needed)
 
-        vocab = None
-        if (root / "captions.pickle").is_file():
-            _, _, ixtoword, wordtoix = read_release_captions(root / "captions.pickle")
-            vocab = Vocabulary.from_release(ixtoword, wordtoix)
         boxes = read_bounding_boxes(root) if self.crop_to_bbox else {}
-
-        index = DatasetIndex(self.name, root, {}, vocab=vocab)
-        all_keys: set[str] = set()
-        class_values: list[int] = []
-        for split in SPLITS:
-            keys = read_filenames(root / split / "filenames.pickle")
-            all_keys.update(keys)
-            classes = self._class_ids(root / split / "class_info.pickle", len(keys))
-            class_values += classes or []
-            records, problems = index_split(
-                split,
-                keys,
-                image_path=lambda k: root / "CUB_200_2011" / "images" / f"{k}.jpg",
-                read_captions=lambda k: read_caption_file(
-                    root / "text" / f"{k}.txt", self.captions_per_image, k
-                ),
-                caption_path=lambda k: root / "text" / f"{k}.txt",
-                captions_per_image=self.captions_per_image,
-                class_id=None if classes is None else (lambda i, _, c=classes: c[i]),
-                bbox=boxes.get if self.crop_to_bbox else None,
-            )
-            index.splits[split] = records
-            index.problems += problems
-            if self.crop_to_bbox:
-                index.problems += [
-                    Problem(
-                        str(root / "CUB_200_2011" / "bounding_boxes.txt"),
-                        NO_BBOX,
-                        "image not cropped",
-                        r.key,
-                        split,
-                    )
-                    for r in records
-                    if r.bbox is None
-                ]
-        index.problems += orphan_caption_problems(root / "text", all_keys)
-        index.num_classes = max(class_values) + 1 if class_values else None
+        index = self.index_release_layout(
+            root,
+            lambda k: root / "CUB_200_2011" / "images" / f"{k}.jpg",
+            lambda split, count: self._class_ids(root / split / "class_info.pickle", count),
+            boxes.get if self.crop_to_bbox else None,
+        )
+        boxes_txt = str(root / "CUB_200_2011" / "bounding_boxes.txt")
+        index.problems += [
+            Problem(boxes_txt, NO_BBOX, "image not cropped", r.key, split)
+            for split, records in index.splits.items()
+            for r in records
+            if self.crop_to_bbox and r.bbox is None
+        ]
         return index
 
     @staticmethod

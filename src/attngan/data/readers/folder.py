@@ -13,18 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from attngan.data.readers.base import DatasetReader
-from attngan.data.records import (
-    IMAGE_SUFFIXES,
-    NO_CLASS,
-    DatasetIndex,
-    Problem,
-    index_split,
-    orphan_caption_problems,
-    read_caption_file,
-    read_key_list,
-    require_files,
-    split_keys,
-)
+from attngan.data.records import IMAGE_SUFFIXES, NO_CLASS, DatasetIndex, Problem, split_keys
 from attngan.errors import DataError
 
 FOLDER_LAYOUT = """\
@@ -66,37 +55,32 @@ class FolderReader(DatasetReader):
 
     def build_index(self) -> DatasetIndex:
         root = self.require_root()
-        require_files(root, ["images", "captions"], self.name, self.expected_layout, self.source_help)
+        self.require_files(root, ["images", "captions"])
         images = self._image_files(root / "images")
         # a listed key without an image is named with the suffix most of the images have (.png, .jpg)
         suffixes = [p.suffix.lower() for p in images.values()]
         usual = max(sorted(set(suffixes)), key=suffixes.count) if suffixes else ".jpg"
         splits = self._split(root, sorted(images))
         classes = self._classes(root / "classes.txt")
-        problems: list[Problem] = []
-        index = DatasetIndex(self.name, root, {}, num_classes=None, problems=problems)
+        index = DatasetIndex(self.name, root)
         for split, keys in splits.items():
-            records, found = index_split(
+            index.add_split(
                 split,
                 keys,
                 image_path=lambda k: images.get(k, root / "images" / f"{k}{usual}"),
-                read_captions=lambda k: read_caption_file(
-                    root / "captions" / f"{k}.txt", self.captions_per_image, k
-                ),
                 caption_path=lambda k: root / "captions" / f"{k}.txt",
                 captions_per_image=self.captions_per_image,
                 class_id=None if classes is None else (lambda _, k: classes.get(k, -1)),
             )
-            index.splits[split] = records
-            problems.extend(found)
             if classes is not None:
-                problems.extend(
+                index.problems += [
                     Problem(str(root / "classes.txt"), NO_CLASS, "key not listed; class id -1", k, split)
                     for k in keys
                     if k not in classes
-                )
-        known = set(images) | {k for keys in splits.values() for k in keys}
-        problems.extend(orphan_caption_problems(root / "captions", known))
+                ]
+        index.add_orphan_captions(
+            root / "captions", set(images) | {k for keys in splits.values() for k in keys}
+        )
         if classes is not None:
             index.num_classes = max(classes.values(), default=-1) + 1
         return index
@@ -119,7 +103,11 @@ class FolderReader(DatasetReader):
         if not train_file.is_file() and not test_file.is_file():
             train, test = split_keys(keys, self.test_fraction, self.split_seed)
             return {"train": train, "test": test}
-        listed = {s: read_key_list(f) for s, f in (("train", train_file), ("test", test_file)) if f.is_file()}
+        listed = {
+            split: [key for _, key in _lines(file)]
+            for split, file in (("train", train_file), ("test", test_file))
+            if file.is_file()
+        }
         if len(listed) == 1:
             ((given, given_keys),) = listed.items()
             chosen = set(given_keys)
@@ -137,12 +125,10 @@ class FolderReader(DatasetReader):
         if not path.is_file():
             return None
         classes = {}
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
+        for number, line in _lines(path):
             parts = line.rsplit(maxsplit=1)
             try:
-                key, value = parts[0].strip(), int(parts[1])
+                key, value = parts[0], int(parts[1])
                 if value < 0:
                     raise ValueError
             except (IndexError, ValueError):
@@ -151,3 +137,11 @@ class FolderReader(DatasetReader):
                 ) from None
             classes[key] = value
         return classes
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """The stripped lines of a text file with their numbers; blank lines and ``#`` comments skipped."""
+    lines = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+    return [
+        (number, line.strip()) for number, line in lines if line.strip() and not line.lstrip().startswith("#")
+    ]

@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from attngan.data import shapes
 from attngan.data.readers.folder import FOLDER_LAYOUT, FolderReader
-from attngan.data.records import DatasetIndex
+from attngan.data.records import DatasetIndex, is_unset
 from attngan.errors import DataError
 
 if TYPE_CHECKING:
     from attngan.data.dataset import CaptionImageDataset
     from attngan.text import Vocabulary
-
-
-def _is_set(value: str | Path | None) -> bool:
-    return value is not None and str(value) not in ("", "None", "null")
 
 
 class ShapesReader(FolderReader):
@@ -83,16 +79,6 @@ class ShapesReader(FolderReader):
     def _create_command(self, root: Path) -> str:
         return f"attngan-data shapes root={root} num_images={self.num_images} seed={self.generation_seed}"
 
-    def _check_holdout(self, root: Path) -> None:
-        """A given ``data.root`` must hold what ``data.holdout`` asks for (the marker records it)."""
-        recorded = shapes.parse_holdout((shapes.read_marker(root) or {}).get("holdout"))
-        if recorded != self.holdout:
-            raise DataError(
-                f"data.root={root} was generated with holdout {[' '.join(c) for c in recorded]}, but "
-                f"data.holdout={[' '.join(c) for c in self.holdout]}. Leave data.root unset (each holdout is "
-                "cached in its own directory) or point it at a dataset generated with that holdout."
-            )
-
     def resolve_root(self, create: bool = True) -> Path:
         """The dataset directory; generates into the cache (or into ``root`` with ``generate``) if needed.
 
@@ -103,7 +89,7 @@ class ShapesReader(FolderReader):
             DataError: ``root`` is given but holds no shapes dataset (and ``generate`` is not set), or neither
                 ``root`` nor ``cache_dir`` is set.
         """
-        if _is_set(self.root):
+        if not is_unset(self.root):
             root = Path(str(self.root)).expanduser()
             empty = not root.exists() or (root.is_dir() and not any(root.iterdir()))
             if empty and self.generate:
@@ -118,16 +104,23 @@ class ShapesReader(FolderReader):
                     f"or when asked. Create it with `{self._create_command(root)}` (or add data.generate=true), "
                     "or leave data.root unset (null) to use the copy generated in data.cache_dir."
                 )
-            if shapes.read_marker(root) is None:
+            marker = shapes.read_marker(root)
+            if marker is None:
                 what = "is empty" if empty else f"holds no {shapes.MARKER}"
                 raise DataError(
                     f"data.root={root} is not a generated shapes dataset (it {what}). Create one with "
                     f"`{self._create_command(root)}` (or add data.generate=true to write it there), use "
                     "data=folder for your own data, or leave data.root unset to use the cached copy."
                 )
-            self._check_holdout(root)
+            recorded = shapes.parse_holdout(marker.get("holdout"))
+            if recorded != self.holdout:  # the marker records the holdout a dataset was generated with
+                raise DataError(
+                    f"data.root={root} was generated with holdout {[' '.join(c) for c in recorded]}, but "
+                    f"data.holdout={[' '.join(c) for c in self.holdout]}. Leave data.root unset (each holdout "
+                    "is cached in its own directory) or point it at a dataset generated with that holdout."
+                )
             return root
-        if not _is_set(self.cache_dir):
+        if is_unset(self.cache_dir):
             raise DataError(
                 "Set data.root (a generated shapes dataset) or data.cache_dir (where to generate one)."
             )

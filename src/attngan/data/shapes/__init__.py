@@ -13,15 +13,9 @@ in content. The modules, one job each:
 """
 
 from attngan.data.shapes import spec
-from attngan.data.shapes.captions import (
-    CAPTIONS_PER_IMAGE,
-    CaptionObject,
-    parse_shapes_caption,
-    shapes_captions,
-)
+from attngan.data.shapes.captions import CAPTIONS_PER_IMAGE, CaptionObject, parse_shapes_caption
 from attngan.data.shapes.generate import (
     DEFAULT_TEST_FRACTION,
-    GENERATOR_VERSION,
     MARKER,
     default_shapes_root,
     ensure_shapes,
@@ -29,8 +23,6 @@ from attngan.data.shapes.generate import (
     is_held_out,
     parse_holdout,
     read_marker,
-    shapes_keys,
-    shapes_parameters,
     shapes_split,
 )
 from attngan.data.shapes.ground_truth import ShapesImage, ShapesObject, load_ground_truth
@@ -40,7 +32,6 @@ from attngan.data.shapes.spec import NUM_CLASSES, shapes_class_content, shapes_c
 __all__ = [
     "CAPTIONS_PER_IMAGE",
     "DEFAULT_TEST_FRACTION",
-    "GENERATOR_VERSION",
     "MARKER",
     "NUM_CLASSES",
     "CaptionObject",
@@ -55,11 +46,8 @@ __all__ = [
     "parse_shapes_caption",
     "read_marker",
     "render_shapes_image",
-    "shapes_captions",
     "shapes_class_content",
     "shapes_class_id",
-    "shapes_keys",
-    "shapes_parameters",
     "shapes_split",
     "spec",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from attngan.data.shapes.ground_truth import ShapesObject
-from attngan.data.shapes.spec import COLOURS, POSITION_WORDS, POSITIONS, SHAPES, SIZES
+from attngan.data.shapes.spec import COLOURS, POSITION_WORDS, SHAPES, SIZES
 
 CAPTIONS_PER_IMAGE = 6
 
@@ -83,16 +83,14 @@ def shapes_captions(objects: Sequence[ShapesObject], rng: np.random.Generator) -
 COLOUR_OF_WORD: dict[str, str] = {name: name for name in COLOURS}
 SHAPE_OF_WORD: dict[str, str] = {name: name for name in SHAPES}
 SIZE_OF_WORD: dict[str, str] = {name: name for name in SIZES} | {
-    word: size for word, size in {"big": "large", "little": "small", "tiny": "small"}.items() if size in SIZES
+    "big": "large",
+    "little": "small",
+    "tiny": "small",
 }
-POSITION_OF_WORD: dict[str, str] = {
-    word: position
-    for word, position in (
-        {name: name for name in POSITIONS}
-        | {"centre": "center", "middle": "center", "upper": "top", "lower": "bottom"}
-        | {w: p for p, words in POSITION_WORDS.items() for w in words}
-    ).items()
-    if position in POSITIONS
+POSITION_OF_WORD: dict[str, str] = {word: p for p, words in POSITION_WORDS.items() for word in words} | {
+    "centre": "center",
+    "upper": "top",
+    "lower": "bottom",
 }
 # Words and punctuation that end a clause: attributes never cross them.
 _CLAUSE_BREAKS = frozenset({",", ";", ".", ":", "and", "while", "whereas", "but", "with", "plus"})

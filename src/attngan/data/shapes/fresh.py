@@ -19,7 +19,6 @@ from attngan.data.shapes.generate import Holdout, is_held_out
 from attngan.data.shapes.render import render_shapes_image
 from attngan.data.shapes.spec import shapes_class_id
 from attngan.text import Vocabulary
-from attngan.text.encoding import caption_to_tensor
 
 # the fresh stream of a dataset with generation seed s renders (s + FRESH_SEED_OFFSET, index): never an image of
 # the stored dataset itself, whose images are (s, 0..N-1)
@@ -61,15 +60,8 @@ class FreshShapesDataset(CaptionImageDataset):
             raise ValueError(f"no image of the fresh stream avoids the held-out combinations {self.holdout}")
         choice = int(rng.integers(len(captions)))
         ids, _ = self.vocab.encode(captions[choice])
-        caption, length = caption_to_tensor(ids, self.max_words, rng)
-        return {
-            "images": self.transform(image, rng),
-            "caption": caption,
-            "length": length,
-            "class_id": shapes_class_id(items),
-            "key": f"fresh-{draw}",
-            "text": captions[choice],
-        }
+        fields = {"class_id": shapes_class_id(items), "key": f"fresh-{draw}", "text": captions[choice]}
+        return self._sample(image, ids, rng, **fields)
 
 
 __all__ = ["FRESH_SEED_OFFSET", "FreshShapesDataset"]

@@ -161,9 +161,8 @@ def _write_dataset(directory: Path, params: dict[str, Any]) -> None:
     (directory / "test.txt").write_text("\n".join(test) + "\n")
     (directory / "classes.txt").write_text("\n".join(class_lines) + "\n")
     (directory / GROUND_TRUTH_FILE).write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
-    (directory / MARKER).write_text(
-        json.dumps(params, indent=2, sort_keys=True) + "\n"
-    )  # last: marks completion
+    # last: marks completion
+    (directory / MARKER).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
 
 
 def generate_shapes(
@@ -204,6 +203,7 @@ def generate_shapes(
         what = f"a shapes dataset with other parameters ({marker})" if marker else "other files"
         hint = "; pass overwrite=true to replace it" if marker else ""
         raise DataError(f"{root} already holds {what}. Choose an empty or new directory{hint}.")
+    log.info("Generating the shapes dataset (%d images, seed %d) into %s", num_images, seed, root)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
@@ -238,16 +238,11 @@ def ensure_shapes(
         DataError: ``root`` holds files that are not a shapes dataset.
     """
     root = Path(root).expanduser()
-    params = shapes_parameters(num_images, seed, test_fraction, holdout)
-    marker = read_marker(root)
-    if marker == params:
-        return root
-    if marker is None and root.exists() and any(root.iterdir()):
+    if read_marker(root) is None and root.exists() and any(root.iterdir()):
         raise DataError(
             f"The shapes cache directory {root} holds files that are not a shapes dataset. Remove it or set "
             "data.cache_dir elsewhere."
         )
-    log.info("Generating the shapes dataset (%d images, seed %d) into %s", num_images, seed, root)
     return generate_shapes(root, num_images, seed, test_fraction, overwrite=True, holdout=holdout)
 
 

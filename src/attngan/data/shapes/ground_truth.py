@@ -76,15 +76,9 @@ def load_ground_truth(root: str | Path) -> dict[str, ShapesImage]:
     raw = json.loads(path.read_text())
     truth = {}
     for key, entry in raw.items():
+        # JSON has no tuples: rgb, center and bbox come back as lists
         objects = tuple(
-            ShapesObject(
-                **{
-                    **obj,
-                    "rgb": tuple(obj["rgb"]),
-                    "center": tuple(obj["center"]),
-                    "bbox": tuple(obj["bbox"]),
-                }
-            )
+            ShapesObject(**{k: tuple(v) if isinstance(v, list) else v for k, v in obj.items()})
             for obj in entry["objects"]
         )
         truth[key] = ShapesImage(

@@ -76,15 +76,10 @@ def render_shapes_image(
     image = Image.new("RGB", (spec.IMAGE_SIZE, spec.IMAGE_SIZE), spec.BACKGROUND_RGB)
     mask = Image.new("L", (spec.IMAGE_SIZE, spec.IMAGE_SIZE), 0)
     layout = _layout(rng)
+    image_draw, mask_draw = ImageDraw.Draw(image), ImageDraw.Draw(mask)
     for k, obj in enumerate(layout, start=1):
-        _draw(
-            ImageDraw.Draw(image),
-            obj["shape"],
-            obj["center"],
-            obj["half_extent"],
-            spec.COLOURS[obj["colour"]],
-        )
-        _draw(ImageDraw.Draw(mask), obj["shape"], obj["center"], obj["half_extent"], k)
+        _draw(image_draw, obj["shape"], obj["center"], obj["half_extent"], spec.COLOURS[obj["colour"]])
+        _draw(mask_draw, obj["shape"], obj["center"], obj["half_extent"], k)
     labels = np.asarray(mask)
     objects = []
     for k, obj in enumerate(layout, start=1):

@@ -48,7 +48,6 @@ POSITION_WORDS: dict[str, tuple[str, ...]] = {
     "bottom": ("bottom",),
     "center": ("center", "middle"),
 }
-MAX_OBJECTS = 2
 
 # ----------------------------------------------------------------------------------------- class ids
 _ITEMS: tuple[tuple[str, str, str], ...] = tuple(itertools.product(COLOURS, SHAPES, POSITIONS))

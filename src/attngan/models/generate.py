@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from attngan.losses.damsm import padding_mask
 from attngan.models.generator import GeneratorOutput
+from attngan.text.encoding import padding_mask
 
 
 def sample_noise(indices: Tensor, z_dim: int, condition_dim: int, seed: int) -> tuple[Tensor, Tensor]:
