@@ -18,8 +18,8 @@ from attngan.checkpoint import (
     run_metadata,
     safe_load_checkpoint,
 )
-from attngan.compat.convert import generator_spec
 from attngan.errors import CheckpointError
+from attngan.hub.pretrained import network_spec
 from attngan.models import Generator
 
 NOT_A_CHECKPOINT = (
@@ -132,7 +132,7 @@ def _generator_checkpoint(path: Path, with_ema: bool = True) -> tuple[Generator,
     if with_ema:
         state.update({f"generator_ema.{k}": v for k, v in ema.state_dict().items()})
     entry = run_metadata("attngan", {}, ["<pad>", "a"])
-    entry["networks"] = {"generator": generator_spec(live)}
+    entry["networks"] = {"generator": network_spec(live)}
     atomic_torch_save({"state_dict": state, "attngan": entry}, path)
     return live, ema
 

@@ -1,6 +1,6 @@
-"""The library never imports the tooling (issue #26): nothing under models, losses, text, data, metrics,
-checkpoint, pipeline or training imports cli, reproduce, demo, onnx or benchmarks (function-level imports
-included), and reproduce trains through the library's entry, not the command line."""
+"""The library never imports the tooling (issue #26, docs/ARCHITECTURE.md "Library and tooling"): nothing in
+the library imports cli, reproduce, demo, onnx, compat or benchmarks (function-level imports included), and
+reproduce trains through the library's entry, not the command line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "attngan"
-LIBRARY = ("models", "losses", "text", "data", "metrics", "checkpoint", "pipeline", "training")
-TOOLING = ("cli", "reproduce", "demo", "onnx", "benchmarks")
+LIBRARY = (
+    *("models", "losses", "text", "data", "metrics", "evaluation", "viz", "checkpoint", "pipeline", "hub"),
+    *("training", "lit", "config", "schemas", "errors", "outputs", "progress", "version"),
+)
+TOOLING = ("cli", "reproduce", "demo", "onnx", "compat", "benchmarks")
 
 
 def _imports(path: Path) -> list[str]:
@@ -38,5 +41,39 @@ def test_the_library_imports_no_tooling():
     assert [line for package in LIBRARY for line in _upward(package, TOOLING)] == []
 
 
+def test_every_package_is_library_or_tooling():
+    """A new package is placed on one side (and in docs/ARCHITECTURE.md's map) before it lands."""
+    names = {p.stem for p in SRC.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+    assert names - {"__init__"} - set(LIBRARY) - set(TOOLING) == set()
+
+
 def test_reproduce_does_not_import_the_command_line():
     assert _upward("reproduce", ("cli",)) == []
+
+
+def test_a_training_step_passes_at_most_five_attngan_files(tmp_path, tiny_damsm_checkpoint, monkeypatch):
+    """``attngan-train`` -> the generator's ``optimizer.step()`` reads top-down in a handful of files (issue #26)."""
+    import traceback
+
+    import torch
+
+    from attngan.cli.train import main
+    from helpers.training import TINY_ATTNGAN, TINY_DATA, TINY_TRAINER
+
+    stacks: list[list[str]] = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        stacks.append([frame.filename for frame in traceback.extract_stack()])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    overrides = [*TINY_DATA, *TINY_TRAINER, *TINY_ATTNGAN, "trainer.limit_train_batches=1"]
+    overrides += [f"model.damsm_checkpoint={tiny_damsm_checkpoint}", f"paths.root_dir={tmp_path}"]
+    overrides += [f"paths.cache_dir={tmp_path.parent / 'shared-cache'}", f"hydra.run.dir={tmp_path}/run"]
+    assert main(overrides) is None
+    files = {
+        Path(f).relative_to(SRC).as_posix() for stack in stacks for f in stack if Path(f).is_relative_to(SRC)
+    }
+    assert stacks and len(files) <= 5, sorted(files)
+    assert {"training/entry.py", "lit/attngan_module.py"} <= files  # through the one entry and the module

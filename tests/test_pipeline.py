@@ -117,7 +117,7 @@ def test_the_pipeline_generates_through_the_one_generate_step(
     z, eps = pipe.noise(2, seed=4)
     assert all(torch.equal(a, b) for a, b in zip((z, eps), seed_noise(2, pipe.z_dim, pipe.condition_dim, 4)))
     result = pipe(RED, seed=4, num_images_per_caption=2)
-    ids, lengths, _, _ = pipe.encode_captions([RED, RED])
+    ids, lengths, _ = pipe.encode_captions([RED, RED])
     output, sentence, image_global = generate(
         pipe.text_encoder, pipe.generator, ids, lengths, z, eps, image_encoder=pipe.image_encoder
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import math
 import re
 
 import pytest
 
 from attngan.cli.data import main as data_main
-from attngan.progress import ENV_VAR, eta_seconds, format_duration, format_rate, progress, progress_enabled
+from attngan.progress import ENV_VAR, progress, progress_enabled
 
 
 class FakeTerminal(io.StringIO):
@@ -24,53 +23,42 @@ def _no_env(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
 
 
-def test_plain_lines_off_a_terminal():
+def test_plain_lines_off_a_terminal(monkeypatch):
+    seconds = iter(range(0, 10_000, 11))  # each reading of the clock 11 s later: past the 10 s between lines
+    monkeypatch.setattr("tqdm.std.time", lambda: float(next(seconds)))
     stream = io.StringIO()
-    items = list(
-        progress(range(50), desc="decoding images", unit="img", stream=stream, enabled=True, min_interval=0)
-    )
-    assert items == list(range(50))
+    with progress(total=50, desc="decoding images", unit="img", file=stream, enabled=True) as bar:
+        for _ in range(5):
+            bar.update(10)
     text = stream.getvalue()
     assert "\r" not in text
     lines = text.splitlines()
-    assert len(lines) == 10  # every tenth of the total: 5, 10, ..., 45, then the last line
-    assert re.fullmatch(r"decoding images: 5/50 img \(10%\), [\d.]+ img/s, ETA \S+", lines[0]), lines[0]
-    last = lines[-1]
-    assert re.fullmatch(r"decoding images: 50/50 img \(100%\), [\d.]+ img/s, done in \S+", last), last
+    assert len(lines) == 5  # one per update (each 11 s after the last line), the last one not twice
+    assert re.fullmatch(r"decoding images:  20% 10/50 \[\d\d:\d\d<\d\d:\d\d, .+\]", lines[0]), lines[0]
+    assert re.fullmatch(r"decoding images: 100% 50/50 \[\d\d:\d\d<00:00, .+\]", lines[-1]), lines[-1]
 
 
 def test_a_short_job_writes_only_its_last_line():
     stream = io.StringIO()
-    assert (
-        len(list(progress(range(50), desc="decoding images", unit="img", stream=stream, enabled=True))) == 50
-    )
+    items = list(progress(range(50), desc="decoding images", unit="img", file=stream, enabled=True))
+    assert items == list(range(50))
     lines = stream.getvalue().splitlines()
-    assert (
-        len(lines) == 1
-        and lines[0].startswith("decoding images: 50/50 img (100%), ")
-        and "done in" in lines[0]
-    )
+    assert len(lines) == 1 and lines[0].startswith("decoding images: 100% 50/50 ["), lines
 
 
-def test_plain_lines_by_batch_and_by_time(monkeypatch):
+def test_batches_counted_by_their_size():
     stream = io.StringIO()
-    clock = iter(float(t) for t in range(0, 1000, 11))  # every call 11 s later: past the 10 s interval
-    monkeypatch.setattr("attngan.progress.time.perf_counter", lambda: next(clock))
-    with progress(1000, desc="generating images", unit="img", stream=stream, enabled=True) as bar:
-        bar.update(7)  # a tenth is 100 images: only the time is due
-        bar.update(7)
-    lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("generating images: 7/1000 img (1%), ") and "ETA" in lines[0]
-    assert lines[-1].startswith("generating images: 14/1000 img (1%), ") and "done in" in lines[-1]
-    counted = io.StringIO()
     batches = [[0] * 4, [0] * 4, [0] * 2]
-    list(progress(batches, total=10, unit="img", stream=counted, enabled=True, count=len))
-    assert counted.getvalue().splitlines()[-1].startswith("10/10 img (100%)")
+    assert list(progress(batches, total=10, unit="img", file=stream, enabled=True, count=len)) == batches
+    assert len(stream.getvalue().splitlines()) == 1 and stream.getvalue().startswith("100% 10/10 [")
+    unknown = io.StringIO()  # no total: the count and the rate; mininterval=0: a line per batch
+    list(progress(batches, unit="img", file=unknown, enabled=True, count=len, mininterval=0))
+    assert [line.split(" [")[0] for line in unknown.getvalue().splitlines()] == ["4img", "8img", "10img"]
 
 
 def test_bar_on_a_terminal():
     stream = FakeTerminal()
-    for _ in progress(range(20), desc="FID reference images", unit="img", stream=stream, enabled=True):
+    for _ in progress(range(20), desc="FID reference images", unit="img", file=stream, enabled=True):
         pass
     text = stream.getvalue()
     assert "\r" in text and "FID reference images" in text
@@ -80,29 +68,18 @@ def test_bar_on_a_terminal():
 def test_disabled_and_default(monkeypatch):
     for enabled in (False, None):  # None: a library call, silent by default
         stream = FakeTerminal()
-        assert list(progress(range(5), stream=stream, enabled=enabled)) == list(range(5))
+        assert list(progress(range(5), file=stream, enabled=enabled)) == list(range(5))
         assert stream.getvalue() == ""
     monkeypatch.setenv(ENV_VAR, "0")
     stream = io.StringIO()
-    with progress(5, stream=stream, enabled=True) as bar:
+    with progress(total=5, file=stream, enabled=True) as bar:
         bar.update(5)
     assert stream.getvalue() == "" and not progress_enabled(True)
     monkeypatch.setenv(ENV_VAR, "1")
     assert progress_enabled(None) and not progress_enabled(False)
-
-
-def test_format_duration():
-    durations = (4.4, 65, 3725.4, 7260, float("inf"), float("nan"))
-    assert [format_duration(s) for s in durations] == ["4s", "1m05s", "1h02m", "2h01m", "?", "?"]
-    with pytest.raises(TypeError, match="total once"):
-        progress(5, total=5)
-
-
-def test_rate_and_eta_shared_by_every_progress_line():
-    rates = (412.34, 4.523, 0.04213)
-    assert [format_rate(r, "img") for r in rates] == ["412.3 img/s", "4.52 img/s", "0.0421 img/s"]
-    assert format_duration(eta_seconds(90, done=10, elapsed=5.0)) == "45s"  # 90 more at 2 per second
-    assert [format_duration(eta_seconds(left, 0, 1.0)) for left in (5, math.inf)] == ["?", "?"]
+    stream = io.StringIO()
+    list(progress(range(5), file=stream))
+    assert stream.getvalue().startswith("100% 5/5 [")
 
 
 def test_data_check_cli_shows_progress(mini_cub, tmp_path, capsys, monkeypatch):
@@ -110,8 +87,9 @@ def test_data_check_cli_shows_progress(mini_cub, tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         data_main(["check", "data=cub", f"data.root={mini_cub}", "manifest=m.json", "workers=1"])
     captured = capsys.readouterr()
+    assert "\r" not in captured.err
     last = [line for line in captured.err.splitlines() if line.startswith("decoding images:")][-1]
-    assert re.match(r"decoding images: (\d+)/\1 img \(100%\), [\d.]+ img/s, done in", last), captured.err
+    assert re.match(r"decoding images: 100% (\d+)/\1 \[\d\d:\d\d<00:00, [\d.]+img/s\]", last), captured.err
     with pytest.raises(SystemExit):
         data_main(["check", "data=cub", f"data.root={mini_cub}", "manifest=m.json", "progress=false"])
     assert "decoding images" not in capsys.readouterr().err

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.serialization import MAP_LOCATION
 
 from attngan.config import unaccepted_arguments
 from attngan.errors import CheckpointError, ConfigError
@@ -42,7 +43,7 @@ _PICKLE_MAGIC = b"\x80"  # pickle protocol >= 2: what torch.save wrote before it
 
 
 # ------------------------------------------------------------------------------------------ writing
-def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
+def atomic_torch_save(obj: object, path: str | os.PathLike[str]) -> None:
     """``torch.save`` to a temporary file in the same directory, then rename over ``path``.
 
     A kill during the save leaves the previous file intact (never a truncated one).
@@ -100,21 +101,14 @@ def run_metadata(kind: str, config: dict[str, Any] | None, vocab: list[str]) -> 
 
 
 # ------------------------------------------------------------------------------------------ reading
-def _header(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(4)
-
-
-def _first_line(err: BaseException) -> str:
-    return (str(err).splitlines() or [""])[0][:200]
-
-
 def _load_failure(path: Path, err: Exception, expected: str, instead: str) -> CheckpointError:
     """Name what went wrong reading ``path``: truncated/corrupt, or not a checkpoint at all."""
-    header = _header(path)
+    with path.open("rb") as handle:
+        header = handle.read(4)
     not_a_checkpoint = f"is not a checkpoint file (expected {expected})"
+    first_line = (str(err).splitlines() or [""])[0][:200]
     corrupt = CheckpointError(
-        f"checkpoint '{path}' cannot be read ({type(err).__name__}: {_first_line(err)}). "
+        f"checkpoint '{path}' cannot be read ({type(err).__name__}: {first_line}). "
         f"It is truncated or corrupt; {instead}."
     )
     refused = re.search(r"GLOBAL (\S+) was not an allowed global", str(err))
@@ -139,7 +133,7 @@ def _load_failure(path: Path, err: Exception, expected: str, instead: str) -> Ch
 
 def load_weights_only(
     path: str | os.PathLike[str],
-    map_location: Any = "cpu",
+    map_location: MAP_LOCATION = "cpu",
     expected: str = ATTNGAN_FILES,
     instead: str = "use another one (e.g. an epoch snapshot next to it)",
 ) -> Any:
@@ -166,7 +160,7 @@ def load_weights_only(
         raise _load_failure(path, err, expected, instead) from err
 
 
-def safe_load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
+def safe_load_checkpoint(path: str | os.PathLike[str], map_location: MAP_LOCATION = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``torch.load(weights_only=True)``; every failure names the file and what to do.
 
     Args:
@@ -268,18 +262,15 @@ def build_encoders(
     image_encoder = None
     if "image_encoder" in networks:
         image_spec = dict(networks["image_encoder"])
-        if "pretrained" in image_spec:
-            image_spec["pretrained"] = (
-                False  # the trained weights come from the checkpoint, not ImageNet files
-            )
+        if "pretrained" in image_spec:  # the trained weights come from the checkpoint, not ImageNet files
+            image_spec["pretrained"] = False
         with warnings.catch_warnings():  # "random weights" warnings do not apply: the weights come next
             warnings.simplefilter("ignore")
             image_encoder = build_network(image_spec)
         image_encoder.load_state_dict(strip_prefix(state_dict, "image_encoder."))
     for net in (text_encoder, image_encoder):
         if net is not None:
-            net.requires_grad_(False)
-            net.eval()
+            net.requires_grad_(False).eval()
     return text_encoder, image_encoder
 
 
@@ -320,8 +311,7 @@ def generator_from_checkpoint(
         generator.load_state_dict(generator_state_dict(checkpoint.get("state_dict", {}), ema=ema))
     except RuntimeError as err:  # missing / unexpected keys or other shapes
         raise weights_do_not_fit(path, entry, err) from err
-    generator.requires_grad_(False)
-    return generator.eval()
+    return generator.requires_grad_(False).eval()
 
 
 def load_generator(path: str | os.PathLike[str], ema: bool = True) -> Generator:

@@ -14,7 +14,6 @@ created), so that a mistyped key, a missing value or a checkpoint that is not th
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,20 +127,6 @@ def missing_values(cfg: DictConfig) -> list[str]:
     return sorted(path for path, value in _walk(_plain_unresolved(cfg)) if value == "???")
 
 
-def locate(target: str) -> Any:
-    """The object a ``_target_`` string names (``package.module.Name``), imported."""
-    parts = target.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:split]))
-        except ModuleNotFoundError:
-            continue
-        for attribute in parts[split:]:
-            obj = getattr(obj, attribute)
-        return obj
-    raise ImportError(f"cannot import {target!r}")
-
-
 @dataclass(frozen=True)
 class UnknownKeys:
     """Keys of one ``_target_`` node that its constructor does not take."""
@@ -155,7 +140,9 @@ class UnknownKeys:
 def _accepted_keys(node: dict[str, Any]) -> Iterable[str] | None:
     """The keys a ``_target_`` node may hold: the target's own ``accepted_keys(node)`` when it has one (a class
     whose ``**kwargs`` it passes on, e.g. the data module to its reader), else its signature's; None: any."""
-    target = locate(node["_target_"])
+    from hydra._internal.utils import _locate  # what instantiate() uses; hydra.utils.get_object logs errors
+
+    target = _locate(node["_target_"])
     declared = getattr(target, "accepted_keys", None)
     if callable(declared):
         return declared(node)

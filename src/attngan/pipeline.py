@@ -30,11 +30,13 @@ from attngan.checkpoint import (
     safe_load_checkpoint,
     weights_do_not_fit,
 )
-from attngan.errors import AttnGANError, CheckpointError, UnknownCaptionError
+from attngan.errors import CheckpointError, UnknownCaptionError
 from attngan.models.generate import generate, seed_noise
-from attngan.models.generator import GeneratorOutput
+from attngan.models.generator import Generator, GeneratorOutput
+from attngan.models.text_encoder import TextEncoder
 from attngan.progress import progress as show_progress
-from attngan.text import Vocabulary, caption_to_tensor
+from attngan.text import Vocabulary
+from attngan.text.captions import EncodedCaptions, encode_captions, generation_request
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +124,8 @@ class AttnGANPipeline:
 
     def __init__(
         self,
-        text_encoder: torch.nn.Module,
-        generator: torch.nn.Module,
+        text_encoder: TextEncoder,
+        generator: Generator,
         vocab: Vocabulary,
         max_words: int = 18,
         image_encoder: torch.nn.Module | None = None,
@@ -135,7 +137,6 @@ class AttnGANPipeline:
         self.generator = generator.to(self.device).eval()
         self.image_encoder = image_encoder.to(self.device).eval() if image_encoder is not None else None
         self.vocab = vocab
-        self._id_to_word = vocab.to_list()
         self.max_words = int(max_words)
         self.metadata = metadata or {}
         self.checkpoint_path: Path | None = (
@@ -219,9 +220,9 @@ class AttnGANPipeline:
         """
         from attngan.hub import find_evaluation, save_pretrained
 
-        report = find_evaluation(getattr(self, "checkpoint_path", None), evaluation)
-        source = getattr(self, "checkpoint_path", None)
-        metadata = {**self.metadata, "source": Path(source).name if source else self.metadata.get("source")}
+        report = find_evaluation(self.checkpoint_path, evaluation)
+        source = self.checkpoint_path.name if self.checkpoint_path else self.metadata.get("source")
+        metadata = {**self.metadata, "source": source}
         return save_pretrained(
             directory,
             self.text_encoder,
@@ -242,42 +243,29 @@ class AttnGANPipeline:
         return push_to_hub(self.save_pretrained, repo_id, private=private, token=token)
 
     # ------------------------------------------------------------------ encoding
-    def encode_captions(
-        self, captions: list[str]
-    ) -> tuple[torch.Tensor, torch.Tensor, list[list[str]], list[list[str]]]:
-        """Captions to ``(ids (B, max_words), lengths (B,), tokens, unknown words)``.
+    def encode_captions(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor, EncodedCaptions]:
+        """Captions to ``(ids (B, max_words), lengths (B,), the encoding)``
+        (:func:`attngan.text.captions.encode_captions`); unknown and cut words are logged as warnings.
 
         Raises:
             UnknownCaptionError: a caption has no known word (it names the caption).
         """
-        if isinstance(captions, str):
-            captions = [captions]
-        ids_rows, lengths, tokens, unknowns = [], [], [], []
-        for caption in captions:
-            ids, unknown = self.vocab.encode(caption)
+        captions = [captions] if isinstance(captions, str) else list(captions)
+        encoded = encode_captions(self.vocab, captions, self.max_words)
+        for caption, unknown, cut, tokens in zip(
+            captions, encoded.unknown, encoded.words_cut, encoded.tokens, strict=True
+        ):
             if unknown:
                 log.warning("caption %r: unknown words %s are left out", caption, unknown)
-            if not ids:
-                raise UnknownCaptionError(
-                    f"caption {caption!r} has no word this model knows"
-                    + (f" (unknown: {unknown})" if unknown else " (it is empty)")
-                    + f". Rephrase it with words of the training captions: the vocabulary has "
-                    f"{len(self.vocab) - 1} words, e.g. {self.vocab.to_list()[1:9]}"
-                )
-            row, length = caption_to_tensor(ids, self.max_words)
-            if length < len(ids):
+            if cut:
                 log.warning(
                     "caption %r: the model reads %d words (max_words); the last %d of its %d known words are cut",
                     caption[:80] + ("..." if len(caption) > 80 else ""),
                     self.max_words,
-                    len(ids) - length,
-                    len(ids),
+                    cut,
+                    len(tokens) + cut,
                 )
-            ids_rows.append(row)
-            lengths.append(length)
-            tokens.append([self._id_to_word[int(t)] for t in row[:length]])
-            unknowns.append(unknown)
-        return torch.stack(ids_rows), torch.tensor(lengths, dtype=torch.long), tokens, unknowns
+        return torch.from_numpy(encoded.ids), torch.from_numpy(encoded.lengths), encoded
 
     def generate(
         self,
@@ -298,7 +286,7 @@ class AttnGANPipeline:
     @property
     def z_dim(self) -> int:
         """Size of the generator's noise vector."""
-        return int(getattr(self.generator, "z_dim", 100))
+        return self.generator.z_dim
 
     @property
     def image_sizes(self) -> list[int]:
@@ -308,7 +296,7 @@ class AttnGANPipeline:
     @property
     def condition_dim(self) -> int:
         """Size of the conditioning-augmentation condition (and of its noise ε)."""
-        return int(getattr(self.generator, "condition_dim", 100))
+        return self.generator.condition_dim
 
     def noise(self, num_images_per_caption: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """The noise of a seed, on the CPU: ``(z (n, z_dim), ε (n, condition_dim))``; row ``k`` is what image
@@ -343,25 +331,15 @@ class AttnGANPipeline:
         """
         from attngan.viz import tensor_to_pil
 
-        if isinstance(captions, str):
-            captions = [captions]
-        captions = [str(c) for c in captions]
-        if not captions:
-            raise AttnGANError("no captions given: pass a caption or a list of captions")
-        n = int(num_images_per_caption)
-        if n < 1 or int(batch_size) < 1:
-            raise AttnGANError(
-                f"num_images_per_caption and batch_size must be >= 1, got {n} and {batch_size}"
-            )
-        ids, lengths, tokens, unknown = self.encode_captions(captions)
-        words_cut = [len(self.vocab.encode(c)[0]) - len(t) for c, t in zip(captions, tokens, strict=True)]
+        captions, n = generation_request(captions, num_images_per_caption, batch_size)
+        ids, lengths, encoded = self.encode_captions(captions)
         noise, condition_noise = self.noise(n, seed)
         noise = noise.repeat(len(captions), 1)  # (B * n, z_dim): the same rows for every caption
         condition_noise = condition_noise.repeat(len(captions), 1)  # (B * n, condition_dim)
         ids, lengths = ids.repeat_interleave(n, 0), lengths.repeat_interleave(n, 0)  # (B * n, T), (B * n,)
         stage_tensors: list[list[torch.Tensor]] = []
         attention: list[list[torch.Tensor]] = []
-        bar = show_progress(ids.shape[0], desc="generating images", unit="img", enabled=progress)
+        bar = show_progress(total=ids.shape[0], desc="generating images", unit="img", enabled=progress)
         for start in range(0, ids.shape[0], int(batch_size)):
             part = slice(start, start + int(batch_size))
             output = self.generate(ids[part], lengths[part], noise[part], condition_noise[part])
@@ -379,12 +357,12 @@ class AttnGANPipeline:
             images=[tensor_to_pil(stages[-1]) for stages in stage_tensors],
             stage_images=[[tensor_to_pil(s) for s in stages] for stages in stage_tensors],
             attention=attention,
-            tokens=tokens,
-            unknown_words=unknown,
+            tokens=encoded.tokens,
+            unknown_words=encoded.unknown,
             noise=noise,
             condition_noise=condition_noise,
             num_images_per_caption=n,
-            words_cut=words_cut,
+            words_cut=encoded.words_cut,
             _stage_tensors=stage_tensors,
         )
 

@@ -275,7 +275,7 @@ def test_every_training_option_at_once_trains_and_changes_the_step(
     tmp_path, tiny_damsm_checkpoint, monkeypatch
 ):
     """A tiny run of the shapes recipe with every option on: finite losses, hard negatives used, penalty run."""
-    from attngan.training import terms
+    from attngan.training import loss as terms
     from attngan.training.entry import build_trainer
 
     calls = {"negatives": 0, "penalty": 0}

@@ -13,11 +13,9 @@ from torch import nn
 
 from attngan.errors import WeightsNotFoundError
 from attngan.metrics import (
-    INCEPTION_WEIGHTS_FILENAME,
     METRIC_NAMES,
     METRICS,
     FrechetInceptionDistance,
-    InceptionFeatures,
     InceptionScore,
     MetricInputs,
     MetricSkippedWarning,
@@ -26,10 +24,10 @@ from attngan.metrics import (
     compute_metrics,
     describe_metrics,
     higher_is_better,
-    r_precision,
-    sample_mismatched_candidates,
     update_metrics,
 )
+from attngan.metrics.inception import INCEPTION_WEIGHTS_FILENAME, InceptionFeatures
+from attngan.metrics.r_precision import r_precision, sample_mismatched_candidates
 
 # ----------------------------------------------------------------------------------------- fixtures
 

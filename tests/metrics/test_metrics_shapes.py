@@ -8,15 +8,16 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from attngan.data.shapes import render_shapes_image, shapes_split, spec
-from attngan.metrics import (
-    AttentionLocalisation,
-    CaptionObject,
-    ShapesOracle,
-    attention_localisation,
-    check_shapes_images,
-    parse_shapes_caption,
-)
+from attngan.data.shapes import CaptionObject, parse_shapes_caption, render_shapes_image, shapes_split, spec
+from attngan.metrics import AttentionLocalisation, ShapesOracle
+from attngan.metrics.shapes_oracle import check_shapes_images
+
+
+def attention_localisation(*args, **kwargs) -> dict[str, torch.Tensor]:
+    """One batch through :class:`AttentionLocalisation`."""
+    metric = AttentionLocalisation()
+    metric.update(*args, **kwargs)
+    return metric.compute()
 
 
 def _render(objects: list[dict], size: int = 64, supersample: int = 1) -> torch.Tensor:
@@ -279,18 +280,22 @@ def test_attention_localisation() -> None:
         return attention
 
     inside = attention_localisation(attention_on(lambda k: k), tokens, masks, objects=objects)
-    assert int(inside["num_words"]) == sum(2 * len(o) for o in objects) == sum(len(n) for n in named)
+    assert (
+        int(inside["attention_num_words"]) == sum(2 * len(o) for o in objects) == sum(len(n) for n in named)
+    )
     assert inside["attention_localisation"].item() > 0.99
-    assert inside["colour_word_localisation"].item() > 0.99
-    assert inside["shape_word_localisation"].item() > 0.99
+    assert inside["attention_colour_word_localisation"].item() > 0.99
+    assert inside["attention_shape_word_localisation"].item() > 0.99
 
     background = attention_localisation(attention_on(lambda k: 0), tokens, masks, objects=objects)
     assert background["attention_localisation"].item() < 0.01
 
     uniform = torch.ones(12, num_words, grid, grid) / grid**2
     flat = attention_localisation(uniform, tokens, masks, objects=objects)
-    assert flat["attention_localisation"].item() == pytest.approx(flat["uniform_baseline"].item(), rel=1e-5)
-    assert flat["uniform_baseline"].item() < 0.2
+    assert flat["attention_localisation"].item() == pytest.approx(
+        flat["attention_uniform_baseline"].item(), rel=1e-5
+    )
+    assert flat["attention_uniform_baseline"].item() < 0.2
 
     metric = AttentionLocalisation()
     metric.update(attention_on(lambda k: k)[:6], tokens[:6], masks[:6], objects=objects[:6])
@@ -309,6 +314,6 @@ def test_attention_localisation_with_explicit_word_labels() -> None:
     result = attention_localisation(
         attention, [["red", "circle", "x"]], masks, word_labels=[{0: (1, "colour"), 1: (1, "shape")}]
     )
-    assert result["colour_word_localisation"].item() == pytest.approx(1.0)
-    assert result["shape_word_localisation"].item() == pytest.approx(0.25)
+    assert result["attention_colour_word_localisation"].item() == pytest.approx(1.0)
+    assert result["attention_shape_word_localisation"].item() == pytest.approx(0.25)
     assert parse_shapes_caption("a red thing") == [CaptionObject(colour="red", colour_token=1)]

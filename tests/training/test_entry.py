@@ -113,23 +113,34 @@ def test_the_fault_injector_wraps_the_loss_phases_for_the_run_only(monkeypatch: 
     assert torch.isfinite(module.losses.generator(0)["g_kl"])
 
 
-def test_the_base_injector_changes_nothing_and_the_damsm_module_keeps_its_attribute() -> None:
+def test_the_injector_wraps_the_damsm_losses_of_training_batches_for_the_run_only() -> None:
     class DAMSMLike(nn.Module):
-        fault_injector = None
+        global_step = 2
 
-    module, injector = DAMSMLike(), FaultInjector()
+        def _losses(self, batch):
+            return {"word_t2i": torch.tensor(1.0), "loss": torch.tensor(2.0)}, None
+
+    module = DAMSMLike()
+    assert (
+        FaultInjector().loss_terms(0, terms := {"loss": torch.tensor(1.0)}) is terms
+    )  # the base changes nothing
+    injector = NonFiniteLoss("word_t2i", at_step=2)
     injector.setup(None, module, "fit")  # type: ignore[arg-type]
-    assert module.fault_injector is injector
-    terms = {"loss": torch.tensor(1.0)}
-    assert injector.loss_terms(0, terms) is terms
+    module.eval()  # validation: untouched
+    assert all(torch.isfinite(v) for v in module._losses({})[0].values())
+    module.train()
+    poisoned, _ = module._losses({})
+    assert torch.isnan(poisoned["word_t2i"]) and torch.isnan(poisoned["loss"]) and injector.injected == [2]
     injector.teardown(None, module, "fit")  # type: ignore[arg-type]
-    assert module.fault_injector is None
+    assert "_losses" not in vars(module) and torch.isfinite(module._losses({})[0]["loss"])
 
 
-def test_the_training_step_has_no_test_hook() -> None:
+def test_the_training_steps_have_no_test_hook() -> None:
     import inspect
 
     from attngan.lit.attngan_module import AttnGANModule
+    from attngan.lit.damsm_module import DAMSMModule
 
-    step = inspect.getsource(AttnGANModule.training_step)
-    assert "fault" not in step and "inject" not in step
+    for module in (AttnGANModule, DAMSMModule):
+        step = inspect.getsource(module.training_step)
+        assert "fault" not in step and "inject" not in step

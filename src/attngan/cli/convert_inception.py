@@ -24,8 +24,6 @@ from omegaconf import DictConfig
 from attngan.cli.common import hydra_main
 from attngan.errors import CheckpointError, ConfigError
 
-__all__ = ["convert", "main", "read_tf_checkpoint"]
-
 
 def read_tf_checkpoint(src: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every variable of a TensorFlow checkpoint (V1 or V2; a prefix or its directory) as numpy arrays.

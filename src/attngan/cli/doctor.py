@@ -24,6 +24,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from attngan.cli.common import report
+from attngan.cli.explain import App, check_accelerator, check_checkpoints, explain
 from attngan.config import compose_config, config_dir
 from attngan.errors import AttnGANError, ConfigError
 from attngan.schemas import device_problem
@@ -142,8 +143,6 @@ def data_problem(data: Any) -> str | None:
 
 def check_experiment(name: str, overrides: list[str]) -> Verdict:
     """Compose ``experiment=name`` (+ ``overrides``) and list what it needs that is not here."""
-    from attngan.cli.explain import App, check_accelerator, check_checkpoints
-
     cfg = compose_config("train", [f"experiment={name}", *overrides])
     verdict = Verdict(name)
     problem = data_problem(cfg.data)
@@ -222,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         code = run(args)
-    except AttnGANError as err:
-        report(PROG, err, debug_hint=False)
-    except Exception as err:  # a bad override: Hydra's error, as one line
-        from attngan.cli.explain import App, explain
-
+    except Exception as err:  # ours, or Hydra's for a bad override: one line
         known = explain(err, App(PROG, "train", args))
         if known is None:
             raise

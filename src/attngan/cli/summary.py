@@ -87,10 +87,7 @@ def _measure(checkpoint: Path, root: Path, num_images: int, seed: int, device: s
     except AttnGANError as err:
         lines.append(f"figures skipped: {err}")
     else:
-        lines.append("figures:")
-        lines.append(f"  {'attention':<14} {paths['attention']}")
-        lines.append(f"  {'word swap':<14} {paths['word_swap']}")
-        lines.append(f"  {'shape swap':<14} {paths['shape_swap']}")
+        lines += ["figures:", *(f"  {name.replace('_', ' '):<14} {path}" for name, path in paths.items())]
     return lines
 
 

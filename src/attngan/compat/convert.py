@@ -9,45 +9,7 @@ from typing import Any
 from attngan.checkpoint import atomic_torch_save, run_metadata
 from attngan.compat.original import OriginalModels
 from attngan.errors import ConfigError
-from attngan.models import Generator, InceptionImageEncoder, TextEncoder
-
-
-def text_encoder_spec(encoder: TextEncoder) -> dict[str, Any]:
-    """Constructor arguments of a text encoder, with ``_target_``."""
-    return {
-        "_target_": "attngan.models.TextEncoder",
-        "vocab_size": encoder.vocab_size,
-        "embedding_dim": encoder.embedding_dim,
-        "hidden_dim": encoder.hidden_dim,
-        "dropout": float(encoder.dropout.p),
-        "rnn_type": encoder.rnn_type,
-        "bidirectional": encoder.bidirectional,
-    }
-
-
-def image_encoder_spec(encoder: InceptionImageEncoder) -> dict[str, Any]:
-    """Constructor arguments of a released (Inception) image encoder, with ``_target_``."""
-    return {
-        "_target_": "attngan.models.InceptionImageEncoder",
-        "embedding_dim": encoder.embedding_dim,
-        "pretrained": False,  # every weight comes from the checkpoint
-        "align_corners": encoder.align_corners,
-    }
-
-
-def generator_spec(generator: Generator) -> dict[str, Any]:
-    """Constructor arguments of a generator, with ``_target_``."""
-    return {
-        "_target_": "attngan.models.Generator",
-        "num_stages": generator.num_stages,
-        "ngf": generator.ngf,
-        "embedding_dim": generator.embedding_dim,
-        "z_dim": generator.z_dim,
-        "condition_dim": generator.condition_dim,
-        "num_residual": generator.num_residual,
-        "legacy_attention_mask": generator.legacy_attention_mask,
-        "base_size": generator.base_size,
-    }
+from attngan.hub.pretrained import network_spec
 
 
 def write_release_checkpoint(
@@ -67,19 +29,17 @@ def write_release_checkpoint(
             "nothing to convert beyond the text encoder: give generator=... (an attngan checkpoint) or "
             "image_encoder=... (a DAMSM checkpoint)"
         )
-    state: dict[str, Any] = {f"text_encoder.{k}": v for k, v in models.text_encoder.state_dict().items()}
-    networks: dict[str, Any] = {"text_encoder": text_encoder_spec(models.text_encoder)}
-    if models.image_encoder is not None:
-        state.update({f"image_encoder.{k}": v for k, v in models.image_encoder.state_dict().items()})
-        networks["image_encoder"] = image_encoder_spec(models.image_encoder)
-    kind = "damsm"
-    if models.generator is not None:
-        kind = "attngan"
-        generator_state = models.generator.state_dict()
+    state: dict[str, Any] = {}
+    networks: dict[str, Any] = {}
+    for name in ("text_encoder", "image_encoder", "generator"):
+        net = getattr(models, name)
+        if net is None:
+            continue
+        networks[name] = network_spec(net)
         # the release's netG files hold its averaged (EMA) weights: they serve as both live and EMA generator
-        state.update({f"generator.{k}": v for k, v in generator_state.items()})
-        state.update({f"generator_ema.{k}": v for k, v in generator_state.items()})
-        networks["generator"] = generator_spec(models.generator)
+        for prefix in (name, "generator_ema") if name == "generator" else (name,):
+            state.update({f"{prefix}.{k}": v for k, v in net.state_dict().items()})
+    kind = "damsm" if models.generator is None else "attngan"
     config = {"data": {"max_words": int(max_words)}, "source": "authors' release", "files": sources or {}}
     entry = run_metadata(kind, config, models.vocab.to_list())
     entry.update({"networks": networks, "gammas": [4.0, 5.0, 10.0], "generator_step": 0})

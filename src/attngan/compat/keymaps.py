@@ -2,22 +2,7 @@
 
 Each network has a list of ``(our pattern, release replacement)`` rules applied to the start of our
 state-dict keys; the rest of the key (``weight``, ``bias``, ``running_mean``, ...) is the same on both sides.
-
-==========================================================  ===========================================
-ours (:class:`~attngan.models.Generator`)                    release (``G_NET``)
-==========================================================  ===========================================
-``conditioning.fc``                                          ``ca_net.fc``
-``initial_stage.fc`` / ``initial_stage.bn``                  ``h_net1.fc.0`` / ``h_net1.fc.1``
-``initial_stage.upsample.{k}.conv`` / ``.bn``                ``h_net1.upsample{k+1}.1`` / ``.2``
-``refinement_stages.{s}.attention.word_projection``          ``h_net{s+2}.att.conv_context``
-``refinement_stages.{s}.residual.{r}.conv1/bn1/conv2/bn2``   ``h_net{s+2}.residual.{r}.block.0/1/3/4``
-``refinement_stages.{s}.upsample.conv`` / ``.bn``            ``h_net{s+2}.upsample.1`` / ``.2``
-``image_heads.{s}.conv``                                     ``img_net{s+1}.img.0``
-==========================================================  ===========================================
-
-Text encoder (``RNN_ENCODER``): ``embedding`` -> ``encoder``, ``rnn.*`` unchanged. Image encoder
-(``CNN_ENCODER``): ``backbone.<block>`` -> ``<block>`` (torchvision Inception-v3 names), ``region_head`` ->
-``emb_features``, ``global_head`` -> ``emb_cnn_code``.
+The mapping, network by network, is tabulated in ``docs/released-models.md``.
 """
 
 from __future__ import annotations
@@ -66,24 +51,15 @@ GENERATOR_RULES: list[Rule] = [
 ]
 
 
-def _apply_rules(key: str, rules: list[Rule], what: str) -> str:
-    for pattern, replacement in rules:
-        new, count = re.subn(pattern, replacement, key, count=1)
-        if count:
-            return new
-    raise KeyError(f"no release name for {what} key {key!r}")
-
-
-def text_encoder_key_map(our_keys: Iterable[str]) -> dict[str, str]:
-    """Our :class:`~attngan.models.TextEncoder` keys -> release ``RNN_ENCODER`` keys."""
-    return {k: _apply_rules(k, TEXT_ENCODER_RULES, "text encoder") for k in our_keys}
-
-
-def image_encoder_key_map(our_keys: Iterable[str]) -> dict[str, str]:
-    """Our :class:`~attngan.models.InceptionImageEncoder` keys -> release ``CNN_ENCODER`` keys."""
-    return {k: _apply_rules(k, IMAGE_ENCODER_RULES, "image encoder") for k in our_keys}
-
-
-def generator_key_map(our_keys: Iterable[str]) -> dict[str, str]:
-    """Our :class:`~attngan.models.Generator` keys -> release ``G_NET`` keys."""
-    return {k: _apply_rules(k, GENERATOR_RULES, "generator") for k in our_keys}
+def release_key_map(our_keys: Iterable[str], rules: list[Rule], what: str) -> dict[str, str]:
+    """Our keys -> the release's, by the first of ``rules`` (``*_RULES`` above) that matches each key."""
+    key_map = {}
+    for key in our_keys:
+        for pattern, replacement in rules:
+            new, count = re.subn(pattern, replacement, key, count=1)
+            if count:
+                key_map[key] = new
+                break
+        else:
+            raise KeyError(f"no release name for {what} key {key!r}")
+    return key_map

@@ -18,14 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from attngan.compat.keymaps import generator_key_map, image_encoder_key_map, text_encoder_key_map
-from attngan.compat.release_files import (
-    PathLike,
-    export_mapped,
-    load_mapped,
-    read_release_state_dict,
-    require_keys,
-)
+from attngan.compat.keymaps import GENERATOR_RULES, IMAGE_ENCODER_RULES, TEXT_ENCODER_RULES
+from attngan.compat.release_files import PathLike, export_mapped, load_mapped, read_release_state_dict
 from attngan.data.pickles import read_release_captions
 from attngan.errors import CheckpointError, ConfigError, VocabularyMismatchError
 from attngan.models import Generator, InceptionImageEncoder, TextEncoder
@@ -58,9 +52,6 @@ def check_vocabulary_size(encoder_size: int, captions_size: int, path: PathLike)
     )
 
 
-# ------------------------------------------------------------------------------------------- text encoder
-
-
 def load_original_text_encoder(path: PathLike, vocab_size: int | None = None) -> TextEncoder:
     """Build our :class:`~attngan.models.TextEncoder` from a released ``RNN_ENCODER`` state dict.
 
@@ -79,14 +70,9 @@ def load_original_text_encoder(path: PathLike, vocab_size: int | None = None) ->
         VocabularyMismatchError: ``vocab_size`` differs from the file's.
     """
     what = "text encoder (RNN_ENCODER)"
-    state = read_release_state_dict(path, what)
-    require_keys(
-        state,
-        ["encoder.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0"],
-        path,
-        what,
-        "Pass the authors' text_encoder*.pth (DAMSMencoders/<dataset>/).",
-    )
+    required = ["encoder.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0"]
+    hint = "Pass the authors' text_encoder*.pth (DAMSMencoders/<dataset>/)."
+    state = read_release_state_dict(path, what, required, hint)
     file_vocab, embedding_dim = state["encoder.weight"].shape
     hidden_dim = state["rnn.weight_hh_l0"].shape[1]
     gates = state["rnn.weight_ih_l0"].shape[0] // hidden_dim
@@ -103,16 +89,13 @@ def load_original_text_encoder(path: PathLike, vocab_size: int | None = None) ->
         rnn_type="lstm" if gates == 4 else "gru",
         bidirectional="rnn.weight_ih_l0_reverse" in state,
     )
-    load_mapped(encoder, state, text_encoder_key_map(encoder.state_dict()), path, what)
+    load_mapped(encoder, state, TEXT_ENCODER_RULES, path, what)
     return encoder.eval()
 
 
 def export_original_text_encoder(encoder: TextEncoder) -> dict[str, torch.Tensor]:
     """Our text encoder as a release ``RNN_ENCODER`` state dict (``torch.save`` it for the release code)."""
-    return export_mapped(encoder, text_encoder_key_map)
-
-
-# ------------------------------------------------------------------------------------------ image encoder
+    return export_mapped(encoder, TEXT_ENCODER_RULES, "text encoder")
 
 
 def load_original_image_encoder(path: PathLike) -> InceptionImageEncoder:
@@ -131,28 +114,20 @@ def load_original_image_encoder(path: PathLike) -> InceptionImageEncoder:
         CheckpointError: the file is not a ``CNN_ENCODER`` state dict.
     """
     what = "image encoder (CNN_ENCODER)"
-    state = read_release_state_dict(path, what)
-    require_keys(
-        state,
-        ["emb_features.weight", "emb_cnn_code.weight", "Mixed_6e.branch1x1.conv.weight"],
-        path,
-        what,
-        "Pass the authors' image_encoder*.pth (DAMSMencoders/<dataset>/).",
-    )
+    required = ["emb_features.weight", "emb_cnn_code.weight", "Mixed_6e.branch1x1.conv.weight"]
+    hint = "Pass the authors' image_encoder*.pth (DAMSMencoders/<dataset>/)."
+    state = read_release_state_dict(path, what, required, hint)
     embedding_dim = state["emb_cnn_code.weight"].shape[0]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*RANDOM weights.*")  # every weight is loaded below
         encoder = InceptionImageEncoder(embedding_dim=embedding_dim, pretrained=False, align_corners=True)
-    load_mapped(encoder, state, image_encoder_key_map(encoder.state_dict()), path, what)
+    load_mapped(encoder, state, IMAGE_ENCODER_RULES, path, what)
     return encoder.eval()
 
 
 def export_original_image_encoder(encoder: InceptionImageEncoder) -> dict[str, torch.Tensor]:
     """Our Inception image encoder as a release ``CNN_ENCODER`` state dict."""
-    return export_mapped(encoder, image_encoder_key_map)
-
-
-# ---------------------------------------------------------------------------------------------- generator
+    return export_mapped(encoder, IMAGE_ENCODER_RULES, "image encoder")
 
 
 def _count_indices(state: Mapping[str, torch.Tensor], pattern: str) -> int:
@@ -185,15 +160,12 @@ def load_original_generator(
         CheckpointError: the file is not a ``G_NET`` state dict, or disagrees with a given size.
     """
     what = "generator (G_NET)"
-    state = read_release_state_dict(path, what)
-    require_keys(
-        state,
-        ["ca_net.fc.weight", "h_net1.fc.0.weight", "img_net1.img.0.weight"],
-        path,
-        what,
+    required = ["ca_net.fc.weight", "h_net1.fc.0.weight", "img_net1.img.0.weight"]
+    hint = (
         "Pass the authors' G_NET file (e.g. bird_AttnGAN2.pth); DAMSM encoders load with "
-        "load_original_text_encoder / load_original_image_encoder.",
+        "load_original_text_encoder / load_original_image_encoder."
     )
+    state = read_release_state_dict(path, what, required, hint)
     file_stages = _count_indices(state, r"^img_net(\d+)\.")
     file_ngf = state["img_net1.img.0.weight"].shape[1]
     file_residual = _count_indices(state, r"^h_net2\.residual\.(\d+)\.") + 1 if file_stages > 1 else 0
@@ -223,7 +195,7 @@ def load_original_generator(
         legacy_attention_mask=True,
         base_size=64,
     )
-    load_mapped(generator, state, generator_key_map(generator.state_dict()), path, what)
+    load_mapped(generator, state, GENERATOR_RULES, path, what)
     return generator.eval()
 
 
@@ -249,11 +221,8 @@ def export_original_generator(generator: Generator) -> dict[str, torch.Tensor]:
             f"The release's G_NET starts at 64x64 images; this generator has base_size={generator.base_size} "
             "and cannot be written in its format."
         )
-    state = export_mapped(generator, generator_key_map)
+    state = export_mapped(generator, GENERATOR_RULES, "generator")
     return dict(sorted(state.items(), key=lambda item: _release_generator_order(item[0])))
-
-
-# ------------------------------------------------------------------------------------------ whole release
 
 
 @dataclass

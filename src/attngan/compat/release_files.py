@@ -9,13 +9,14 @@ named in the error.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from attngan.checkpoint import load_weights_only
+from attngan.compat.keymaps import Rule, release_key_map
 from attngan.errors import CheckpointError
 
 PathLike = str | os.PathLike[str]
@@ -23,7 +24,9 @@ PathLike = str | os.PathLike[str]
 _MAX_LISTED_KEYS = 20
 
 
-def read_release_state_dict(path: PathLike, what: str) -> dict[str, torch.Tensor]:
+def read_release_state_dict(
+    path: PathLike, what: str, required: Iterable[str] = (), hint: str = ""
+) -> dict[str, torch.Tensor]:
     """Read a released state dict safely (``weights_only=True``, on CPU).
 
     A ``module.`` prefix (files saved from ``nn.DataParallel``) is removed.
@@ -31,9 +34,12 @@ def read_release_state_dict(path: PathLike, what: str) -> dict[str, torch.Tensor
     Args:
         path: the ``.pth`` file.
         what: what the file should be, for messages (e.g. ``"text encoder (RNN_ENCODER)"``).
+        required: keys the file must have to be the ``what`` it should be.
+        hint: what to pass instead, said when a required key is absent.
 
     Raises:
-        CheckpointError: the file is missing, unreadable, or not a flat state dict of tensors.
+        CheckpointError: the file is missing, unreadable, not a flat state dict of tensors, or lacks a
+            required key (naming the absent keys, the file's first keys and ``hint``).
     """
     path = Path(path)
     if not path.is_file():
@@ -58,6 +64,12 @@ def read_release_state_dict(path: PathLike, what: str) -> dict[str, torch.Tensor
     state = dict(state)
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
+    absent = [k for k in required if k not in state]
+    if absent:
+        raise CheckpointError(
+            f"{path} is not the release's {what}: it lacks {', '.join(absent)} (its first keys are "
+            f"{list_keys(sorted(state)[:5]) or 'none'}). {hint}"
+        )
     return state
 
 
@@ -69,20 +81,18 @@ def list_keys(keys: list[str]) -> str:
 
 
 def load_mapped(
-    module: nn.Module,
-    release_state: Mapping[str, torch.Tensor],
-    key_map: Mapping[str, str],
-    path: PathLike,
-    what: str,
+    module: nn.Module, release_state: Mapping[str, torch.Tensor], rules: list[Rule], path: PathLike, what: str
 ) -> None:
-    """Copy ``release_state`` into ``module`` through ``key_map`` (our key -> release key), strictly.
+    """Copy ``release_state`` into ``module`` through the key-map ``rules`` (:mod:`attngan.compat.keymaps`),
+    strictly.
 
     ``num_batches_tracked`` buffers may be absent (files saved by PyTorch < 0.4.1) and start at 0.
 
     Raises:
         CheckpointError: keys are missing or unexpected (all listed), or shapes differ.
     """
-    to_ours = {release: ours for ours, release in key_map.items()}
+    ours = module.state_dict()
+    to_ours = {release: our_key for our_key, release in release_key_map(ours, rules, what).items()}
     missing = [k for k in to_ours if k not in release_state and not k.endswith("num_batches_tracked")]
     unexpected = sorted(set(release_state) - set(to_ours))
     if missing or unexpected:
@@ -93,7 +103,6 @@ def load_mapped(
             problems.append(f"unexpected keys ({len(unexpected)}): {list_keys(unexpected)}")
         raise CheckpointError(f"{path} does not fit the release's {what}: " + "; ".join(problems) + ".")
 
-    ours = module.state_dict()
     new_state: dict[str, torch.Tensor] = {}
     mismatched: list[str] = []
     for release_key, our_key in to_ours.items():
@@ -115,27 +124,8 @@ def load_mapped(
     module.load_state_dict(new_state, strict=True)
 
 
-def require_keys(
-    state: Mapping[str, torch.Tensor], keys: list[str], path: PathLike, what: str, hint: str
-) -> None:
-    """Fail unless ``state`` has every key of ``keys`` (the file is the ``what`` it should be).
-
-    Raises:
-        CheckpointError: naming the absent keys, the file's first keys and ``hint`` (what to pass instead).
-    """
-    absent = [k for k in keys if k not in state]
-    if absent:
-        raise CheckpointError(
-            f"{path} is not the release's {what}: it lacks {', '.join(absent)} (its first keys are "
-            f"{list_keys(sorted(state)[:5]) or 'none'}). {hint}"
-        )
-
-
-def export_mapped(
-    module: nn.Module, key_map_fn: Callable[[Iterable[str]], dict[str, str]]
-) -> dict[str, torch.Tensor]:
-    """``module``'s state dict under the release's key names (``key_map_fn(our keys)``: ours -> release's),
-    detached CPU copies."""
+def export_mapped(module: nn.Module, rules: list[Rule], what: str) -> dict[str, torch.Tensor]:
+    """``module``'s state dict under the release's key names (``rules``), detached CPU copies."""
     ours = module.state_dict()
-    key_map = key_map_fn(ours)
+    key_map = release_key_map(ours, rules, what)
     return {key_map[k]: v.detach().clone().cpu() for k, v in ours.items()}

@@ -1,4 +1,5 @@
-"""Choosing the vocabulary of a dataset and encoding its captions as word ids."""
+"""Choosing the vocabulary of a dataset and encoding its captions as word ids: the steps the DataModule and
+``attngan-data check`` share (index -> :func:`dataset_vocabulary` -> :func:`encode_splits`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from attngan.data.records import EMPTY_CAPTIONS, UNKNOWN_WORDS, DatasetIndex, Problem, Record
+from attngan.data.records import EMPTY_CAPTIONS, SPLITS, UNKNOWN_WORDS, DatasetIndex, Problem, Record
 from attngan.errors import DataError
 from attngan.outputs import atomic_path
 from attngan.text.tokenizer import tokenize, unique_words
@@ -95,3 +96,21 @@ def encode_records(
         detail = f"{sum(unknown.values())} occurrences of {len(unknown)} words left out of the captions: {examples}"
         problems.append(Problem(f"{split} captions", UNKNOWN_WORDS, detail, split=split))
     return kept, encoded, problems
+
+
+Encoded = dict[str, tuple[list[Record], list[list[list[int]]]]]
+
+
+def encode_splits(index: DatasetIndex, vocab: Vocabulary) -> tuple[Encoded, list[Problem]]:
+    """:func:`encode_records` on every split of ``index``.
+
+    Returns:
+        ``({split: (kept_records, caption_ids)}, problems)``.
+    """
+    encoded: Encoded = {}
+    problems: list[Problem] = []
+    for split in SPLITS:
+        records, ids, found = encode_records(index.splits.get(split, []), vocab, split)
+        encoded[split] = (records, ids)
+        problems += found
+    return encoded, problems

@@ -14,7 +14,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from attngan.data.captions import dataset_vocabulary, encode_records
+from attngan.data.captions import dataset_vocabulary, encode_splits
 from attngan.data.images import open_image
 from attngan.data.readers.base import DatasetReader
 from attngan.data.records import BAD_IMAGE, SPLITS, Problem, Record
@@ -135,11 +135,13 @@ def check_dataset(
     """
     index = reader.build_index()
     report = CheckReport(index.name, str(index.root), max_words=max_words, problems=list(index.problems))
-    # the vocabulary training would use: from every indexed caption, before undecodable images are left out
+    # the vocabulary and ids training would use: every indexed caption counts, undecodable images too
     vocab, report.vocab_source = dataset_vocabulary(index, cache_dir)
     report.vocab_size = len(vocab)
+    encoded, found = encode_splits(index, vocab)
+    report.problems += found
 
-    records = [(split, r) for split in SPLITS for r in index.splits[split]]
+    records = [(split, r) for split in SPLITS for r in encoded[split][0]]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         decoded = pool.map(lambda item: _decode(item[1]), records)
         failures = show_progress(
@@ -155,10 +157,8 @@ def check_dataset(
     counts = []
     classes = set()
     for split in SPLITS:
-        kept, _, found = encode_records(readable[split], vocab, split)
-        report.problems += found
-        report.images[split] = len(kept)
-        for record in kept:
+        report.images[split] = len(readable[split])
+        for record in readable[split]:
             counts.append(len(record.captions))
             if record.class_id >= 0:
                 classes.add(record.class_id)

@@ -19,7 +19,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from attngan.data.captions import dataset_vocabulary, encode_records
+from attngan.data.captions import dataset_vocabulary, encode_splits
 from attngan.data.dataset import ON_BAD_SAMPLE, CaptionImageDataset, collate_captions, read_bad_log
 from attngan.data.images import RELEASE_RESIZE_RATIO, MultiScaleTransform
 from attngan.data.loader import CaptionDataLoader, EpochSampler, ResumableDataLoader, seed_worker
@@ -153,7 +153,6 @@ class CaptionDataModule(L.LightningDataModule):
         self.train_dataset: CaptionImageDataset | None = None
         self.val_dataset: CaptionImageDataset | None = None
         self.warnings: list[Problem] = []
-        self._index_bad: list[Problem] = []
         self._setup_bad: list[Problem] = []
         self._reported: set[tuple[str | None, str]] = set()
         # skipped images are logged to files, so that DataLoader worker processes can report them too
@@ -201,8 +200,6 @@ class CaptionDataModule(L.LightningDataModule):
             self.vocab, self.vocab_source = dataset_vocabulary(index, self.cache_dir)
         self._drop_manifest_keys(index)
         self.num_classes = index.num_classes
-        self._index_bad = [p for p in index.problems if p.is_bad]
-        self.warnings = [p for p in index.problems if not p.is_bad]
         self._build_datasets(index)
         self._index = index  # set up: later calls return at once
         if self.warnings:
@@ -239,13 +236,11 @@ class CaptionDataModule(L.LightningDataModule):
     def _build_datasets(self, index: DatasetIndex) -> None:
         """Encode the captions with ``self.vocab``, apply the bad-sample policy, build both datasets."""
         assert self.vocab is not None
-        datasets, bad = {}, list(self._index_bad)
-        self.warnings = [p for p in self.warnings if p.kind != UNKNOWN_WORDS]
-        for split in SPLITS:
-            records, ids, found = encode_records(index.splits.get(split, []), self.vocab, split)
-            bad += [p for p in found if p.is_bad]
-            self.warnings += [p for p in found if not p.is_bad]
-            datasets[split] = self.reader.make_dataset(
+        encoded, found = encode_splits(index, self.vocab)
+        problems = index.problems + found
+        self.warnings = [p for p in problems if not p.is_bad]
+        datasets = {
+            split: self.reader.make_dataset(
                 self.vocab,
                 records=records,
                 caption_ids=ids,
@@ -258,7 +253,9 @@ class CaptionDataModule(L.LightningDataModule):
                 split=split,
                 bad_log_dir=self._bad_log_dir,
             )
-        self._apply_policy(bad)
+            for split, (records, ids) in encoded.items()
+        }
+        self._apply_policy([p for p in problems if p.is_bad])
         self.train_dataset, self.val_dataset = datasets["train"], datasets["test"]
 
     def _apply_policy(self, bad: list[Problem]) -> None:

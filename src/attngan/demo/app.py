@@ -32,18 +32,6 @@ OFFLINE_ENVIRONMENT = {
 # every gallery: PNG (exact pixels), thumbnails side by side (no single enlarged preview), whole images
 GALLERY = {"format": "png", "columns": 4, "fit_columns": False, "preview": False, "object_fit": "contain"}
 
-GENERATE_API = "generate"
-COMPARE_API = "compare"
-
-__all__ = [
-    "COMPARE_API",
-    "GENERATE_API",
-    "OFFLINE_ENVIRONMENT",
-    "build_demo",
-    "import_gradio",
-    "launch_options",
-]
-
 
 def import_gradio() -> Any:
     """``gradio``, imported with :data:`OFFLINE_ENVIRONMENT` set.
@@ -51,8 +39,7 @@ def import_gradio() -> Any:
     Raises:
         ConfigError: gradio is not installed (how to install it).
     """
-    for key, value in OFFLINE_ENVIRONMENT.items():
-        os.environ[key] = value
+    os.environ.update(OFFLINE_ENVIRONMENT)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own requests to the local server
     try:
         import gradio
@@ -174,10 +161,10 @@ def build_demo(
             )
 
         button.click(
-            generate, [caption, seed, count], [images, stages, attention, status], api_name=GENERATE_API
+            generate, [caption, seed, count], [images, stages, attention, status], api_name="generate"
         )
         caption.submit(generate, [caption, seed, count], [images, stages, attention, status], api_name=False)
-        compare_button.click(compare, [before, after, pair_seed], [pair, pair_status], api_name=COMPARE_API)
+        compare_button.click(compare, [before, after, pair_seed], [pair, pair_status], api_name="compare")
         swap.click(suggest, [before], [after], api_name=False)
     return demo
 

@@ -26,16 +26,6 @@ MAX_CAPTION_CHARS = 1000
 # images are shown at least this large (the shapes models draw 32 or 64 pixels)
 DISPLAY_SIZE = 256
 
-__all__ = [
-    "DISPLAY_SIZE",
-    "MAX_CAPTION_CHARS",
-    "MAX_IMAGES_PER_CAPTION",
-    "Comparison",
-    "DemoBackend",
-    "DemoInputError",
-    "Generation",
-]
-
 
 class DemoInputError(AttnGANError):
     """Something typed into the demo page cannot be generated (shown in the page, not raised to Gradio)."""

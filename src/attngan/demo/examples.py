@@ -15,8 +15,6 @@ from attngan.text import Vocabulary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["example_captions", "test_captions", "vocabulary_captions"]
-
 
 def test_captions(data: Mapping[str, Any], limit: int) -> list[str]:
     """Up to ``limit`` first captions of the test split of the dataset ``data`` describes (one per image).

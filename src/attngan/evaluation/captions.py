@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from attngan.text.encoding import caption_to_tensor
+
+if TYPE_CHECKING:
+    from attngan.data.datamodule import CaptionDataModule
+    from attngan.data.dataset import CaptionImageDataset
 
 __all__ = ["CaptionBatch", "caption_batches", "captions_per_image"]
 
@@ -18,7 +22,7 @@ class CaptionBatch(dict):
 
 
 def caption_batches(
-    dataset: Any,
+    dataset: CaptionImageDataset,
     positions: Sequence[int],
     batch_size: int,
     caption_index: int = 0,
@@ -72,9 +76,9 @@ def caption_batches(
         )
 
 
-def captions_per_image(datamodule: Any) -> int:
+def captions_per_image(datamodule: CaptionDataModule) -> int:
     """Captions per test image (the configured number, else the most any image has)."""
-    dataset = datamodule.val_dataset
-    most = max(len(captions) for captions in dataset.caption_ids)
-    configured = getattr(datamodule, "captions_per_image", None)
-    return max(1, min(int(configured), most) if configured else most)
+    assert datamodule.val_dataset is not None
+    most = max(len(captions) for captions in datamodule.val_dataset.caption_ids)
+    configured = datamodule.captions_per_image
+    return max(1, min(configured, most) if configured else most)

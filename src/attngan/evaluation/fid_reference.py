@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from omegaconf import DictConfig
 
 from attngan.evaluation.suite import MetricSuite
+from attngan.metrics.fid import FrechetInceptionDistance
 from attngan.metrics.reference_stats import load_reference, reference_cache_path, save_reference
 from attngan.progress import progress
+
+if TYPE_CHECKING:
+    from attngan.data.datamodule import CaptionDataModule
 
 log = logging.getLogger("attngan.eval")
 
 __all__ = ["feed_real_side"]
 
 
-def _real_batches(cfg: DictConfig, datamodule: Any) -> Iterable[Any]:
+def _real_batches(cfg: DictConfig, datamodule: CaptionDataModule) -> Iterable[dict[str, Any]]:
     """The test loader's batches, with a progress display (``progress`` key, ``ATTNGAN_PROGRESS``)."""
     return progress(
         datamodule.test_dataloader(),
@@ -36,7 +40,9 @@ def _real_batches(cfg: DictConfig, datamodule: Any) -> Iterable[Any]:
     )
 
 
-def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device: torch.device | str) -> None:
+def feed_real_side(
+    cfg: DictConfig, suite: MetricSuite, datamodule: CaptionDataModule, device: torch.device | str
+) -> None:
     """Give the suite's FID its real statistics, from the cache when they are there.
 
     Args:
@@ -49,7 +55,8 @@ def feed_real_side(cfg: DictConfig, suite: MetricSuite, datamodule: Any, device:
     if fid is None:
         suite.update_real_batches(_real_batches(cfg, datamodule), device)
         return
-    if getattr(fid, "reference", None) is not None:  # metrics.fid.reference was given
+    assert isinstance(fid, FrechetInceptionDistance)  # the registry's "fid"
+    if fid.reference is not None:  # metrics.fid.reference was given
         return
     fid_cfg = cfg.metrics.get("fid") or {}
     cache_dir = cfg.get("paths", {}).get("cache_dir") if fid_cfg.get("cache", True) else None

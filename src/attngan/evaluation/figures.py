@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from attngan.pipeline import AttnGANPipeline, GenerationResult
 
 __all__ = [
     "ATTENTION_CAPTION",
@@ -62,8 +65,12 @@ def swap_word(caption: str, word: str, replacements: Sequence[str]) -> list[str]
 
 
 def attention_example(
-    pipe: Any, caption: str = ATTENTION_CAPTION, seed: int = 0, top_k: int = 5, cell_size: int | None = None
-) -> tuple[Image.Image, Any]:
+    pipe: AttnGANPipeline,
+    caption: str = ATTENTION_CAPTION,
+    seed: int = 0,
+    top_k: int = 5,
+    cell_size: int | None = None,
+) -> tuple[Image.Image, GenerationResult]:
     """The attention figure of one caption (:meth:`GenerationResult.attention_figure`).
 
     Returns:
@@ -74,14 +81,14 @@ def attention_example(
 
 
 def word_swap_example(
-    pipe: Any,
+    pipe: AttnGANPipeline,
     caption: str = SWAP_CAPTION,
     word: str = "red",
     replacements: Sequence[str] = SWAP_COLOURS,
     seed: int = 0,
     num_images: int = 3,
     cell_size: int | None = None,
-) -> tuple[Image.Image, Any]:
+) -> tuple[Image.Image, GenerationResult]:
     """The word-swap figure: ``caption`` with ``word`` replaced by each of ``replacements`` (one row each),
     ``num_images`` columns; column ``j`` of every row has the same noise (``pipe(..., seed=seed)``).
 
@@ -105,7 +112,7 @@ def word_swap_example(
     return figure, result
 
 
-def write_figures(pipe: Any, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
+def write_figures(pipe: AttnGANPipeline, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
     """Write ``<out_dir>/attention.png``, ``<out_dir>/word_swap.png`` (the colour word swapped) and
     ``<out_dir>/shape_swap.png`` (the shape word swapped) for the shapes captions above.
 

@@ -32,12 +32,6 @@ __all__ = ["FOLDER_METRICS", "evaluate_folder"]
 FOLDER_METRICS = ("is", "fid")
 
 
-def _device(name: str) -> str:
-    import torch
-
-    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
-
-
 def _names(cfg: DictConfig, has_reference: bool) -> list[str]:
     names = cfg.metrics.get("names")
     if names is None:
@@ -97,7 +91,9 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions, out: Path | None = 
     if problems:
         numbered = " ".join(f"({k}) {p.rstrip('.')}." for k, p in enumerate(problems, start=1))
         raise ConfigError(f"{len(problems)} problem(s) with images={cfg.images}: {numbered}")
-    device, batch_size = _device(str(cfg.device)), max(1, int(cfg.batch_size))
+    from attngan.pipeline import resolve_device
+
+    device, batch_size = resolve_device(str(cfg.device)), max(1, int(cfg.batch_size))
     for metric in metrics.values():
         metric.to(device)
     out = Path(out or cfg.output_dir)
@@ -140,7 +136,7 @@ def evaluate_folder(cfg: DictConfig, options: MetricOptions, out: Path | None = 
             "settings": {"names": list(metrics), "is_splits": options.is_splits, "fid_protocol": protocol},
             "attngan_version": attngan.__version__,
             "torch_version": str(torch.__version__),
-            "device": device,
+            "device": str(device),
             "seconds": round(time.perf_counter() - started, 1),
         }
     )

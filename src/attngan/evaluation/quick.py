@@ -16,9 +16,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attngan.pipeline import AttnGANPipeline
 
 __all__ = [
     "QUICK_METRICS",
@@ -40,7 +43,7 @@ class SplitCaptions:
     max_words: int
 
 
-def shapes_test_split(pipe: Any) -> tuple[SplitCaptions, Path]:
+def shapes_test_split(pipe: AttnGANPipeline) -> tuple[SplitCaptions, Path]:
     """The test split of the shapes set ``pipe``'s checkpoint was trained on, encoded with its vocabulary.
 
     The training data keys stored in the checkpoint (``data.num_images``, ``generation_seed``, ``root``,
@@ -76,7 +79,7 @@ def shapes_test_split(pipe: Any) -> tuple[SplitCaptions, Path]:
 
 
 def quick_shapes_metrics(
-    pipe: Any, num_images: int = 400, seed: int = 0, batch_size: int = 100
+    pipe: AttnGANPipeline, num_images: int = 400, seed: int = 0, batch_size: int = 100
 ) -> dict[str, Any]:
     """Oracle and attention-localisation results of ``pipe`` on the first ``num_images`` test images.
 

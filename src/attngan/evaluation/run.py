@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from omegaconf import DictConfig, open_dict
 
@@ -33,9 +33,14 @@ from attngan.evaluation.suite import MetricSuite, measure
 from attngan.metrics.options import MetricOptions
 from attngan.progress import progress
 
+if TYPE_CHECKING:
+    from attngan.data.datamodule import CaptionDataModule
+    from attngan.models.generator import GeneratorOutput
+    from attngan.pipeline import AttnGANPipeline
+
 log = logging.getLogger("attngan.eval")
 
-__all__ = ["adopt_training_shapes", "build_datamodule", "build_suite", "evaluate", "read_metrics_config"]
+__all__ = ["adopt_training_shapes", "build_datamodule", "evaluate", "read_metrics_config"]
 
 # the data keys that decide which images a dataset holds (compared with the checkpoint's training data)
 _DATA_IDENTITY_KEYS = ("name", "root", "num_images", "generation_seed", "captions_per_image", "holdout")
@@ -101,7 +106,7 @@ def check_training_data(cfg: DictConfig, train_config: Mapping[str, Any]) -> Non
         )
 
 
-def build_datamodule(cfg: DictConfig, pipe: Any, max_words: int) -> Any:
+def build_datamodule(cfg: DictConfig, pipe: AttnGANPipeline, max_words: int) -> CaptionDataModule:
     """The data module of ``cfg.data`` at the generator's final size, encoding with the checkpoint's vocabulary.
 
     Raises:
@@ -157,37 +162,6 @@ def read_metrics_config(cfg: DictConfig) -> tuple[list[str] | None, MetricOption
     return (list(names) if names is not None else None), options
 
 
-def build_suite(
-    cfg: DictConfig, datamodule: Any, pipe: Any, names: list[str] | None, options: MetricOptions
-) -> MetricSuite:
-    """The metric suite of ``names`` measured with ``options`` for this data and checkpoint.
-
-    Raises:
-        ConfigError: ``num_images`` is too few for R-precision's candidates/folds or the IS splits.
-    """
-    suite = MetricSuite(
-        names,
-        dataset=datamodule.dataset_name,
-        root=datamodule.root,
-        has_attention=len(pipe.image_sizes) > 1,
-        options=options,
-    )
-    num_images = int(cfg.num_images)
-    needs = {
-        "r_precision": (options.num_candidates, "metrics.num_candidates"),
-        "clip_r_precision": (options.num_candidates, "metrics.num_candidates"),
-        "is": (options.is_splits, "metrics.is_splits"),
-    }
-    for name, (needed, key) in needs.items():
-        if name in suite.metrics and num_images < needed:
-            raise ConfigError(
-                f"num_images={num_images} is too few for {name} with {key}={needed}: raise num_images or lower {key}"
-            )
-    if "r_precision" in suite.metrics and num_images < options.num_folds:
-        raise ConfigError(f"num_images={num_images} is fewer than metrics.num_folds={options.num_folds}")
-    return suite
-
-
 # ------------------------------------------------------------------------------------------ run
 class _ImageWriter:
     """Writes every generated image to ``<out>/images/`` and one line per image to ``<out>/images.jsonl``."""
@@ -198,7 +172,7 @@ class _ImageWriter:
         self.manifest: TextIO = (out / "images.jsonl").open("w", encoding="utf-8")
         self.caption_index = 0
 
-    def __call__(self, batch: CaptionBatch, output: Any) -> None:
+    def __call__(self, batch: CaptionBatch, output: GeneratorOutput) -> None:
         from attngan.viz import tensor_to_pil
 
         images = output.images[-1]
@@ -295,7 +269,14 @@ def _evaluate_checkpoint(
     max_words = int(cfg.max_words or pipe.max_words)
     datamodule = build_datamodule(cfg, pipe, max_words)
     dataset = datamodule.val_dataset
-    suite = build_suite(cfg, datamodule, pipe, names, options).to(pipe.device)
+    suite = MetricSuite(
+        names,
+        dataset=datamodule.dataset_name,
+        root=datamodule.root,
+        has_attention=len(pipe.image_sizes) > 1,
+        options=options,
+        num_images=num_images,
+    ).to(pipe.device)
     log.info(
         "evaluating %s on %d images (%s test split: %d images) with %s",
         cfg.checkpoint,
@@ -312,9 +293,9 @@ def _evaluate_checkpoint(
     per_image, num_test = captions_per_image(datamodule), len(dataset)
     passes = math.ceil(num_images / num_test)
     writer = _ImageWriter(out) if cfg.save_images else None
-    bar = progress(num_images, desc="generating images", unit="img", enabled=cfg.get("progress", True))
+    bar = progress(total=num_images, desc="generating images", unit="img", enabled=cfg.get("progress", True))
 
-    def on_batch(batch: CaptionBatch, output: Any) -> None:
+    def on_batch(batch: CaptionBatch, output: GeneratorOutput) -> None:
         if writer is not None:
             writer(batch, output)
         bar.update(len(batch["keys"]))

@@ -68,6 +68,25 @@ def default_metric_names(dataset: str | None, during_training: bool = False) -> 
     return ["r_precision", "clip_r_precision", "clip_score", "is", "fid"]
 
 
+def _lower_to(options: MetricOptions, total: int) -> MetricOptions:
+    """``options`` with IS splits, R-precision candidates and folds no more than ``total`` images allow."""
+    num_candidates = max(2, min(options.num_candidates, total))
+    if num_candidates < options.num_candidates:
+        log.warning(
+            "val/r_precision ranks %d candidates instead of %d: only %d test images are evaluated "
+            "(callbacks.evaluation.num_images or the test split is smaller)",
+            num_candidates,
+            options.num_candidates,
+            total,
+        )
+    return replace(
+        options,
+        is_splits=max(1, min(options.is_splits, total)),
+        num_candidates=num_candidates,
+        num_folds=max(1, min(options.num_folds, total)),
+    )
+
+
 class MetricSuite:
     """The configured metrics of one evaluation, fed with generated batches.
 
@@ -80,9 +99,10 @@ class MetricSuite:
         has_attention: whether the generator has attention stages.
         options: how to measure (:class:`~attngan.metrics.options.MetricOptions`); with ``strict``, a metric
             that cannot run is an error even among the defaults.
-        keep_real_features: keep FID's real statistics across :meth:`reset` (the same real images are
-            compared again and again during training).
-        during_training: with ``names=None``, the defaults of the training callback.
+        num_images: the images this evaluation generates. During training the IS splits, R-precision
+            candidates and folds are lowered to it (candidates with a warning); otherwise too few is an error.
+        during_training: the training callback's suite: with ``names=None`` its defaults; FID's real
+            statistics are kept across :meth:`reset` (the same real images are compared again and again).
 
     Attributes:
         metrics: ``{name: torchmetrics.Metric}`` of the metrics that run.
@@ -97,10 +117,12 @@ class MetricSuite:
         root: str | Path | None = None,
         has_attention: bool = True,
         options: MetricOptions | None = None,
-        keep_real_features: bool = False,
+        num_images: int | None = None,
         during_training: bool = False,
     ) -> None:
         options = options or MetricOptions()
+        if num_images is not None and during_training:
+            options = _lower_to(options, num_images)
         explicit = names is not None
         requested = list(names) if names is not None else default_metric_names(dataset, during_training)
         check_metric_names(requested)
@@ -127,9 +149,11 @@ class MetricSuite:
             log.warning("Skipping metric(s) %s: %s", [n for n, r in skipped.items() if r == reason], reason)
         self.skipped.update(skipped)
         self.metrics = {n: self.metrics[n] for n in usable if n in self.metrics}
-        if keep_real_features:
+        if during_training:
             for metric in self._needing(REAL_IMAGES).values():
                 metric.reset_real_features = False  # type: ignore[assignment]
+        elif num_images is not None:
+            self._check_enough(num_images, options)
         self._masks: dict[str, Tensor] = {}
         self.real_images_seen = 0
 
@@ -143,6 +167,21 @@ class MetricSuite:
         if SHAPES_GROUND_TRUTH in needs and self.ground_truth is None:
             return "no shapes ground truth (ground_truth.json) was found"
         return None
+
+    def _check_enough(self, num_images: int, options: MetricOptions) -> None:
+        needs = {
+            "r_precision": (options.num_candidates, "metrics.num_candidates"),
+            "clip_r_precision": (options.num_candidates, "metrics.num_candidates"),
+            "is": (options.is_splits, "metrics.is_splits"),
+        }
+        for name, (needed, key) in needs.items():
+            if name in self.metrics and num_images < needed:
+                raise ConfigError(
+                    f"num_images={num_images} is too few for {name} with {key}={needed}: raise num_images or "
+                    f"lower {key}"
+                )
+        if "r_precision" in self.metrics and num_images < options.num_folds:
+            raise ConfigError(f"num_images={num_images} is fewer than metrics.num_folds={options.num_folds}")
 
     def _needing(self, need: str) -> dict[str, Metric]:
         return {n: m for n, m in self.metrics.items() if need in METRICS[n].needs}
@@ -168,7 +207,7 @@ class MetricSuite:
         return self
 
     def reset(self) -> None:
-        """Forget the generated samples (the real statistics too, unless ``keep_real_features``)."""
+        """Forget the generated samples (the real statistics too, except during training)."""
         for metric in self.metrics.values():
             metric.reset()
         if any(getattr(m, "reset_real_features", True) for m in self._needing(REAL_IMAGES).values()):

@@ -15,8 +15,6 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DATASET_NOTES", "find_evaluation", "front_matter", "read_front_matter", "render_model_card"]
-
 # Hub dataset names, for the front matter's `datasets`
 HUB_DATASETS = {"cub": "cub-200-2011", "coco": "coco-2014", "shapes": "attngan-shapes"}
 
@@ -176,27 +174,48 @@ def read_front_matter(text: str) -> dict[str, Any]:
     return yaml.safe_load(text[4:end]) or {}
 
 
-def _training_section(config: dict[str, Any]) -> list[str]:
-    training = config.get("training") or {}
-    nets = config.get("networks") or {}
-    gen = nets.get("generator") or {}
-    text = nets.get("text_encoder") or {}
-    lines = [
-        "## How it was trained",
-        "",
-        f"AttnGAN (Xu et al., CVPR 2018) with {gen.get('num_stages', '?')} generator stage(s) "
-        f"({', '.join(f'{s}×{s}' for s in config.get('image_sizes', []))} px, ngf={gen.get('ngf')}, "
-        f"z_dim={config.get('z_dim')}), conditioned by a DAMSM text encoder ({text.get('rnn_type', 'lstm')}, "
-        f"vocabulary of {config.get('vocab_size')} ids, captions of up to {config.get('max_words')} words). "
-        "The generator weights are the exponential moving average used for every sample and metric.",
-        "",
-    ]
-    rows = [(k, v) for k, v in training.items() if not isinstance(v, dict)]
-    rows += [(f"{k}.{kk}", vv) for k, v in training.items() if isinstance(v, dict) for kk, vv in v.items()]
-    if rows:
-        lines += ["| setting | value |", "|---|---|", *(f"| {k} | `{v}` |" for k, v in rows), ""]
-    lines += ["The full resolved training config is `training_config` in `config.json`.", ""]
-    return lines
+CARD = """---
+{front_matter}
+---
+
+# AttnGAN{dataset_title}
+
+A text-to-image AttnGAN saved by the `attngan` package (`save_pretrained` / `attngan-export`): weights in \
+safetensors, settings in `config.json`, no pickle.
+
+```python
+from attngan import AttnGANPipeline
+pipe = AttnGANPipeline.from_pretrained("path/or/owner-name")
+result = pipe("a description in the words of the training captions", seed=0)
+result.images[0].save("sample.png")
+```
+
+## Evaluation
+
+{evaluation}
+
+## How it was trained
+
+AttnGAN (Xu et al., CVPR 2018) with {num_stages} generator stage(s) ({sizes} px, ngf={ngf}, z_dim={z_dim}), \
+conditioned by a DAMSM text encoder ({rnn_type}, vocabulary of {vocab_size} ids, captions of up to {max_words} \
+words). The generator weights are the exponential moving average used for every sample and metric.
+
+{settings}The full resolved training config is `training_config` in `config.json`.
+
+## Intended use
+
+Research on text-to-image generation: reproducing AttnGAN, studying word attention (the pipeline returns the \
+attention maps of every word), and as a baseline. It is not suited to producing realistic images of people or to \
+any decision about people; images are small and often visibly synthetic. Captions may only use words of its \
+vocabulary (`vocab.json`); unknown words are left out and reported.
+
+## Limitations and biases
+
+{data_note}
+
+A GAN reproduces the distribution of its training images, biases included, and cannot be asked for anything \
+outside it.
+"""
 
 
 def render_model_card(config: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
@@ -208,48 +227,28 @@ def render_model_card(config: dict[str, Any], evaluation: dict[str, Any] | None 
     """
     from attngan.evaluation.report import markdown_table
 
-    dataset = (config.get("training") or {}).get("dataset")
-    meta = front_matter(config, evaluation)
-    lines = [
-        "---",
-        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
-        "---",
-        "",
-        f"# AttnGAN{f' ({dataset})' if dataset else ''}",
-        "",
-        "A text-to-image AttnGAN saved by the `attngan` package (`save_pretrained` / `attngan-export`): "
-        "weights in safetensors, settings in `config.json`, no pickle.",
-        "",
-        "```python",
-        "from attngan import AttnGANPipeline",
-        'pipe = AttnGANPipeline.from_pretrained("path/or/owner-name")',
-        'result = pipe("a description in the words of the training captions", seed=0)',
-        'result.images[0].save("sample.png")',
-        "```",
-        "",
-        "## Evaluation",
-        "",
-    ]
-    if evaluation is None:
-        lines += ["This model was not evaluated (no `attngan-eval` metrics.json was found for it).", ""]
-    else:
-        lines += [markdown_table(evaluation).rstrip(), ""]
-    lines += _training_section(config)
-    lines += [
-        "## Intended use",
-        "",
-        "Research on text-to-image generation: reproducing AttnGAN, studying word attention (the pipeline "
-        "returns the attention maps of every word), and as a baseline. It is not suited to producing "
-        "realistic images of people or to any decision about people; images are small and often visibly "
-        "synthetic. Captions may only use words of its vocabulary (`vocab.json`); unknown words are left "
-        "out and reported.",
-        "",
-        "## Limitations and biases",
-        "",
-        DATASET_NOTES.get(str(dataset), OTHER_DATA_NOTE),
-        "",
-        "A GAN reproduces the distribution of its training images, biases included, and cannot be asked "
-        "for anything outside it.",
-        "",
-    ]
-    return "\n".join(lines)
+    training = config.get("training") or {}
+    dataset = training.get("dataset")
+    nets = config.get("networks") or {}
+    generator, text_encoder = nets.get("generator") or {}, nets.get("text_encoder") or {}
+    rows = [(k, v) for k, v in training.items() if not isinstance(v, dict)]
+    rows += [(f"{k}.{kk}", vv) for k, v in training.items() if isinstance(v, dict) for kk, vv in v.items()]
+    settings = "".join(["| setting | value |\n|---|---|\n", *(f"| {k} | `{v}` |\n" for k, v in rows), "\n"])
+    return CARD.format(
+        front_matter=yaml.safe_dump(
+            front_matter(config, evaluation), sort_keys=False, allow_unicode=True
+        ).rstrip(),
+        dataset_title=f" ({dataset})" if dataset else "",
+        evaluation="This model was not evaluated (no `attngan-eval` metrics.json was found for it)."
+        if evaluation is None
+        else markdown_table(evaluation).rstrip(),
+        num_stages=generator.get("num_stages", "?"),
+        sizes=", ".join(f"{s}×{s}" for s in config.get("image_sizes", [])),
+        ngf=generator.get("ngf"),
+        z_dim=config.get("z_dim"),
+        rnn_type=text_encoder.get("rnn_type", "lstm"),
+        vocab_size=config.get("vocab_size"),
+        max_words=config.get("max_words"),
+        settings=settings if rows else "",
+        data_note=DATASET_NOTES.get(str(dataset), OTHER_DATA_NOTE),
+    )

@@ -1,19 +1,9 @@
 """Shareable model directories: ``config.json`` + ``*.safetensors`` + ``vocab.json`` + ``README.md``, no pickle.
 
-Layout written by :func:`save_pretrained` (``AttnGANPipeline.save_pretrained``, ``attngan-export format=hf``)::
-
-    config.json                  format, format_version, attngan/torch versions, network constructor arguments
-                                 (``networks.<name>._target_`` names an attngan.models class), vocab_size,
-                                 max_words, image_sizes, z_dim, condition_dim, training summary
-    generator.safetensors        the (EMA) generator weights and BatchNorm buffers
-    text_encoder.safetensors     the DAMSM text encoder
-    image_encoder.safetensors    the DAMSM image encoder, when the model has one (BatchNorm buffers too)
-    vocab.json                   the words in id order (id 0 = padding), Vocabulary.save's format
-    README.md                    the model card (attngan.hub.model_card)
-
-:func:`load_components` reads such a directory back: networks are built only from ``attngan.models`` classes
-(:func:`attngan.checkpoint.build_network`'s allow-list), weights only from safetensors; every problem is one
-:class:`~attngan.errors.CheckpointError` naming the file and what to do.
+:func:`save_pretrained` (``AttnGANPipeline.save_pretrained``, ``attngan-export format=hf``) writes one; its files
+are listed in ``docs/sharing.md``. :func:`load_components` reads such a directory back: networks are built only
+from ``attngan.models`` classes (:func:`attngan.checkpoint.build_network`'s allow-list), weights only from
+safetensors; every problem is one :class:`~attngan.errors.CheckpointError` naming the file and what to do.
 """
 
 from __future__ import annotations
@@ -40,17 +30,6 @@ CARD_NAME = "README.md"
 NETWORKS = ("text_encoder", "generator", "image_encoder")  # image_encoder is optional
 EXPECTED_CLASS = {"text_encoder": TextEncoder, "generator": Generator}
 REEXPORT = "re-export it with `attngan-export checkpoint=<the .ckpt> format=hf output=<dir>`"
-
-__all__ = [
-    "CONFIG_NAME",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "load_components",
-    "network_spec",
-    "save_pretrained",
-    "shareable_config",
-    "training_summary",
-]
 
 
 # ------------------------------------------------------------------------------------------ writing

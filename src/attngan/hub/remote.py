@@ -11,12 +11,6 @@ from typing import Any
 from attngan.errors import CheckpointError
 from attngan.version import __version__
 
-__all__ = ["push_to_hub", "resolve_pretrained"]
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
 
 def resolve_pretrained(
     path_or_repo_id: str | os.PathLike[str],
@@ -52,7 +46,7 @@ def resolve_pretrained(
         from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
     except ImportError as err:  # pragma: no cover - a core dependency
         raise CheckpointError(f"'{text}' is not a local directory, and huggingface_hub is missing") from err
-    offline = _offline()
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     try:
         local = snapshot_download(
             text,

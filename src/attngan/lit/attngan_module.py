@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 from lightning.pytorch import LightningModule
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import nn
 
 from attngan.checkpoint import build_network, run_metadata
+from attngan.data.datamodule import CaptionDataModule
 from attngan.data.shapes.negatives import HardNegatives
 from attngan.errors import ConfigError, NonFiniteLossError
 from attngan.lit.common import damsm_gammas, dataset_has_classes, load_initial_weights, step_seed
@@ -22,9 +24,8 @@ from attngan.lit.optim import check_adam_implementation, make_adam, set_adam_imp
 from attngan.lit.strategy import average_gradients, broadcast_buffers, check_manual_strategy
 from attngan.models import Generator
 from attngan.text.encoding import padding_mask
-from attngan.training.loss import AttnGANLoss
+from attngan.training.loss import AttnGANLoss, hard_negative_fields, wrong_sentences
 from attngan.training.options import TrainingOptions, format_departures, recipe_departures
-from attngan.training.terms import hard_negative_fields, wrong_sentences
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class AttnGANModule(LightningModule):
     # ------------------------------------------------------------------ building
     def _build_generator(self, generator: dict[str, Any]) -> None:
         embedding_dim = int(generator.get("embedding_dim", 256))
-        self.text_dim = int(getattr(self.text_encoder, "output_dim", embedding_dim))
+        self.text_dim = self.text_encoder.output_dim
         if embedding_dim != self.text_dim:
             raise ConfigError(
                 f"model.generator.embedding_dim={generator.get('embedding_dim')} but the DAMSM text encoder "
@@ -182,9 +183,9 @@ class AttnGANModule(LightningModule):
             for disc in self.discriminators:
                 disc.compile(dynamic=False)
             self._compiled = True
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        sizes = [int(s) for s in getattr(datamodule, "image_sizes", self.generator.image_sizes)]
-        if sizes != self.generator.image_sizes:  # every discriminator needs real images of its stage's size
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        sizes = datamodule.image_sizes if isinstance(datamodule, CaptionDataModule) else None
+        if sizes not in (None, self.generator.image_sizes):  # every D needs real images of its stage's size
             raise ConfigError(
                 f"data.image_sizes={sizes} (model.image_sizes by default) but the generator makes "
                 f"{self.generator.image_sizes}: set model.generator.base_size and num_stages, not the sizes"
@@ -232,7 +233,9 @@ class AttnGANModule(LightningModule):
         with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
             return self.text_encoder(captions, lengths)
 
-    def _backward_and_step(self, loss: torch.Tensor, optimizer: Any, module: nn.Module, term: str) -> None:
+    def _backward_and_step(
+        self, loss: torch.Tensor, optimizer: LightningOptimizer, module: nn.Module, term: str
+    ) -> None:
         if self.hparams.nonfinite_policy == "skip" and not finite_on_every_rank(loss):
             # the only policy that syncs every step: it must know before stepping
             self.skipped_steps += 1

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from attngan.data.datamodule import CaptionDataModule
 from attngan.errors import AttnGANError
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,8 @@ class BadSampleReport(Callback):
     (:meth:`CaptionDataModule.report_bad_samples`) and their count, ``data/bad_samples``, to the loggers."""
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        report = getattr(trainer.datamodule, "report_bad_samples", None)
-        bad = report() if report is not None else []
+        datamodule = trainer.datamodule
+        bad = datamodule.report_bad_samples() if isinstance(datamodule, CaptionDataModule) else []
         if bad:
             for logger in trainer.loggers:
                 logger.log_metrics({"data/bad_samples": float(len(bad))}, step=trainer.global_step)
@@ -48,8 +51,8 @@ class PreemptionCheckpoint(Callback):
     """
 
     def __init__(self) -> None:
-        self._previous: Any = None
-        self._previous_sigint: Any = None
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
+        self._previous_sigint: Callable[[int, FrameType | None], Any] | int | None = None
         self.interrupted = False  # by Ctrl-C (train() says so)
         # why the pre-emption checkpoint was not written (a non-finite loss): train() reports it instead
         self.save_error: AttnGANError | None = None
@@ -63,7 +66,7 @@ class PreemptionCheckpoint(Callback):
         try:
             self._previous = signal.getsignal(signal.SIGUSR1)
 
-            def _on_sigusr1(signum: int, frame: Any) -> None:
+            def _on_sigusr1(signum: int, frame: FrameType | None) -> None:
                 log.info("received SIGUSR1: saving a resumable checkpoint at the next batch boundary")
                 trainer._signal_connector.received_sigterm = True
 
@@ -77,7 +80,7 @@ class PreemptionCheckpoint(Callback):
         try:
             self._previous_sigint = signal.getsignal(signal.SIGINT)
 
-            def _on_sigint(signum: int, frame: Any) -> None:
+            def _on_sigint(signum: int, frame: FrameType | None) -> None:
                 if os.getpid() != pid:  # a data-loader worker (forked with this handler): the trainer decides
                     return
                 # the second Ctrl-C: stop now (a KeyboardInterrupt would go to Lightning)
@@ -115,7 +118,3 @@ class PreemptionCheckpoint(Callback):
             self.save_error = err
             return
         log.debug("pre-empted: resumable checkpoint written to %s", path)  # attngan-train says it, once
-
-
-def default_callbacks() -> list[Callback]:
-    return [BadSampleReport(), PreemptionCheckpoint()]

@@ -7,20 +7,24 @@ The format itself (atomic writes, safe reads, the ``"attngan"`` entry, networks 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from torch.serialization import MAP_LOCATION
 
 from attngan.checkpoint import atomic_torch_save, attngan_entry, safe_load_checkpoint
 from attngan.errors import CheckpointError, VocabularyMismatchError
+
+if TYPE_CHECKING:
+    from attngan.lit import AttnGANModule, DAMSMModule
 
 # the checkpoint kind each LightningModule writes (the "kind" of its "attngan" entry)
 MODULE_KINDS = {"DAMSMModule": "damsm", "AttnGANModule": "attngan"}
 
 
 def check_resumable(
-    checkpoint: dict[str, Any], path: str | os.PathLike[str], module: torch.nn.Module
+    checkpoint: dict[str, Any], path: str | os.PathLike[str], module: AttnGANModule | DAMSMModule
 ) -> None:
     """Refuse, naming the file and the differences, a checkpoint that ``module`` cannot resume training from.
 
@@ -36,11 +40,10 @@ def check_resumable(
             "Start a new run from its weights instead (model.init_from=<file> for AttnGAN), or resume from a "
             "run's checkpoints/last.ckpt."
         )
-    vocab = getattr(module, "vocab", None)
-    if vocab is not None and entry.get("vocab") is not None and list(entry["vocab"]) != list(vocab):
+    if entry.get("vocab") is not None and list(entry["vocab"]) != module.vocab:
         raise VocabularyMismatchError(
             f"'{path}' was trained with another vocabulary ({len(entry['vocab'])} ids) than this run's dataset "
-            f"({len(vocab)} ids); resume it with the data of the run that wrote it."
+            f"({len(module.vocab)} ids); resume it with the data of the run that wrote it."
         )
     saved, expected = checkpoint["state_dict"], module.state_dict()
     shapes = [
@@ -68,12 +71,19 @@ def check_resumable(
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning checkpoint IO that writes atomically and reads with ``weights_only=True``."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike[str], storage_options: object = None
+    ) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO does not take storage_options")
         atomic_torch_save(checkpoint, path)
 
-    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict:
+    def load_checkpoint(
+        self,
+        path: str | os.PathLike[str],
+        map_location: MAP_LOCATION = None,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
         return rename_datamodule_state(safe_load_checkpoint(path, map_location=map_location or "cpu"))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+from lightning.pytorch import Trainer
 from torch import nn
 
 from attngan.checkpoint import attngan_entry, generator_state_dict, safe_load_checkpoint, strip_prefix
+from attngan.data.datamodule import CaptionDataModule
 from attngan.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -25,18 +28,18 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def damsm_gammas(hparams: Any) -> dict[str, float]:
+def damsm_gammas(hparams: Mapping[str, Any]) -> dict[str, float]:
     """The DAMSM smoothing factors gamma1/2/3 of a module's hyperparameters, as ``damsm_loss`` keywords."""
     return {name: hparams[name] for name in ("gamma1", "gamma2", "gamma3")}
 
 
-def dataset_has_classes(trainer: Any) -> bool:
+def dataset_has_classes(trainer: Trainer) -> bool:
     """Whether the trainer's data module knows class ids (CUB, shapes): DAMSM negatives are masked by class."""
-    datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
-    return bool(getattr(datamodule, "num_classes", None))
+    datamodule = trainer.datamodule
+    return isinstance(datamodule, CaptionDataModule) and bool(datamodule.num_classes)
 
 
-def fixed_batch(datamodule: Any, num_captions: int) -> dict[str, Any]:
+def fixed_batch(datamodule: CaptionDataModule, num_captions: int) -> dict[str, Any]:
     """The first ``num_captions`` samples of the validation split (deterministic), on the CPU."""
     batch = next(iter(datamodule.val_dataloader()))
     n = min(num_captions, batch["captions"].shape[0])

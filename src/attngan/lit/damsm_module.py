@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule
+from torch.serialization import MAP_LOCATION
 
 from attngan.checkpoint import (
     attngan_entry,
@@ -21,10 +22,8 @@ from attngan.errors import CheckpointError, NonFiniteLossError, VocabularyMismat
 from attngan.lit.common import damsm_gammas, dataset_has_classes, step_seed
 from attngan.lit.guards import check_nonfinite_policy, finite_on_every_rank
 from attngan.losses.damsm import damsm_loss, word_level_scores
+from attngan.models import CNNImageEncoder, InceptionImageEncoder, TextEncoder
 from attngan.text import Vocabulary
-
-if TYPE_CHECKING:
-    from attngan.lit.faults import FaultInjector
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,6 @@ class DAMSMModule(LightningModule):
             ``"skip"``ped (no update; counted in ``skipped_steps``). Checked every step (one host sync).
         run_config: the resolved run config, stored in checkpoints.
     """
-
-    # a test's or a drill's attngan.lit.faults.FaultInjector (attached by the callback itself); None: no cost
-    fault_injector: FaultInjector | None = None
 
     def __init__(
         self,
@@ -88,6 +84,7 @@ class DAMSMModule(LightningModule):
         self._val_sentence_features: list[torch.Tensor] = []
         self._val_class_ids: list[torch.Tensor] = []
         self._figure_batch: dict[str, Any] | None = None
+        self._warned_r_precision = False
 
     # ------------------------------------------------------------------ steps
     def _losses(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
@@ -111,8 +108,6 @@ class DAMSMModule(LightningModule):
         # dropout masks are a function of (seed, rank, step): a resumed run draws what the uninterrupted one did
         torch.manual_seed(step_seed(self.hparams.seed, self.global_rank, self.global_step))
         losses, _ = self._losses(batch)
-        if self.fault_injector is not None:
-            losses = self.fault_injector.loss_terms(self.global_step, losses)
         batch_size = batch["captions"].shape[0]
         terms = {f"train/{k}": v for k, v in losses.items() if k != "loss"}
         self.log_dict(terms, on_step=True, on_epoch=True, batch_size=batch_size)
@@ -181,7 +176,7 @@ class DAMSMModule(LightningModule):
             class_ids = self.all_gather(class_ids).flatten(0, 1) if class_ids is not None else None
         needed = max(self.hparams.r_precision_candidates, metric.num_folds)
         if image_features.shape[0] < needed:
-            if not getattr(self, "_warned_r_precision", False):
+            if not self._warned_r_precision:
                 log.warning(
                     "validation R-precision skipped: %d validation images, at least %d needed "
                     "(model.r_precision_candidates)",
@@ -253,14 +248,14 @@ class DAMSMModule(LightningModule):
 class DAMSMBundle:
     """Frozen DAMSM encoders read from a checkpoint, with what is needed to rebuild them."""
 
-    text_encoder: torch.nn.Module
-    image_encoder: torch.nn.Module
+    text_encoder: TextEncoder
+    image_encoder: CNNImageEncoder | InceptionImageEncoder
     vocab: Vocabulary
     networks: dict[str, dict[str, Any]]
     gammas: list[float]
 
 
-def load_damsm(path: str | Path, map_location: Any = "cpu") -> DAMSMBundle:
+def load_damsm(path: str | Path, map_location: MAP_LOCATION = "cpu") -> DAMSMBundle:
     """Frozen, eval-mode DAMSM encoders and vocabulary from a checkpoint of :class:`DAMSMModule`."""
     checkpoint = safe_load_checkpoint(path, map_location=map_location)
     entry = attngan_entry(checkpoint, path, kind="damsm")

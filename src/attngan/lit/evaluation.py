@@ -13,49 +13,23 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from torch import Tensor, nn
 
+from attngan.data.datamodule import CaptionDataModule
 from attngan.errors import ConfigError
 from attngan.evaluation.captions import caption_batches
 from attngan.evaluation.report import append_jsonl
 from attngan.evaluation.suite import MetricSuite, measure
+from attngan.lit.attngan_module import AttnGANModule
 from attngan.metrics.options import MetricOptions
-
-if TYPE_CHECKING:
-    from attngan.data.dataset import CaptionImageDataset
-    from attngan.models import Generator
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EvaluatedModule", "EvaluationCallback", "EvaluationData"]
-
-
-@runtime_checkable
-class EvaluatedModule(Protocol):
-    """What the callback uses of the LightningModule (:class:`~attngan.lit.attngan_module.AttnGANModule`)."""
-
-    generator_ema: Generator
-    text_encoder: nn.Module
-    image_encoder: nn.Module
-    vocab: list[str]
-    generator_step: Tensor  # () long buffer: generator updates so far
-
-
-class EvaluationData(Protocol):
-    """What the callback reads of the trainer's data module (:class:`~attngan.data.datamodule.CaptionDataModule`)."""
-
-    dataset_name: str
-    root: Path
-    val_dataset: CaptionImageDataset | None
-    eval_batch_size: int
-    num_workers: int
-    num_classes: int | None
+__all__ = ["EvaluationCallback"]
 
 
 class EvaluationCallback(Callback):
@@ -68,7 +42,7 @@ class EvaluationCallback(Callback):
     losses), together with ``val/num_images`` and ``val/generator_step``; they are also available to other
     callbacks (``trainer.callback_metrics``, e.g. a ``ModelCheckpoint(monitor="val/fid")``) and appended to
     ``<run dir>/evaluation.jsonl``. The DAMSM module validates itself: for it (or any module that is not an
-    :class:`EvaluatedModule`) the callback does nothing.
+    :class:`~attngan.lit.attngan_module.AttnGANModule`) the callback does nothing.
 
     Args:
         every_n_epochs: evaluate after every N-th epoch (0: never, except ``on_last_epoch``).
@@ -122,7 +96,7 @@ class EvaluationCallback(Callback):
     @staticmethod
     def applies_to(pl_module: LightningModule) -> bool:
         """Only modules with an EMA generator (AttnGAN) are evaluated; the DAMSM validates itself."""
-        return isinstance(pl_module, EvaluatedModule)
+        return isinstance(pl_module, AttnGANModule)
 
     def is_due(self, trainer: Trainer) -> bool:
         epoch = trainer.current_epoch + 1
@@ -131,24 +105,23 @@ class EvaluationCallback(Callback):
         return bool(last or (self.every_n_epochs and epoch % self.every_n_epochs == 0))
 
     @staticmethod
-    def _test_split(trainer: Trainer) -> tuple[EvaluationData, CaptionImageDataset] | None:
-        """The data module and its test split, or ``None`` when there is nothing to evaluate on."""
-        datamodule: EvaluationData | None = trainer.datamodule  # type: ignore[assignment]
-        if datamodule is None or datamodule.val_dataset is None or len(datamodule.val_dataset) < 2:
+    def _datamodule(trainer: Trainer) -> CaptionDataModule | None:
+        """The data module when its test split has something to evaluate on."""
+        datamodule = trainer.datamodule
+        if not isinstance(datamodule, CaptionDataModule) or len(datamodule.val_dataset or ()) < 2:
             return None
-        return datamodule, datamodule.val_dataset
+        return datamodule
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Build the metrics before training, so that a configuration that cannot work fails at once."""
-        if stage != "fit" or self.suite is not None or not isinstance(pl_module, EvaluatedModule):
+        if stage != "fit" or self.suite is not None or not isinstance(pl_module, AttnGANModule):
             return
-        found = self._test_split(trainer)
-        if found is not None:
-            datamodule, dataset = found
-            self.suite = self._build(datamodule, pl_module, min(self.num_images, len(dataset)))
+        datamodule = self._datamodule(trainer)
+        if datamodule is not None:
+            self.suite = self._build(datamodule, pl_module)
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking or not isinstance(pl_module, EvaluatedModule) or not self.is_due(trainer):
+        if trainer.sanity_checking or not isinstance(pl_module, AttnGANModule) or not self.is_due(trainer):
             return
         started = time.perf_counter()
         results = self.evaluate(trainer, pl_module)
@@ -157,45 +130,30 @@ class EvaluationCallback(Callback):
             self._log(trainer, pl_module, results, seconds=time.perf_counter() - started)
 
     # -------------------------------------------------------------- how
-    def _build(self, datamodule: EvaluationData, pl_module: EvaluatedModule, total: int) -> MetricSuite:
-        options = self.options
-        num_candidates = max(2, min(options.num_candidates, total))
-        if num_candidates < options.num_candidates:
-            log.warning(
-                "val/r_precision ranks %d candidates instead of %d: only %d test images are evaluated "
-                "(callbacks.evaluation.num_images or the test split is smaller)",
-                num_candidates,
-                options.num_candidates,
-                total,
-            )
-        fitted = replace(
-            options,
-            is_splits=max(1, min(options.is_splits, total)),
-            num_candidates=num_candidates,
-            num_folds=max(1, min(options.num_folds, total)),
-        )
+    def _build(self, datamodule: CaptionDataModule, pl_module: AttnGANModule) -> MetricSuite:
+        assert datamodule.val_dataset is not None
         return MetricSuite(
             self.metric_names,
             dataset=datamodule.dataset_name,
             root=datamodule.root,
             has_attention=pl_module.generator_ema.num_stages > 1,
-            options=fitted,
-            keep_real_features=True,
+            options=self.options,
+            num_images=min(self.num_images, len(datamodule.val_dataset)),
             during_training=True,
         )
 
     @torch.no_grad()
     def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, float]:
         """Generate the evaluation images with the EMA generator and compute every metric (all processes)."""
-        found = self._test_split(trainer)
-        if found is None or not isinstance(pl_module, EvaluatedModule):
+        datamodule = self._datamodule(trainer)
+        if datamodule is None or datamodule.val_dataset is None or not isinstance(pl_module, AttnGANModule):
             log.warning("evaluation skipped: the data module has no test split (datamodule.val_dataset)")
             return {}
-        datamodule, dataset = found
+        dataset = datamodule.val_dataset
         total = min(self.num_images, len(dataset))
         positions = list(range(total))[trainer.global_rank :: trainer.world_size]
         if self.suite is None:
-            self.suite = self._build(datamodule, pl_module, total)
+            self.suite = self._build(datamodule, pl_module)
         suite = self.suite.to(pl_module.device)
         suite.reset()
         if not suite.metrics:
@@ -205,7 +163,18 @@ class EvaluationCallback(Callback):
         generator.eval()
         batch_size = int(self.batch_size or datamodule.eval_batch_size)
         if suite.needs_real_images:
-            self._real_images(datamodule, dataset, positions, batch_size, suite, pl_module.device)
+            from torch.utils.data import DataLoader, Subset
+
+            from attngan.data.dataset import collate_captions
+
+            loader = DataLoader(
+                Subset(dataset, positions),
+                batch_size=batch_size,
+                shuffle=False,
+                num_workers=datamodule.num_workers,
+                collate_fn=collate_captions,
+            )
+            suite.update_real_batches(loader, pl_module.device)
         batches = caption_batches(
             dataset, positions, batch_size, dataset.caption_index, id_to_word=pl_module.vocab
         )
@@ -216,28 +185,6 @@ class EvaluationCallback(Callback):
         results = suite.compute()
         results["num_images"] = float(total)
         return results
-
-    @staticmethod
-    def _real_images(
-        datamodule: EvaluationData,
-        dataset: CaptionImageDataset,
-        positions: list[int],
-        batch_size: int,
-        suite: MetricSuite,
-        device: torch.device,
-    ) -> None:
-        from torch.utils.data import DataLoader, Subset
-
-        from attngan.data.dataset import collate_captions
-
-        loader = DataLoader(
-            Subset(dataset, positions),
-            batch_size=batch_size,
-            shuffle=False,
-            num_workers=datamodule.num_workers,
-            collate_fn=collate_captions,
-        )
-        suite.update_real_batches(loader, device)
 
     def _log(
         self,

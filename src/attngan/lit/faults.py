@@ -15,7 +15,8 @@ What the modules pass to :meth:`FaultInjector.loss_terms`, before any of it is u
   generator step (0-based). The injector wraps the methods of the module's loss object
   (:class:`attngan.training.loss.AttnGANLoss`) for the run.
 - :class:`~attngan.lit.DAMSMModule`: the DAMSM loss terms of a training step with their sum ``"loss"``;
-  ``step`` is the trainer's global step. The module passes them to its ``fault_injector`` attribute.
+  ``step`` is the trainer's global step. The injector wraps the module's ``_losses`` for the run (training
+  batches only: validation runs in eval mode).
 """
 
 from __future__ import annotations
@@ -40,15 +41,28 @@ class FaultInjector(Callback):
         if isinstance(losses, AttnGANLoss):
             self._wrap(losses)
         else:
-            pl_module.fault_injector = self
+            self._wrap_damsm(pl_module)
 
     def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """The class's own methods again."""
         losses = getattr(pl_module, "losses", None)
-        if isinstance(losses, AttnGANLoss):  # the class's own methods again
+        if isinstance(losses, AttnGANLoss):
             for name in ("discriminator", "generator"):
                 vars(losses).pop(name, None)
-        if getattr(pl_module, "fault_injector", None) is self:
-            pl_module.fault_injector = None
+        vars(pl_module).pop("_losses", None)
+
+    def _wrap_damsm(self, module: LightningModule) -> None:
+        """The DAMSM module's ``_losses(batch) -> (terms, features)``, its training terms passed through
+        :meth:`loss_terms` (this instance only)."""
+        compute = module._losses
+
+        def losses_with_faults(batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], Any]:
+            terms, features = compute(batch)
+            if module.training:
+                terms = self.loss_terms(module.global_step, terms)
+            return terms, features
+
+        module._losses = losses_with_faults
 
     def _wrap(self, losses: AttnGANLoss) -> None:
         """The loss object's phases, with their terms passed through :meth:`loss_terms` (this instance only)."""

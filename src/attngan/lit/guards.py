@@ -21,18 +21,13 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
-def check_nonfinite_policy(policy: str) -> str:
-    """``policy`` itself when it is one of :data:`NONFINITE_POLICIES`.
-
-    Raises:
-        ConfigError: any other value, naming the config key and the choices.
-    """
+def check_nonfinite_policy(policy: str) -> None:
+    """Refuse (:class:`ConfigError`, naming the config key and the choices) a policy not in :data:`NONFINITE_POLICIES`."""
     if policy not in NONFINITE_POLICIES:
         raise ConfigError(
             f"model.nonfinite_policy must be 'stop' or 'skip', got {policy!r}: 'stop' ends the run naming "
             "the step and the loss term, 'skip' leaves such steps out and counts them"
         )
-    return policy
 
 
 def finite_on_every_rank(loss: torch.Tensor) -> bool:

@@ -11,15 +11,18 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from PIL import Image
 
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attngan.lit import AttnGANModule
 
 WANDB_MODES = ("online", "offline", "disabled", "dryrun", "run", "shared")
 
@@ -64,7 +67,7 @@ def _wandb_credentials_found() -> bool:
         raise ConfigError(f"W&B refused its stored credentials: {err}; run `wandb login --relogin`") from None
 
 
-def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
+def wandb_logger(mode: str | None = None, **kwargs: Any) -> WandbLogger:
     """A Lightning ``WandbLogger`` that never stops to ask for an account.
 
     Args:
@@ -98,7 +101,7 @@ def wandb_logger(mode: str | None = None, **kwargs: Any) -> Any:
     return WandbLogger(mode=mode, **kwargs)
 
 
-def finish_loggers(loggers: Sequence[Any]) -> None:
+def finish_loggers(loggers: Sequence[Logger]) -> None:
     """Close the W&B run of these loggers (flushes an offline run to disk; the next job gets its own run)."""
     if any(isinstance(logger, WandbLogger) for logger in loggers):
         import wandb
@@ -130,7 +133,7 @@ def _rgb(image: Image.Image) -> np.ndarray:
 
 
 @torch.no_grad()
-def render_samples(module: Any) -> Path | None:
+def render_samples(module: AttnGANModule) -> Path | None:
     """The sample grid of an :class:`~attngan.lit.AttnGANModule`: its first validation captions with fixed z and
     CA ε through its EMA generator, so the same weights give the same grid.
 
@@ -178,7 +181,7 @@ def render_samples(module: Any) -> Path | None:
 
 
 def log_figures(
-    loggers: Sequence[Any],
+    loggers: Sequence[Logger],
     key: str,
     figures: list[tuple[str, Image.Image]],
     step: int,

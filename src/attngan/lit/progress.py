@@ -1,16 +1,14 @@
 """Progress as readable lines where stdout is not a terminal (CI logs, ``make train > log``, SLURM output).
 
-A progress bar redraws itself with carriage returns; written to a file it becomes thousands of fragments of
-one line. :class:`ProgressLines` keeps the bar on a terminal and, elsewhere, turns it off and prints one line
-per epoch (and, with ``every_n_steps``, one every N training batches) such as::
+:class:`ProgressLines` keeps Lightning's bar on a terminal and, elsewhere, turns it off and prints one line per
+epoch (and, with ``every_n_steps``, one every N training batches); why not Lightning's bar there: decision 040::
 
-    epoch 3/40 | batch 63/63 | d_loss_0 0.6931 d_loss_1 0.7012 g_adversarial 1.204 ... | 4.52 steps/s | ETA 12m03s
+    epoch 3/40 | batch 63/63 | d_loss_0 0.6931 d_loss_1 0.7012 g_adversarial 1.204 ... | 4.52 steps/s | ETA 12:03
 
 The values are the module's logged scalars (``self.log``; ``train/`` left out of the names), the speed is in
 training batches per second since the previous line (validation included), and the ETA is the batches left
 until ``trainer.max_epochs`` at the run's average pace. Only rank 0 prints. ``trainer.enable_progress_bar=false``
-silences the lines too, and ``ATTNGAN_PROGRESS=0`` both the lines and the bar. The switch, the terminal test
-and the rate, ETA and duration formats are :mod:`attngan.progress`'s, as in every other progress display.
+silences the lines too, and ``ATTNGAN_PROGRESS=0`` (:mod:`attngan.progress`) both the lines and the bar.
 """
 
 from __future__ import annotations
@@ -22,9 +20,10 @@ from typing import Any, TextIO
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from tqdm import tqdm
 
 from attngan.errors import ConfigError
-from attngan.progress import eta_seconds, format_duration, format_rate, is_terminal, progress_enabled
+from attngan.progress import is_terminal, progress_enabled
 
 MODES = ("auto", "lines", "bar")
 # logged counters a line leaves out (the x-axis of decision 024, the generator step)
@@ -122,8 +121,9 @@ class ProgressLines(Callback):
             parts.append(" ".join(f"{name} {value:.4g}" for name, value in values.items()))
         elapsed = now - self._last
         speed = (self._batches - self._last_batches) / elapsed if elapsed > 0 else math.nan
-        parts.append(format_rate(speed, "steps"))
-        parts.append(f"ETA {format_duration(eta_seconds(max(left, 0), self._batches, now - self._start))}")
+        parts.append(f"{speed:.3g} steps/s")
+        eta = max(left, 0) * (now - self._start) / self._batches if self._batches else math.nan
+        parts.append(f"ETA {tqdm.format_interval(eta) if math.isfinite(eta) else '?'}")
         self._last, self._last_batches = now, self._batches
         return " | ".join(parts)
 

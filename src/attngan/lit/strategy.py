@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.overrides.distributed import _sync_module_states
-from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.strategies import DDPStrategy, Strategy
 
 from attngan.errors import ConfigError
 from attngan.lit.guards import world_size
@@ -71,7 +71,7 @@ def broadcast_buffers(*modules: torch.nn.Module) -> None:
     _in_one_message(buffers, lambda flat: dist.broadcast(flat, src=0))
 
 
-def check_manual_strategy(strategy: Any) -> None:
+def check_manual_strategy(strategy: Strategy) -> None:
     """Refuse Lightning's plain DDP for a module that steps its optimizers by hand (AttnGAN).
 
     Raises:
@@ -102,11 +102,11 @@ class GANDDPStrategy(DDPStrategy):
         self,
         optimizer: torch.optim.Optimizer,
         closure: Callable[[], Any],
-        model: Any = None,
+        model: LightningModule | torch.nn.Module | None = None,
         **kwargs: Any,
     ) -> Any:
         module = model if model is not None else self.lightning_module
-        if world_size() > 1 and getattr(module, "automatic_optimization", False):
+        if world_size() > 1 and isinstance(module, LightningModule) and module.automatic_optimization:
             parameters = [p for group in optimizer.param_groups for p in group["params"]]
             backward_closure = closure
 
@@ -122,14 +122,6 @@ class GANDDPStrategy(DDPStrategy):
 
 
 # ---------------------------------------------------------------------------------------------- resuming
-def requeued_on_slurm() -> bool:
-    """Whether this is a SLURM job started again after a requeue (pre-emption, ``scontrol requeue``)."""
-    try:
-        return int(os.environ.get("SLURM_RESTART_COUNT", "0")) > 0
-    except ValueError:
-        return False
-
-
 def newest_checkpoint(run_dir: Path) -> Path | None:
     """The newest resumable checkpoint of a run directory: ``checkpoints/last.ckpt`` (every epoch and on
     pre-emption) or Lightning's SLURM ``hpc_ckpt_<n>.ckpt`` (written before it requeues a job)."""
@@ -149,7 +141,9 @@ def resolve_ckpt_path(ckpt_path: str | None, run_dir: str | os.PathLike[str]) ->
     """
     if ckpt_path is not None and str(ckpt_path) != AUTO_RESUME:
         return str(ckpt_path)
-    if ckpt_path is None and not requeued_on_slurm():
+    # a SLURM job started again after a requeue (pre-emption, `scontrol requeue`) counts its restarts
+    restarts = os.environ.get("SLURM_RESTART_COUNT", "0").strip()
+    if ckpt_path is None and not (restarts.isdigit() and int(restarts) > 0):
         return None
     found = newest_checkpoint(Path(run_dir))
     reason = "ckpt_path=auto" if ckpt_path is not None else "requeued SLURM job"
@@ -183,7 +177,7 @@ class SameRunDirectory(Callback):
             )
 
 
-def check_launch(trainer: Any) -> None:
+def check_launch(trainer: Trainer) -> None:
     """Refuse a Hydra multirun whose jobs would re-launch the script for their extra ranks.
 
     Lightning starts ranks 1..N-1 of a single-node DDP job by running the command line again; inside a
@@ -225,6 +219,5 @@ __all__ = [
     "check_launch",
     "check_manual_strategy",
     "newest_checkpoint",
-    "requeued_on_slurm",
     "resolve_ckpt_path",
 ]

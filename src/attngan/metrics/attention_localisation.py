@@ -20,24 +20,10 @@ from torchmetrics import Metric
 from attngan.data.shapes import parse_shapes_caption
 from attngan.data.shapes.captions import COLOUR_OF_WORD
 
-__all__ = [
-    "LOCALISATION_RESULT_KEYS",
-    "AttentionLocalisation",
-    "attention_localisation",
-    "attention_word_shares",
-]
+__all__ = ["AttentionLocalisation"]
 
 # word position -> mask label, or (label, "colour" | "shape")
 WordLabels = Mapping[int, int | tuple[int, str]]
-
-LOCALISATION_RESULT_KEYS: tuple[str, ...] = (
-    "attention_localisation",
-    "colour_word_localisation",
-    "shape_word_localisation",
-    "uniform_baseline",
-    "num_words",
-)
-"""What :func:`attention_localisation` returns, in order (:class:`AttentionLocalisation` adds ``attention_``)."""
 
 
 def _word_labels_from_objects(tokens: Sequence[str], objects: Sequence[Any]) -> dict[int, tuple[int, str]]:
@@ -90,14 +76,90 @@ def _scored_words(
     return sample_idx, word_idx, label_idx, is_colour
 
 
-def attention_word_shares(
+class AttentionLocalisation(Metric):
+    """Share of each colour / shape word's attention mass that falls inside its object's mask, averaged over
+    batches (sums across processes).
+
+    :meth:`compute` writes the final result names of the metric registry: ``attention_localisation`` (all
+    scored words), ``attention_colour_word_localisation``, ``attention_shape_word_localisation``,
+    ``attention_uniform_baseline`` (NaN where nothing is scored) and ``attention_num_words``.
+
+    States (float64, summed): ``share_sum`` / ``num_scored`` over all scored words, ``colour_share_sum`` /
+    ``num_colour_words``, ``shape_share_sum`` / ``num_shape_words`` and ``baseline_sum`` (over all words).
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    _STATES = (
+        "share_sum",
+        "num_scored",
+        "colour_share_sum",
+        "num_colour_words",
+        "shape_share_sum",
+        "num_shape_words",
+        "baseline_sum",
+    )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for name in self._STATES:
+            self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(
+        self,
+        attention: Tensor,
+        tokens: Sequence[Sequence[str]],
+        masks: Tensor,
+        objects: Sequence[Sequence[Any]] | None = None,
+        word_labels: Sequence[WordLabels] | None = None,
+    ) -> None:
+        """Add one batch.
+
+        Args:
+            attention: ``(B, T, H, W)`` word attention (β of paper Eq. 2) of one generator stage.
+            tokens: per sample, its words in attention order (``tokens[b][t]`` is attended at ``attention[b, t]``).
+            masks: ``(B, H0, W0)`` long label masks: 0 background, ``k + 1`` for ``objects[b][k]``.
+            objects: per sample, the ground-truth objects in label order: anything with ``colour`` and ``shape``
+                (``attngan.data.shapes.ShapesObject``, ``attngan.data.shapes.CaptionObject``, or
+                ``{"colour": ..., "shape": ...}`` mappings); the caption's colour and shape words are matched to
+                them.
+            word_labels: instead of ``objects``: per sample, word position -> mask label (or
+                ``(label, "colour" | "shape")``).
+        """
+        share, colour, baseline = _word_shares(attention, tokens, masks, objects, word_labels)
+        increments = {
+            "share_sum": share.sum(),
+            "num_scored": share.numel(),
+            "colour_share_sum": share[colour].sum(),
+            "num_colour_words": colour.sum(),
+            "shape_share_sum": share[~colour].sum(),
+            "num_shape_words": (~colour).sum(),
+            "baseline_sum": baseline.sum(),
+        }
+        for name, value in increments.items():
+            state = getattr(self, name)
+            setattr(self, name, state + torch.as_tensor(value).to(state))
+
+    def compute(self) -> dict[str, Tensor]:
+        return {  # NaN where nothing was counted
+            "attention_localisation": (self.share_sum / self.num_scored).float(),
+            "attention_colour_word_localisation": (self.colour_share_sum / self.num_colour_words).float(),
+            "attention_shape_word_localisation": (self.shape_share_sum / self.num_shape_words).float(),
+            "attention_uniform_baseline": (self.baseline_sum / self.num_scored).float(),
+            "attention_num_words": self.num_scored.long(),
+        }
+
+
+def _word_shares(
     attention: Tensor,
     tokens: Sequence[Sequence[str]],
     masks: Tensor,
     objects: Sequence[Sequence[Any]] | None = None,
     word_labels: Sequence[WordLabels] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Per scored word: share of its attention inside its object's mask (see :func:`attention_localisation`).
+    """Per scored word: share of its attention inside its object's mask (see :meth:`AttentionLocalisation.update`).
 
     Returns:
         ``(share (N,), is_colour_word (N,) bool, object_area (N,))`` over the N scored words; ``object_area``
@@ -135,100 +197,3 @@ def attention_word_shares(
     inside = cover[s, torch.tensor(label_idx, device=device)]  # (N, H, W)
     share = (maps * inside).sum(dim=(1, 2)) / maps.sum(dim=(1, 2)).clamp_min(1e-12)  # (N,)
     return share, torch.tensor(is_colour, device=device), inside.mean(dim=(1, 2))
-
-
-def attention_localisation(
-    attention: Tensor,
-    tokens: Sequence[Sequence[str]],
-    masks: Tensor,
-    objects: Sequence[Sequence[Any]] | None = None,
-    word_labels: Sequence[WordLabels] | None = None,
-) -> dict[str, Tensor]:
-    """Share of each colour / shape word's attention mass that falls inside its object's mask, averaged.
-
-    Args:
-        attention: ``(B, T, H, W)`` word attention (β of paper Eq. 2) of one generator stage.
-        tokens: per sample, its words in attention order (``tokens[b][t]`` is attended at ``attention[b, t]``).
-        masks: ``(B, H0, W0)`` long label masks: 0 background, ``k + 1`` for ``objects[b][k]``.
-        objects: per sample, the ground-truth objects in label order: anything with ``colour`` and ``shape``
-            (``attngan.data.shapes.ShapesObject``, ``attngan.data.shapes.CaptionObject``, or
-            ``{"colour": ..., "shape": ...}`` mappings); the caption's colour and shape words are matched to
-            them.
-        word_labels: instead of ``objects``: per sample, word position -> mask label (or
-            ``(label, "colour" | "shape")``).
-
-    Returns:
-        0-dim tensors ``attention_localisation`` (all scored words), ``colour_word_localisation``,
-        ``shape_word_localisation``, ``uniform_baseline`` (NaN where nothing is scored) and ``num_words``.
-    """
-    share, colour, baseline = attention_word_shares(attention, tokens, masks, objects, word_labels)
-    return {
-        "attention_localisation": share.mean(),
-        "colour_word_localisation": share[colour].mean(),
-        "shape_word_localisation": share[~colour].mean(),
-        "uniform_baseline": baseline.mean(),
-        "num_words": torch.tensor(share.numel()),
-    }
-
-
-class AttentionLocalisation(Metric):
-    """Running mean of :func:`attention_localisation` over batches (sums across processes).
-
-    :meth:`compute` writes the final result names of the metric registry: ``attention_localisation``,
-    ``attention_colour_word_localisation``, ``attention_shape_word_localisation``,
-    ``attention_uniform_baseline`` and ``attention_num_words``.
-
-    States (float64, summed): ``share_sum`` / ``num_scored`` over all scored words, ``colour_share_sum`` /
-    ``num_colour_words``, ``shape_share_sum`` / ``num_shape_words`` and ``baseline_sum`` (over all words).
-    """
-
-    is_differentiable = False
-    higher_is_better = True
-    full_state_update = False
-
-    _STATES = (
-        "share_sum",
-        "num_scored",
-        "colour_share_sum",
-        "num_colour_words",
-        "shape_share_sum",
-        "num_shape_words",
-        "baseline_sum",
-    )
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        for name in self._STATES:
-            self.add_state(name, default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-
-    def update(
-        self,
-        attention: Tensor,
-        tokens: Sequence[Sequence[str]],
-        masks: Tensor,
-        objects: Sequence[Sequence[Any]] | None = None,
-        word_labels: Sequence[WordLabels] | None = None,
-    ) -> None:
-        """Same arguments as :func:`attention_localisation`."""
-        share, colour, baseline = attention_word_shares(attention, tokens, masks, objects, word_labels)
-        increments = {
-            "share_sum": share.sum(),
-            "num_scored": share.numel(),
-            "colour_share_sum": share[colour].sum(),
-            "num_colour_words": colour.sum(),
-            "shape_share_sum": share[~colour].sum(),
-            "num_shape_words": (~colour).sum(),
-            "baseline_sum": baseline.sum(),
-        }
-        for name, value in increments.items():
-            state = getattr(self, name)
-            setattr(self, name, state + torch.as_tensor(value).to(state))
-
-    def compute(self) -> dict[str, Tensor]:
-        return {  # NaN where nothing was counted
-            "attention_localisation": (self.share_sum / self.num_scored).float(),
-            "attention_colour_word_localisation": (self.colour_share_sum / self.num_colour_words).float(),
-            "attention_shape_word_localisation": (self.shape_share_sum / self.num_shape_words).float(),
-            "attention_uniform_baseline": (self.baseline_sum / self.num_scored).float(),
-            "attention_num_words": self.num_scored.long(),
-        }

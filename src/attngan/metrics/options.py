@@ -186,3 +186,7 @@ class MetricInputs:
     attention: Tensor | None = None
     object_masks: Tensor | None = None
     objects: Sequence[Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.texts is None:  # the CLIP metrics read the captions then
+            self.texts = self.captions

@@ -26,9 +26,10 @@ from torch import Tensor
 from torchmetrics import Metric
 
 from attngan.errors import ConfigError, WeightsNotFoundError
+from attngan.metrics.attention_localisation import AttentionLocalisation
 from attngan.metrics.clip import CLIPRPrecision, CLIPScore
 from attngan.metrics.fid import FrechetInceptionDistance
-from attngan.metrics.inception import InceptionScore
+from attngan.metrics.inception import InceptionFeatures, InceptionScore
 from attngan.metrics.options import (
     ATTENTION,
     CLIP,
@@ -43,6 +44,7 @@ from attngan.metrics.options import (
     Result,
 )
 from attngan.metrics.r_precision import RPrecision
+from attngan.metrics.shapes_oracle import ORACLE_RESULT_KEYS, ShapesOracle
 from attngan.metrics.shared import SharedNetworks
 
 __all__ = [
@@ -60,7 +62,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------------ needs
+# ------------------------------------------------------------------------------------------ entries
 @dataclass(frozen=True)
 class MetricEntry:
     """A metric of the registry (see the module docstring).
@@ -68,10 +70,12 @@ class MetricEntry:
     Attributes:
         name: the name users ask for.
         description: one line for humans.
-        needs: what it needs (the constants of this module).
+        needs: what it needs (the constants of :mod:`attngan.metrics.options`).
         results: every value its ``compute()`` writes, under its final name.
         build: ``(options, shared) -> Metric``.
-        update: ``(metric, inputs) -> None``, feeding the fields of :class:`MetricInputs` it uses.
+        feeds: the fields of :class:`MetricInputs` its ``update()`` takes, in order; a batch without the
+            first ``required`` of them is not counted.
+        required: how many of ``feeds`` a batch must have (default: all).
     """
 
     name: str
@@ -79,55 +83,24 @@ class MetricEntry:
     needs: frozenset[str]
     results: tuple[Result, ...]
     build: Callable[[MetricOptions, SharedNetworks], Metric] = field(repr=False)
-    update: Callable[[Metric, MetricInputs], None] = field(repr=False)
+    feeds: tuple[str, ...] = ()
+    required: int | None = None
 
     @property
     def result_names(self) -> tuple[str, ...]:
         return tuple(result.name for result in self.results)
 
-
-# ------------------------------------------------------------------------------------------ entries
-def _update_r_precision(metric: Metric, inputs: MetricInputs) -> None:
-    if inputs.image_features is not None and inputs.sentence_features is not None:
-        metric.update(inputs.image_features, inputs.sentence_features, inputs.class_ids, inputs.indices)
-
-
-def _update_inception_score(metric: Metric, inputs: MetricInputs) -> None:
-    if inputs.images is not None:
-        metric.update(inputs.images)
-
-
-def _update_fid(metric: Metric, inputs: MetricInputs) -> None:
-    if inputs.images is not None:
-        metric.update(inputs.images, real=False)
-    if inputs.real_images is not None:
-        metric.update(inputs.real_images, real=True)
-
-
-def _caption_texts(inputs: MetricInputs) -> Sequence[Any] | None:
-    return inputs.texts if inputs.texts is not None else inputs.captions
-
-
-def _update_clip_score(metric: Metric, inputs: MetricInputs) -> None:
-    texts = _caption_texts(inputs)
-    if inputs.images is not None and texts is not None:
-        metric.update(inputs.images, texts)
-
-
-def _update_clip_r_precision(metric: Metric, inputs: MetricInputs) -> None:
-    texts = _caption_texts(inputs)
-    if inputs.images is not None and texts is not None:
-        metric.update(inputs.images, texts, inputs.class_ids, inputs.indices)
-
-
-def _update_shapes_oracle(metric: Metric, inputs: MetricInputs) -> None:
-    if inputs.images is not None and inputs.captions is not None:
-        metric.update(inputs.images, inputs.captions)
-
-
-def _update_attention_localisation(metric: Metric, inputs: MetricInputs) -> None:
-    if inputs.attention is not None and inputs.captions is not None and inputs.object_masks is not None:
-        metric.update(inputs.attention, inputs.captions, inputs.object_masks, objects=inputs.objects)
+    def update(self, metric: Metric, inputs: MetricInputs) -> None:
+        """Feed ``metric`` the fields of ``inputs`` it takes, when this batch has the required ones."""
+        if self.name == "fid":  # generated and real images may come in different batches
+            if inputs.images is not None:
+                metric.update(inputs.images, real=False)
+            if inputs.real_images is not None:
+                metric.update(inputs.real_images, real=True)
+            return
+        values = [getattr(inputs, name) for name in self.feeds]
+        if all(value is not None for value in values[: self.required]):
+            metric.update(*values)
 
 
 def _build_fid(options: MetricOptions, shared: SharedNetworks) -> Metric:
@@ -137,27 +110,9 @@ def _build_fid(options: MetricOptions, shared: SharedNetworks) -> Metric:
     return FrechetInceptionDistance(shared.fid_features(), reference=reference)
 
 
-def _build_shapes_oracle(options: MetricOptions, shared: SharedNetworks) -> Metric:
-    from attngan.metrics.shapes_oracle import ShapesOracle
-
-    return ShapesOracle(**dict(options.oracle_kwargs or {}))
-
-
-def _build_attention_localisation(options: MetricOptions, shared: SharedNetworks) -> Metric:
-    from attngan.metrics.attention_localisation import AttentionLocalisation
-
-    return AttentionLocalisation()
-
-
-def _shapes_results() -> tuple[Result, ...]:
-    attributes = ("colour", "position", "shape", "size")
-    return (
-        *(Result(f"shapes_{a}_acc", True) for a in attributes),
-        *(Result(f"shapes_single_object_{a}_acc", True) for a in attributes),
-        Result("shapes_image_acc", True),
-        *(Result(f"shapes_two_object_{a}_acc", True) for a in ("colour", "position", "shape")),
-        Result("shapes_num_objects", True, headline=False),
-    )
+def _pair(name: str) -> tuple[Result, Result]:
+    """A score and its spread over folds / splits."""
+    return Result(name, True), Result(f"{name}_std", False, headline=False)
 
 
 _ENTRIES = (
@@ -165,24 +120,26 @@ _ENTRIES = (
         "r_precision",
         "top-1 retrieval of the own caption among num_candidates by DAMSM cosine, mean/std over folds",
         frozenset({DAMSM}),
-        (Result("r_precision", True), Result("r_precision_std", False, headline=False)),
+        _pair("r_precision"),
         lambda o, s: RPrecision(
             num_candidates=o.num_candidates,
             num_folds=o.num_folds,
             seed=o.seed,
             protocol=o.r_precision_protocol,
         ),
-        _update_r_precision,
+        ("image_features", "sentence_features", "class_ids", "indices"),
+        required=2,
     ),
     MetricEntry(
         "clip_r_precision",
         "top-1 retrieval of the own caption among num_candidates by CLIP cosine, mean/std over folds",
         frozenset({CLIP}),
-        (Result("clip_r_precision", True), Result("clip_r_precision_std", False, headline=False)),
+        _pair("clip_r_precision"),
         lambda o, s: CLIPRPrecision(
             s.clip(), num_candidates=o.num_candidates, num_folds=o.num_folds, seed=o.seed
         ),
-        _update_clip_r_precision,
+        ("images", "texts", "class_ids", "indices"),
+        required=2,
     ),
     MetricEntry(
         "clip_score",
@@ -190,15 +147,15 @@ _ENTRIES = (
         frozenset({CLIP}),
         (Result("clip_score", True), Result("clip_cosine", True, headline=False)),
         lambda o, s: CLIPScore(s.clip()),
-        _update_clip_score,
+        ("images", "texts"),
     ),
     MetricEntry(
         "is",
         "Inception score over is_splits splits (ImageNet Inception)",
         frozenset({INCEPTION}),
-        (Result("inception_score", True), Result("inception_score_std", False, headline=False)),
+        _pair("inception_score"),
         lambda o, s: InceptionScore(s.is_features(), splits=o.is_splits, seed=o.seed),
-        _update_inception_score,
+        ("images",),
     ),
     MetricEntry(
         "fid",
@@ -206,15 +163,14 @@ _ENTRIES = (
         frozenset({INCEPTION, REAL_IMAGES}),
         (Result("fid", False),),
         _build_fid,
-        _update_fid,
     ),
     MetricEntry(
         "shapes_oracle",
         "colour/position/shape of every object the shapes caption names, checked on the pixels",
         frozenset({SHAPES_DATA}),
-        _shapes_results(),
-        _build_shapes_oracle,
-        _update_shapes_oracle,
+        tuple(Result(key, True, headline=key != "shapes_num_objects") for key in ORACLE_RESULT_KEYS),
+        lambda o, s: ShapesOracle(**dict(o.oracle_kwargs or {})),
+        ("images", "captions"),
     ),
     MetricEntry(
         "attention_localisation",
@@ -227,8 +183,9 @@ _ENTRIES = (
             Result("attention_uniform_baseline", True, headline=False),
             Result("attention_num_words", True, headline=False),
         ),
-        _build_attention_localisation,
-        _update_attention_localisation,
+        lambda o, s: AttentionLocalisation(),
+        ("attention", "captions", "object_masks", "objects"),
+        required=3,
     ),
 )
 
@@ -366,26 +323,29 @@ def describe_metrics(metrics: Mapping[str, Metric]) -> dict[str, Any]:
     ``clip_architecture``."""
     info: dict[str, Any] = {}
     protocols: dict[str, dict[str, Any]] = {}
-    for name, metric in metrics.items():
-        if CLIP in METRICS[name].needs and "clip_model" not in info:
-            info.update(metric.clip.describe())  # type: ignore[union-attr]
-        if INCEPTION not in METRICS[name].needs:
+    for metric in metrics.values():
+        if isinstance(metric, CLIPScore | CLIPRPrecision) and "clip_model" not in info:
+            info.update(metric.clip.describe())
+        if not isinstance(metric, FrechetInceptionDistance | InceptionScore):
             continue
-        network = metric.inception  # type: ignore[union-attr]
+        network = metric.inception
         described = network.describe()  # type: ignore[operator]
         info.setdefault("inception_weights", described["weights"])
         info.setdefault("inception_resize", described["resize"])
-        if name == "fid":
-            reference, real = metric.reference, metric.real_features_num_samples  # type: ignore[union-attr]
+        if isinstance(metric, FrechetInceptionDistance):
+            reference = metric.reference
+            injected = isinstance(network, InceptionFeatures) and network.injected
             protocols["fid"] = {
-                "protocol": "injected network" if getattr(network, "injected", False) else "tf",
+                "protocol": "injected network" if injected else "tf",
                 **described,
-                "num_images": metric.num_generated,  # type: ignore[union-attr]
+                "num_images": metric.num_generated,
                 "reference": reference.path if reference is not None else None,
-                "num_reference_images": reference.num_images if reference is not None else int(real),  # type: ignore[arg-type]
+                "num_reference_images": reference.num_images
+                if reference is not None
+                else int(metric.real_features_num_samples),
             }
         else:
-            logits = metric.features  # type: ignore[union-attr]
+            logits = metric.features
             counted = (
                 sum(int(x.shape[0]) for x in logits) if isinstance(logits, list) else int(logits.shape[0])
             )
@@ -393,7 +353,7 @@ def describe_metrics(metrics: Mapping[str, Metric]) -> dict[str, Any]:
                 "classifier": "imagenet",
                 **described,
                 "num_images": counted,
-                "splits": int(metric.splits),  # type: ignore[arg-type]
+                "splits": int(metric.splits),
             }
     if protocols:
         info["protocols"] = protocols

@@ -30,8 +30,6 @@ TEXT_INPUTS = ["captions", "lengths"]
 TEXT_OUTPUTS = ["words", "sentence"]
 GENERATOR_INPUTS = ["noise", "condition_noise", "sentence", "words", "word_mask"]
 
-__all__ = ["DEFAULT_OPSET", "ONNX_CONFIG", "ExportableGenerator", "ExportableTextEncoder", "export_onnx"]
-
 
 class _Direction(nn.Module):
     """One direction of a one-layer LSTM/GRU as an explicit loop (weights copied from ``nn.LSTM``/``nn.GRU``)."""
@@ -40,10 +38,8 @@ class _Direction(nn.Module):
         super().__init__()
         self.rnn_type = rnn_type
         self.hidden_dim = rnn.hidden_size
-        self.weight_ih = nn.Parameter(getattr(rnn, f"weight_ih_l0{suffix}").detach().clone())
-        self.weight_hh = nn.Parameter(getattr(rnn, f"weight_hh_l0{suffix}").detach().clone())
-        self.bias_ih = nn.Parameter(getattr(rnn, f"bias_ih_l0{suffix}").detach().clone())
-        self.bias_hh = nn.Parameter(getattr(rnn, f"bias_hh_l0{suffix}").detach().clone())
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):  # nn.Module.__setattr__ registers them
+            setattr(self, name, nn.Parameter(getattr(rnn, f"{name}_l0{suffix}").detach().clone()))
 
     def forward(self, inputs: Tensor) -> Tensor:
         """``(B, T, E) -> outputs (B, T, H)``, from a zero state, left to right."""
@@ -182,15 +178,14 @@ def export_onnx(
         noise = torch.zeros(batch, int(generator.z_dim))
         epsilon = torch.zeros(batch, int(generator.condition_dim))
         num_stages = len(generator.image_sizes)
-        image_names = [f"image_{i}" for i in range(num_stages)]
-        attention_names = [f"attention_{i}" for i in range(1, num_stages)]
+        outputs = [f"image_{i}" for i in range(num_stages)] + [f"attention_{i}" for i in range(1, num_stages)]
         _export(text, (captions, lengths), out / "text_encoder.onnx", TEXT_INPUTS, TEXT_OUTPUTS, opset)
         _export(
             gen,
             (noise, epsilon, sentence, words, mask),
             out / "generator.onnx",
             GENERATOR_INPUTS,
-            image_names + attention_names,
+            outputs,
             opset,
         )
     config = {
@@ -207,11 +202,7 @@ def export_onnx(
         "embedding_dim": int(text_encoder.output_dim),
         "graphs": {
             "text_encoder": {"file": "text_encoder.onnx", "inputs": TEXT_INPUTS, "outputs": TEXT_OUTPUTS},
-            "generator": {
-                "file": "generator.onnx",
-                "inputs": GENERATOR_INPUTS,
-                "outputs": image_names + attention_names,
-            },
+            "generator": {"file": "generator.onnx", "inputs": GENERATOR_INPUTS, "outputs": outputs},
         },
         "vocab": list(vocab),
     }

@@ -25,12 +25,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from attngan.errors import AttnGANError, CheckpointError, UnknownCaptionError
+from attngan.errors import AttnGANError, CheckpointError
+from attngan.text.captions import EncodedCaptions, encode_captions, generation_request
 from attngan.text.vocabulary import Vocabulary
 
 ONNX_CONFIG = "onnx_config.json"
-
-__all__ = ["OnnxGenerationResult", "OnnxPipeline", "array_to_pil"]
 
 
 def array_to_pil(image: np.ndarray) -> Image.Image:
@@ -110,33 +109,13 @@ class OnnxPipeline:
                 raise CheckpointError(f"'{file}' is not a loadable ONNX graph ({err}); export again") from err
 
     # ------------------------------------------------------------------ encoding
-    def encode_captions(
-        self, captions: list[str]
-    ) -> tuple[np.ndarray, np.ndarray, list[list[str]], list[list[str]], list[int]]:
-        """Captions to ``(ids (B, max_words) int64, lengths (B,) int64, tokens, unknown words, words cut)``
-        (words cut: per caption, the known words beyond ``max_words``).
+    def encode_captions(self, captions: list[str]) -> EncodedCaptions:
+        """Captions to word ids (:func:`attngan.text.captions.encode_captions`).
 
         Raises:
             UnknownCaptionError: a caption has no known word (it names the caption).
         """
-        words = self.vocab.to_list()
-        ids = np.zeros((len(captions), self.max_words), dtype=np.int64)
-        lengths, tokens, unknowns, cut = [], [], [], []
-        for row, caption in enumerate(captions):
-            known, unknown = self.vocab.encode(caption)
-            if not known:
-                raise UnknownCaptionError(
-                    f"caption {caption!r} has no word this model knows"
-                    + (f" (unknown: {unknown})" if unknown else " (it is empty)")
-                    + f". Rephrase it with words of the training captions, e.g. {words[1:9]}"
-                )
-            cut.append(max(0, len(known) - self.max_words))
-            known = known[: self.max_words]  # the first max_words words, as caption_to_tensor without rng
-            ids[row, : len(known)] = known
-            lengths.append(len(known))
-            tokens.append([words[i] for i in known])
-            unknowns.append(unknown)
-        return ids, np.asarray(lengths, dtype=np.int64), tokens, unknowns, cut
+        return encode_captions(self.vocab, captions, self.max_words)
 
     def noise(self, num_images_per_caption: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``(z (n, z_dim), ε (n, condition_dim))`` float32 from ``numpy.random.default_rng(seed)`` (not
@@ -183,14 +162,7 @@ class OnnxPipeline:
         Raises:
             UnknownCaptionError: a caption has no known word.
         """
-        captions = [captions] if isinstance(captions, str) else [str(c) for c in captions]
-        n = int(num_images_per_caption)
-        if not captions:
-            raise AttnGANError("no captions given: pass a caption or a list of captions")
-        if n < 1 or int(batch_size) < 1:
-            raise AttnGANError(
-                f"num_images_per_caption and batch_size must be >= 1, got {n} and {batch_size}"
-            )
+        captions, n = generation_request(captions, num_images_per_caption, batch_size)
         drawn_z, drawn_e = self.noise(n, seed)
         z = drawn_z if noise is None else np.asarray(noise, dtype=np.float32)
         e = drawn_e if condition_noise is None else np.asarray(condition_noise, dtype=np.float32)
@@ -199,9 +171,9 @@ class OnnxPipeline:
                 raise AttnGANError(
                     f"{name} must be ({n}, {dim}) = (num_images_per_caption, size), got {array.shape}"
                 )
-        ids, lengths, tokens, unknown, words_cut = self.encode_captions(captions)
+        encoded = self.encode_captions(captions)
         z, e = np.tile(z, (len(captions), 1)), np.tile(e, (len(captions), 1))  # (B * n, ...)
-        ids, lengths = np.repeat(ids, n, axis=0), np.repeat(lengths, n, axis=0)
+        ids, lengths = np.repeat(encoded.ids, n, axis=0), np.repeat(encoded.lengths, n, axis=0)
         num_stages = len(self.image_sizes)
         stage_arrays: list[list[np.ndarray]] = []
         attention: list[list[np.ndarray]] = [[] for _ in range(num_stages - 1)]
@@ -219,11 +191,11 @@ class OnnxPipeline:
             stage_images=[[array_to_pil(s) for s in stages] for stages in stage_arrays],
             stage_arrays=stage_arrays,
             attention=attention,
-            tokens=tokens,
-            unknown_words=unknown,
+            tokens=encoded.tokens,
+            unknown_words=encoded.unknown,
             noise=z,
             condition_noise=e,
             num_images_per_caption=n,
             providers=self.providers,
-            words_cut=words_cut,
+            words_cut=encoded.words_cut,
         )

@@ -16,8 +16,6 @@ from torch import Tensor
 
 from attngan.viz.images import sample_grid
 
-__all__ = ["lambda_figure", "recipe_figure", "stage_figure", "swap_figure"]
-
 CELL = 128
 
 

@@ -139,7 +139,7 @@ def generate_items(
     """Render ``captions`` with the noise of ``(seed, index)`` per item (same index: same noise)."""
     from attngan.models.generate import sample_noise
 
-    ids, lengths, tokens, _ = pipe.encode_captions(list(captions))
+    ids, lengths, encoded = pipe.encode_captions(list(captions))
     z, eps = sample_noise(torch.tensor(list(indices)), pipe.z_dim, pipe.condition_dim, seed)
     stages: list[list[Tensor]] = []
     attention: list[list[Tensor]] = []
@@ -154,7 +154,7 @@ def generate_items(
         for store, maps in zip(attention, output.attention, strict=True):
             for i in range(maps.shape[0]):
                 store.append(maps[i, : int(lengths[start + i])].float().cpu())
-    return Generated([torch.cat(s) for s in stages], attention, tokens)
+    return Generated([torch.cat(s) for s in stages], attention, encoded.tokens)
 
 
 def oracle_checks(images: Tensor, captions: Sequence[str]) -> list[ImageCheck]:

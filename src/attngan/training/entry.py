@@ -11,7 +11,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
@@ -24,6 +24,9 @@ from attngan.outputs import (
     check_run_directory,
     hold_run_directory,
 )
+
+if TYPE_CHECKING:
+    from lightning.pytorch import Callback, LightningModule, Trainer
 
 RUN_DIR_KEY = "hydra.run.dir"
 
@@ -75,6 +78,7 @@ def _fit(cfg: DictConfig, run_dir: Path, export: Path | None) -> dict[str, Any]:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from attngan.checkpoint import safe_load_checkpoint
+    from attngan.lit.callbacks import PreemptionCheckpoint
     from attngan.lit.checkpoint import check_resumable
     from attngan.lit.logging import finish_loggers, quiet_lightning_logs
     from attngan.lit.strategy import check_launch, resolve_ckpt_path
@@ -100,13 +104,13 @@ def _fit(cfg: DictConfig, run_dir: Path, export: Path | None) -> dict[str, Any]:
         with known_warnings_quieted():
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
-        unsaved = [c.save_error for c in trainer.callbacks if getattr(c, "save_error", None) is not None]
-        if unsaved:  # the pre-emption checkpoint was refused (a non-finite loss): that is the news
-            raise unsaved[0] from None
-        interrupted = any(getattr(c, "interrupted", False) for c in trainer.callbacks)
-        raise Preempted(
-            last, "interrupted (Ctrl-C)" if interrupted else "pre-empted (SIGTERM/SIGUSR1)"
-        ) from None
+        preemption = next(c for c in trainer.callbacks if isinstance(c, PreemptionCheckpoint))
+        if (
+            preemption.save_error is not None
+        ):  # the checkpoint was refused (a non-finite loss): that is the news
+            raise preemption.save_error from None
+        reason = "interrupted (Ctrl-C)" if preemption.interrupted else "pre-empted (SIGTERM/SIGUSR1)"
+        raise Preempted(last, reason) from None
     result: dict[str, Any] = {"run_dir": str(run_dir), "checkpoint": str(last)}
     if export is not None:
         # the full checkpoint, resumable as last.ckpt; atomic (AtomicCheckpointIO)
@@ -143,7 +147,7 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
     ]
 
 
-def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
+def build_module(cfg: DictConfig, vocab: list[str]) -> LightningModule:
     """The LightningModule named by ``cfg.model._target_``, built from the rest of ``cfg.model``."""
     from hydra.utils import get_class
 
@@ -163,16 +167,17 @@ def build_module(cfg: DictConfig, vocab: list[str]) -> Any:
     return module_cls(**model_cfg, **extra)
 
 
-def build_trainer(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> Any:
+def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None) -> Trainer:
     """The Lightning ``Trainer`` of ``cfg.trainer`` with the config's callbacks and loggers."""
     from hydra.utils import instantiate
 
-    from attngan.lit.callbacks import default_callbacks
+    from attngan.lit.callbacks import BadSampleReport, PreemptionCheckpoint
     from attngan.lit.checkpoint import AtomicCheckpointIO
     from attngan.lit.logging import LogRunConfig
     from attngan.lit.strategy import SameRunDirectory
 
-    callbacks = _instantiate_group(cfg.get("callbacks")) + default_callbacks() + list(extra_callbacks or [])
+    callbacks = [*_instantiate_group(cfg.get("callbacks")), BadSampleReport(), PreemptionCheckpoint()]
+    callbacks += list(extra_callbacks or [])
     callbacks.append(LogRunConfig(to_plain(cfg)))  # the resolved config, to every logger (W&B run config)
     callbacks.append(SameRunDirectory())  # ranks started by srun/torchrun must share one run directory
     loggers = _instantiate_group(cfg.get("logger"))

@@ -99,8 +99,8 @@ class TrainingOptions:
 
     def departures(self) -> dict[str, Any]:
         """The options that differ from the release, ``{key: value}`` (empty: the release recipe)."""
-        release = TrainingOptions()
-        changed = {k: v for k, v in asdict(self).items() if v != getattr(release, k)}
+        release = asdict(TrainingOptions())
+        changed = {k: v for k, v in asdict(self).items() if v != release[k]}
         if self.hard_negative_fraction == 0:
             changed.pop("hard_negative_weights", None)  # weights of negatives that are never drawn
         if self.gradient_penalty == "none":

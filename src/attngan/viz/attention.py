@@ -27,15 +27,6 @@ from torch import Tensor
 
 from attngan.viz.images import PADDING, default_font, tensor_to_pil, text_height, wrap_text
 
-__all__ = [
-    "MIN_CELL",
-    "TopKAttention",
-    "attention_figure",
-    "attention_maps_topk",
-    "overlay_attention",
-    "smooth_upsample",
-]
-
 MIN_CELL = 128  # smallest cell side of a figure (pixels): 64-px images are enlarged to it
 SCALE_BAR = 10  # width of an attention row's scale bar (pixels)
 

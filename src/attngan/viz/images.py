@@ -10,8 +10,6 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-__all__ = ["default_font", "sample_grid", "save_image", "tensor_to_pil", "wrap_text"]
-
 PADDING = 4  # pixels between cells and around the figure
 FONT_SIZE = 11
 
@@ -113,16 +111,6 @@ def wrap_text(
     return lines
 
 
-def _as_list(images: Sequence[Tensor] | Tensor) -> list[Tensor]:
-    if isinstance(images, Tensor):
-        if images.dim() != 4:
-            raise ValueError(
-                f"expected images (B, 3, H, W) or a list of (3, H, W), got {tuple(images.shape)}"
-            )
-        return list(images)
-    return list(images)
-
-
 def sample_grid(
     images: Sequence[Tensor] | Tensor,
     captions: Sequence[str] | None = None,
@@ -147,7 +135,9 @@ def sample_grid(
         ``ncol' = min(ncol, B)``, and height ``sum over rows (cell + lines_r * L + PADDING) + PADDING`` with
         ``lines_r = max(caption_lines, lines the row's captions need)`` (0 without captions), ``L`` one line.
     """
-    tensors = _as_list(images)
+    if isinstance(images, Tensor) and images.dim() != 4:
+        raise ValueError(f"expected images (B, 3, H, W) or a list of (3, H, W), got {tuple(images.shape)}")
+    tensors = list(images)
     if not tensors:
         raise ValueError("sample_grid needs at least one image")
     if captions is not None and len(captions) != len(tensors):

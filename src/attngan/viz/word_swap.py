@@ -15,8 +15,6 @@ from torch import Tensor
 from attngan.viz.attention import MIN_CELL
 from attngan.viz.images import PADDING, default_font, tensor_to_pil, text_height, wrap_text
 
-__all__ = ["word_swap_figure"]
-
 HIGHLIGHT = (200, 0, 0)  # the swapped word
 
 
