@@ -77,3 +77,13 @@ def test_a_training_step_passes_at_most_five_attngan_files(tmp_path, tiny_damsm_
     }
     assert stacks and len(files) <= 5, sorted(files)
     assert {"training/entry.py", "lit/attngan_module.py"} <= files  # through the one entry and the module
+
+
+def test_no_source_file_is_over_400_lines():
+    """A file reads in one sitting (STYLE.md 12): split one that grows past 400 lines."""
+    long = {
+        p.relative_to(SRC).as_posix(): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
