@@ -151,3 +151,25 @@ def test_training_log_has_one_line_per_epoch_with_the_loss_terms(tmp_path, capsy
         for name in ("d_loss_0", "d_loss_1", "g_adversarial", "g_damsm", "g_kl", "g_loss"):
             assert re.search(rf"\b{name} -?\d", line), (name, line)
         assert "steps/s" in line and "ETA" in line
+
+
+def test_evaluation_values_appear_once_after_each_evaluation():
+    from lightning.pytorch import Callback
+
+    class _Evaluation(Callback):  # every 2 epochs, before the lines, as attngan's evaluation callback
+        def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+            if trainer.current_epoch % 2 == 0:
+                pl_module.log("val/r_precision", 0.5 + trainer.current_epoch / 100)
+
+    stream = io.StringIO()
+    trainer = Trainer(
+        max_epochs=4,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        callbacks=[_Evaluation(), ProgressLines(stream=stream)],
+    )
+    trainer.fit(_Tiny())
+    shown = [re.search(r"val/r_precision (\S+)", line) for line in stream.getvalue().splitlines()]
+    assert [m.group(1) if m else None for m in shown] == ["0.5", None, "0.52", None]

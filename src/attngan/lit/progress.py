@@ -78,6 +78,7 @@ class ProgressLines(Callback):
         self._start = self._last = 0.0
         self._batches = self._last_batches = 0  # training batches of this fit (since a resume)
         self._epoch_batch = 0
+        self._evaluated: dict[str, float] = {}  # the val/* values shown so far
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         self._out = self.stream if self.stream is not None else sys.stdout
@@ -117,6 +118,9 @@ class ProgressLines(Callback):
             f"batch {self._epoch_batch}/{per_epoch if math.isfinite(per_epoch) else '?'}",
         ]
         values = line_metrics(dict(trainer.callback_metrics), prefer)
+        # an evaluation's val/* values appear on the line after it, not again on every later line
+        values = {k: v for k, v in values.items() if not k.startswith("val/") or self._evaluated.get(k) != v}
+        self._evaluated.update((k, v) for k, v in values.items() if k.startswith("val/"))
         if values:
             parts.append(" ".join(f"{name} {value:.4g}" for name, value in values.items()))
         elapsed = now - self._last
