@@ -29,7 +29,9 @@ def config_dir() -> str:
     return str(resources.files("attngan.conf"))
 
 
-def compose_config(config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> Any:
+def compose_config(
+    config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
     """Compose a shipped config (``train``, ``eval``, ``data_tool``, ...) with ``overrides``, as its app would.
 
     For Python callers (notebooks, benchmarks, tests): no Hydra run directory, nothing resolved yet;
@@ -71,7 +73,7 @@ def to_plain(cfg: Any) -> Any:
     return cfg
 
 
-def unaccepted_arguments(target: Any, names: Iterable[str]) -> tuple[list[str], list[str]]:
+def unaccepted_arguments(target: Callable[..., Any], names: Iterable[str]) -> tuple[list[str], list[str]]:
     """``(unknown, accepted)``: the ``names`` that ``target``'s constructor does not take, and those it does."""
     accepted = inspect.signature(target).parameters
     return sorted(k for k in names if k not in accepted), sorted(accepted)

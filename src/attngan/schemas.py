@@ -112,8 +112,7 @@ def device_problem(device: str) -> str | None:
     import torch
 
     if device == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        return None if mps is not None and mps.is_available() else "no MPS device is visible here"
+        return None if torch.backends.mps.is_available() else "no MPS device is visible here"
     if not torch.cuda.is_available():
         return "no CUDA device is visible here"
     index = int(device.partition(":")[2] or 0)

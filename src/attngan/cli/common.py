@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from unittest import mock
 
+from omegaconf import DictConfig
+
 from attngan.cli.explain import App, check_arguments, check_config, explain
 from attngan.config import config_dir
 from attngan.errors import AttnGANError, ConfigError
@@ -62,9 +64,9 @@ def report_user_errors(prog: str) -> Callable[[Callable[..., Any]], Callable[...
 def hydra_main(
     config_name: str,
     prog: str,
-    task: Callable[[Any], Any],
+    task: Callable[[DictConfig], Any],
     argv: list[str] | None = None,
-    outputs: Callable[[Any], Path | None] | None = None,
+    outputs: Callable[[DictConfig], Path | None] | None = None,
 ) -> None:
     """Run ``task(cfg)`` as a Hydra app on the shipped configs; every user mistake becomes one line.
 
@@ -113,7 +115,9 @@ def hydra_main(
         report(prog, known, debug_hint=not isinstance(known, ConfigError))
 
 
-def _run_once(app: App, task: Callable[[Any], Any], outputs: Callable[[Any], Path | None] | None) -> None:
+def _run_once(
+    app: App, task: Callable[[DictConfig], Any], outputs: Callable[[DictConfig], Path | None] | None
+) -> None:
     """What ``hydra.main`` does for a single run (``Hydra.run``), on a config composed once and checked before
     Hydra makes the run directory, writes ``.hydra/`` or starts its job log there."""
     from hydra import initialize_config_dir
@@ -144,11 +148,11 @@ def _run_once(app: App, task: Callable[[Any], Any], outputs: Callable[[Any], Pat
     _ = done.return_value  # raises what the task raised (as Hydra.run does)
 
 
-def _job(app: App, task: Callable[[Any], Any], check: bool) -> Callable[[Any], Any]:
+def _job(app: App, task: Callable[[DictConfig], Any], check: bool) -> Callable[[DictConfig], Any]:
     """``task`` as Hydra's job: the config checked first (``check``), a user mistake reported inside the job
     (each job of a sweep reports its own; raised further, Hydra would print "Error executing job ..." first)."""
 
-    def job(cfg: Any) -> Any:
+    def job(cfg: DictConfig) -> Any:
         from hydra.core.hydra_config import HydraConfig
 
         try:
@@ -165,7 +169,7 @@ def _job(app: App, task: Callable[[Any], Any], check: bool) -> Callable[[Any], A
     return job
 
 
-def _hydra_app(app: App, task: Callable[[Any], Any], args: list[str]) -> None:
+def _hydra_app(app: App, task: Callable[[DictConfig], Any], args: list[str]) -> None:
     """``hydra.main`` on Hydra's own command line (``-m``, ``--cfg``, ``--info``, ...); each job checks its
     config before ``task``."""
     import hydra

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
@@ -72,8 +71,8 @@ def convert(cfg: DictConfig) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("convert_inception_cub", "attngan-convert-inception-cub", convert, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("convert_inception_cub", "attngan-convert-inception-cub", convert, argv)
 
 
 if __name__ == "__main__":

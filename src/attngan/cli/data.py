@@ -75,7 +75,7 @@ def shapes(cfg: DictConfig) -> None:
 COMMANDS: dict[str, Callable[[DictConfig], Any]] = {"check": check, "shapes": shapes}
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> int | None:
     """``attngan-data <command> [key=value ...]``; its help (and each command's ``--help``) is written from
     ``conf/data_tool.yaml`` (:mod:`attngan.cli.help`)."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -13,14 +13,17 @@ What the page does is :mod:`attngan.demo`; this script reads the config and star
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
 
+if TYPE_CHECKING:
+    import gradio
 
-def demo(cfg: DictConfig) -> Any:
+
+def demo(cfg: DictConfig) -> gradio.Blocks:
     """Serve the demo of ``cfg`` (see ``conf/demo.yaml``) until interrupted."""
     from attngan.demo import serve
 
@@ -34,8 +37,8 @@ def demo(cfg: DictConfig) -> Any:
     )
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("demo", "attngan-demo", demo, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("demo", "attngan-demo", demo, argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from attngan.cli.common import report
 from attngan.cli.explain import App, check_accelerator, check_checkpoints, explain
@@ -65,7 +65,7 @@ class Verdict:
         return not self.missing
 
 
-def _select(cfg: Any, key: str) -> Any:
+def _select(cfg: DictConfig, key: str) -> Any:
     try:
         return OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
     except Exception:
@@ -122,7 +122,7 @@ def weights_line(label: str, filename: str, configured: str | None, needed_by: s
     return False, f"{label} ({filename}): missing at {path}; {needed_by}. Where to get it: {DOCS}"
 
 
-def data_problem(data: Any) -> str | None:
+def data_problem(data: DictConfig | dict[str, Any]) -> str | None:
     """Why the dataset of a ``data`` config is not usable here (None: found, or generated on first use)."""
     data = OmegaConf.create(dict(data)) if isinstance(data, dict) else data
     name, root = str(_select(data, "name") or ""), _select(data, "root")

@@ -37,8 +37,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return run_evaluation(cfg, explicit=_command_line_keys())
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("eval", "attngan-eval", evaluate, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("eval", "attngan-eval", evaluate, argv)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from attngan.config import checkpoint_problem, closest_keys, dotted_keys, missing_values, unknown_target_keys
 from attngan.errors import AttnGANError, CheckpointError, ConfigError
 from attngan.schemas import check_values, device_problem, explain_validation
+
+if TYPE_CHECKING:
+    from hydra.errors import MissingConfigException
 
 # Hydra plugins behind a config group option, and the extra that installs each
 PLUGINS = {"submitit": "slurm", "optuna": "optuna"}
@@ -232,7 +236,7 @@ def check_config(cfg: DictConfig, app: App) -> None:
 def _unknown_override(app: App, key: str, verb: str, err: BaseException) -> ConfigError:
     """The closest real keys: those of the config being composed (OmegaConf's error holds it), or for a
     deletion (``~key``, no such error) those of the config composed without that override."""
-    node = getattr(err.__cause__, "parent_node", None)
+    node = err.__cause__.parent_node if isinstance(err.__cause__, OmegaConfBaseException) else None
     keys = dotted_keys(node._get_root()) if node is not None else []
     others = [o for o in app.overrides if o.lstrip("+~").split("=")[0] != key]
     groups_only = [o for o in others if "=" in o and "." not in o.split("=")[0]]
@@ -251,7 +255,7 @@ def _unknown_override(app: App, key: str, verb: str, err: BaseException) -> Conf
     )
 
 
-def _missing_config(err: Exception, app: App) -> ConfigError:
+def _missing_config(err: MissingConfigException, app: App) -> ConfigError:
     message = str(err)
     for name, extra in PLUGINS.items():
         if name in message:
@@ -260,7 +264,7 @@ def _missing_config(err: Exception, app: App) -> ConfigError:
                 f"pip install 'attngan[{extra}]' (or `uv pip install -e '.[{extra}]'` in a clone)"
             )
     found = re.search(r"Could not find '([^']+)/([^'/]+)'", message)
-    options = list(getattr(err, "options", None) or [])
+    options = list(err.options or [])
     if found:
         group, option = found.group(1), found.group(2)
         choose = f"choose one of {', '.join(options)}" if options else f"see `{app.prog} --help`"
@@ -276,14 +280,13 @@ def explain(err: BaseException, app: App) -> AttnGANError | None:
         MissingConfigException,
         OverrideParseException,
     )
-    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
     if isinstance(err, AttnGANError):
         return err
     if isinstance(err, InstantiationException) and isinstance(err.__cause__, AttnGANError):
         return err.__cause__
     if isinstance(err, MissingMandatoryValue):
-        key = str(getattr(err, "full_key", "") or "")
+        key = err.full_key or ""
         return ConfigError(f"{key} is not set (mandatory): give {key}=...; {app.example(key)}")
     if isinstance(err, MissingConfigException):
         return _missing_config(err, app)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
@@ -73,8 +72,8 @@ def export(cfg: DictConfig) -> Path:
     return target.path
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("export", PROG, export, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("export", PROG, export, argv)
 
 
 if __name__ == "__main__":

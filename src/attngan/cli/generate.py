@@ -119,8 +119,8 @@ def _generate(cfg: DictConfig, captions: list[str], n: int, out: Path) -> tuple[
     return manifest, len(result.images)
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("generate", PROG, generate, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("generate", PROG, generate, argv)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ def import_original(cfg: DictConfig) -> dict[str, Any]:
     return entry
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("import_original", "attngan-import-original", import_original, argv)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("import_original", "attngan-import-original", import_original, argv)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from attngan.cli.common import report_user_errors
 
@@ -23,7 +22,7 @@ __all__ = ["main"]
 PROG = "attngan-reproduce"
 
 
-def _compose(overrides: list[str]) -> Any:
+def _compose(overrides: list[str]) -> DictConfig:
     from attngan.cli.explain import App, check_arguments, explain
     from attngan.config import compose_config
     from attngan.errors import ConfigError

@@ -17,13 +17,16 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
 from attngan.cli.common import hydra_main
 from attngan.errors import ConfigError
 from attngan.training.entry import RUN_DIR_KEY, Preempted, check_outputs, fit
+
+if TYPE_CHECKING:
+    from hydra.conf import HydraConf
 
 log = logging.getLogger("attngan.train")
 PROG = "attngan-train"
@@ -64,7 +67,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ outputs
-def _hydra() -> Any:
+def _hydra() -> HydraConf | None:
     """The running Hydra job's config (``HydraConfig``), or None for a Python caller."""
     from hydra.core.hydra_config import HydraConfig
 
@@ -161,7 +164,7 @@ def next_command(cfg: DictConfig, result: dict[str, Any]) -> str:
     return " ".join(shlex.quote(p) if " " in p else p for p in parts)
 
 
-def sweep_objective(cfg: DictConfig) -> Any:
+def sweep_objective(cfg: DictConfig) -> dict[str, Any] | float:
     """The Hydra task: :func:`train`; with ``+optimized_metric=<name>`` (an Optuna sweep) it returns that
     metric's final value, which the sweeper optimises, instead of the result dict."""
     result = train(cfg)
@@ -177,8 +180,8 @@ def sweep_objective(cfg: DictConfig) -> Any:
     return result["metrics"][metric]
 
 
-def main(argv: list[str] | None = None) -> Any:
-    return hydra_main("train", PROG, sweep_objective, argv, outputs=check_run_outputs)
+def main(argv: list[str] | None = None) -> None:
+    hydra_main("train", PROG, sweep_objective, argv, outputs=check_run_outputs)
 
 
 __all__ = ["main", "train"]

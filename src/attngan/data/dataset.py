@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from attngan.data.images import MultiScaleTransform, open_image
 from attngan.data.records import BAD_IMAGE, Problem, Record
 from attngan.errors import AttnGANError, BadSampleError, DataError
 from attngan.text.encoding import caption_to_tensor
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +146,9 @@ class CaptionImageDataset(Dataset):
         text = record.captions[choice]
         return self._sample(image, captions[choice], rng, class_id=record.class_id, key=record.key, text=text)
 
-    def _sample(self, image: Any, ids: Sequence[int], rng: np.random.Generator | None, **fields: Any) -> dict:
+    def _sample(
+        self, image: Image.Image, ids: Sequence[int], rng: np.random.Generator | None, **fields: Any
+    ) -> dict[str, Any]:
         """``images``, ``caption`` and ``length`` (words drawn before the crop), then ``fields``."""
         caption, length = caption_to_tensor(ids, self.max_words, rng)
         return {"images": self.transform(image, rng), "caption": caption, "length": length, **fields}
@@ -201,7 +206,7 @@ class SampleFailure:
         error.sample_key = self.key  # type: ignore[attr-defined]
         return error
 
-    def __getitem__(self, name: Any) -> Any:
+    def __getitem__(self, name: str) -> NoReturn:
         raise self.error()
 
 

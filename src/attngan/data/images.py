@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from attngan.errors import BadSampleError
+
+if TYPE_CHECKING:
+    import torch
 
 RELEASE_RESIZE_RATIO = 76 / 64  # the release resizes to size * 76 / 64 before the random crop
 
@@ -73,7 +77,8 @@ def _resize_shorter(image: Image.Image, size: int) -> Image.Image:
     return image if new == image.size else image.resize(new, Image.BILINEAR)
 
 
-def _to_tensor(image: Image.Image):  # -> torch.Tensor (3, H, W) in [-1, 1]
+def _to_tensor(image: Image.Image) -> torch.Tensor:
+    """``(3, H, W)`` in [-1, 1]."""
     import torch
 
     array = np.asarray(image, dtype=np.uint8)
@@ -106,7 +111,7 @@ class MultiScaleTransform:
         self.resize_ratio = float(resize_ratio)
         self.random_flip = bool(random_flip)
 
-    def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> list:
+    def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> list[torch.Tensor]:
         """Transform one image; ``rng`` selects training (random) or evaluation (deterministic) behaviour."""
         size = self.image_sizes[-1]
         image = _resize_shorter(image, int(size * self.resize_ratio))

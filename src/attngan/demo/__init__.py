@@ -19,10 +19,13 @@ from __future__ import annotations
 import errno
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from attngan.demo.backend import MAX_CAPTION_CHARS, MAX_IMAGES_PER_CAPTION, DemoBackend, DemoInputError
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gradio import Blocks
 
 log = logging.getLogger("attngan.demo")
 
@@ -39,8 +42,10 @@ __all__ = [
 ]
 
 
-def create_demo(checkpoint: str | Path, device: str = "auto", num_examples: int = 8, top_k: int = 5) -> Any:
-    """Load ``checkpoint`` and build the demo page (``gradio.Blocks``; start it with ``.launch()``).
+def create_demo(
+    checkpoint: str | Path, device: str = "auto", num_examples: int = 8, top_k: int = 5
+) -> Blocks:
+    """Load ``checkpoint`` and build the demo page (start it with ``.launch()``).
 
     Args:
         checkpoint: an attngan checkpoint (``attngan-train`` export, ``attngan-import-original``).
@@ -73,11 +78,11 @@ def serve(
     num_examples: int = 8,
     top_k: int = 5,
     block: bool = True,
-) -> Any:
+) -> Blocks:
     """Start the demo on ``http://host:port/``; with ``block`` (the console script) until interrupted.
 
     Returns:
-        The running ``gradio.Blocks`` (``.close()`` stops it) when ``block`` is false.
+        The running page (``.close()`` stops it) when ``block`` is false.
 
     Raises:
         ConfigError: the port is taken (or cannot be bound), or gradio is not installed.

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
 
 from attngan.demo.backend import MAX_IMAGES_PER_CAPTION, DemoBackend, one_word_changed
 from attngan.errors import AttnGANError, ConfigError
+
+if TYPE_CHECKING:
+    from gradio import Blocks
 
 log = logging.getLogger("attngan.demo")
 
@@ -29,11 +35,13 @@ OFFLINE_ENVIRONMENT = {
     "GRADIO_SHARE": "False",
 }
 
+Captioned = list[tuple[Image.Image, str]]  # a gallery's (image, label) cells
+
 # every gallery: PNG (exact pixels), thumbnails side by side (no single enlarged preview), whole images
 GALLERY = {"format": "png", "columns": 4, "fit_columns": False, "preview": False, "object_fit": "contain"}
 
 
-def import_gradio() -> Any:
+def import_gradio() -> ModuleType:
     """``gradio``, imported with :data:`OFFLINE_ENVIRONMENT` set.
 
     Raises:
@@ -62,8 +70,7 @@ def _problem(err: Exception) -> str:
 
 def _header(backend: DemoBackend) -> str:
     pipe = backend.pipe
-    meta = pipe.metadata or {}
-    data = ((meta.get("config") or {}).get("data") or {}).get("name")
+    data = ((pipe.metadata.get("config") or {}).get("data") or {}).get("name")
     sizes = "→".join(str(s) for s in pipe.image_sizes)
     return (
         "# AttnGAN: text to image with word attention\n"
@@ -76,7 +83,7 @@ def _header(backend: DemoBackend) -> str:
 
 def build_demo(
     backend: DemoBackend, examples: list[str] | None = None, known_captions: list[str] | None = None
-) -> Any:
+) -> Blocks:
     """The Gradio ``Blocks`` of the demo.
 
     Args:
@@ -95,14 +102,16 @@ def build_demo(
     known = list(known_captions or examples)
     vocab_words = backend.pipe.vocab.to_list()[1:]
 
-    def generate(caption: str, seed: float, count: float) -> tuple[Any, Any, Any, str]:
+    def generate(
+        caption: str, seed: float, count: float
+    ) -> tuple[list[Image.Image], Captioned, Image.Image | None, str]:
         try:
             out = backend.generate(caption, seed, count)
         except Exception as err:  # every failure becomes a message; the server keeps serving
             return [], [], None, _problem(err)
         return out.images, out.stages, out.attention, out.status()
 
-    def compare(caption: str, changed: str, seed: float) -> tuple[Any, str]:
+    def compare(caption: str, changed: str, seed: float) -> tuple[Captioned, str]:
         try:
             out = backend.compare(caption, changed, seed)
         except Exception as err:

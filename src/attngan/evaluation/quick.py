@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from attngan.errors import ConfigError
 
 if TYPE_CHECKING:
+    from attngan.data.records import Record
     from attngan.pipeline import AttnGANPipeline
 
 __all__ = [
@@ -38,7 +39,7 @@ QUICK_METRICS = ["shapes_oracle", "attention_localisation"]
 class SplitCaptions:
     """The test split's captions, as :func:`~attngan.evaluation.captions.caption_batches` reads them."""
 
-    records: list[Any]
+    records: list[Record]
     caption_ids: list[list[list[int]]]
     max_words: int
 

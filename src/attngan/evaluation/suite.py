@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +38,10 @@ from attngan.metrics.registry import (
     update_metrics,
 )
 from attngan.models.generate import generate, sample_noise
+
+if TYPE_CHECKING:
+    from attngan.data.shapes import ShapesImage
+    from attngan.models import Generator, GeneratorOutput, TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +132,7 @@ class MetricSuite:
         check_metric_names(requested)
         self.dataset = dataset
         self.has_attention = bool(has_attention)
-        self.ground_truth: dict[str, Any] | None = None
+        self.ground_truth: dict[str, ShapesImage] | None = None
         if dataset == "shapes" and root is not None:
             from attngan.data.shapes import load_ground_truth
 
@@ -210,7 +214,7 @@ class MetricSuite:
         """Forget the generated samples (the real statistics too, except during training)."""
         for metric in self.metrics.values():
             metric.reset()
-        if any(getattr(m, "reset_real_features", True) for m in self._needing(REAL_IMAGES).values()):
+        if any(m.reset_real_features for m in self._needing(REAL_IMAGES).values()):
             self.real_images_seen = 0
 
     # -------------------------------------------------------------- updates
@@ -242,8 +246,8 @@ class MetricSuite:
 
     def update(
         self,
-        batch: Mapping[str, Any],
-        output: Any,
+        batch: CaptionBatch,
+        output: GeneratorOutput,
         sentence_features: Tensor,
         image_features: Tensor | None,
         use_class_ids: bool,
@@ -251,9 +255,8 @@ class MetricSuite:
         """Add one generated batch.
 
         Args:
-            batch: a :class:`~attngan.evaluation.captions.CaptionBatch` (``class_ids``, ``indices``, ``keys``,
-                ``tokens``).
-            output: the :class:`~attngan.models.generator.GeneratorOutput` of its captions.
+            batch: its captions (``class_ids``, ``indices``, ``keys``, ``tokens``).
+            output: the generator's output for its captions.
             sentence_features: ``(B, D)`` DAMSM sentence vectors of its captions.
             image_features: ``(B, D)`` DAMSM global vectors of the final images (R-precision).
             use_class_ids: mismatched R-precision captions come from other classes (datasets with classes).
@@ -295,12 +298,12 @@ class MetricSuite:
 def measure(
     suite: MetricSuite,
     batches: Iterable[CaptionBatch],
-    text_encoder: nn.Module,
-    generator: nn.Module,
+    text_encoder: TextEncoder,
+    generator: Generator,
     image_encoder: nn.Module | None,
     seed: int,
     use_class_ids: bool,
-    on_batch: Callable[[CaptionBatch, Any], None] | None = None,
+    on_batch: Callable[[CaptionBatch, GeneratorOutput], None] | None = None,
 ) -> None:
     """Generate the images of every caption batch and add them to ``suite``.
 

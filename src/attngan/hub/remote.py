@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from attngan.errors import CheckpointError
 from attngan.version import __version__
@@ -81,7 +81,7 @@ def resolve_pretrained(
 
 
 def push_to_hub(
-    save: Any,
+    save: Callable[[str], object],
     repo_id: str,
     private: bool | None = None,
     token: str | bool | None = None,
@@ -107,4 +107,4 @@ def push_to_hub(
         commit = api.upload_folder(
             repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision
         )
-    return str(getattr(commit, "commit_url", commit))
+    return commit.commit_url

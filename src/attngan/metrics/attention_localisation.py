@@ -10,33 +10,35 @@ area; ``uniform_baseline`` reports that for reference.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 
-from attngan.data.shapes import parse_shapes_caption
+from attngan.data.shapes import CaptionObject, ShapesObject, parse_shapes_caption
 from attngan.data.shapes.captions import COLOUR_OF_WORD
 
-__all__ = ["AttentionLocalisation"]
+__all__ = ["AttentionLocalisation", "GroundTruthObject"]
+
+# a ground-truth object: its colour and shape as attributes, or as ``{"colour": ..., "shape": ...}``
+GroundTruthObject = ShapesObject | CaptionObject | Mapping[str, str]
 
 # word position -> mask label, or (label, "colour" | "shape")
 WordLabels = Mapping[int, int | tuple[int, str]]
 
 
-def _word_labels_from_objects(tokens: Sequence[str], objects: Sequence[Any]) -> dict[int, tuple[int, str]]:
+def _word_labels_from_objects(
+    tokens: Sequence[str], objects: Sequence[GroundTruthObject]
+) -> dict[int, tuple[int, str]]:
     """Map word positions of a caption to ``(mask label, "colour" | "shape")`` via its ground-truth objects.
 
     A parsed object is matched to the ground-truth object with the same colour and shape (or the only one
     with its colour, or its shape, when the caption leaves the other out). Label ``k + 1`` is ``objects[k]``.
     """
-
-    def attribute(obj: Any, name: str) -> str | None:
-        return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-
-    truth = [(attribute(o, "colour"), attribute(o, "shape")) for o in objects]
+    truth = [
+        (o.get("colour"), o.get("shape")) if isinstance(o, Mapping) else (o.colour, o.shape) for o in objects
+    ]
     out: dict[int, tuple[int, str]] = {}
     for parsed in parse_shapes_caption(list(tokens)):
         matches = [
@@ -112,7 +114,7 @@ class AttentionLocalisation(Metric):
         attention: Tensor,
         tokens: Sequence[Sequence[str]],
         masks: Tensor,
-        objects: Sequence[Sequence[Any]] | None = None,
+        objects: Sequence[Sequence[GroundTruthObject]] | None = None,
         word_labels: Sequence[WordLabels] | None = None,
     ) -> None:
         """Add one batch.
@@ -156,7 +158,7 @@ def _word_shares(
     attention: Tensor,
     tokens: Sequence[Sequence[str]],
     masks: Tensor,
-    objects: Sequence[Sequence[Any]] | None = None,
+    objects: Sequence[Sequence[GroundTruthObject]] | None = None,
     word_labels: Sequence[WordLabels] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Per scored word: share of its attention inside its object's mask (see :meth:`AttentionLocalisation.update`).

@@ -26,9 +26,9 @@ without the Inception file.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -37,6 +37,9 @@ from torchmetrics import Metric
 from attngan.errors import AttnGANError, ConfigError, WeightsNotFoundError
 from attngan.metrics.inception import FrozenFeatureNetwork, images_to_uint8
 from attngan.metrics.r_precision import RPrecision
+
+if TYPE_CHECKING:
+    from transformers import CLIPModel, CLIPProcessor
 
 __all__ = [
     "CLIP_CONFIG_KEY",
@@ -71,7 +74,7 @@ class CLIPModelNotFoundError(WeightsNotFoundError):
         )
 
 
-def load_clip(model_path: str | os.PathLike[str] | None) -> tuple[nn.Module, Any]:
+def load_clip(model_path: str | os.PathLike[str] | None) -> tuple[CLIPModel, CLIPProcessor]:
     """Load a ``transformers`` ``CLIPModel`` and its ``CLIPProcessor`` from a local directory.
 
     Args:
@@ -126,7 +129,7 @@ class CLIPFeatures(FrozenFeatureNetwork):
         self,
         model_path: str | os.PathLike[str] | None = None,
         model: nn.Module | None = None,
-        processor: Any = None,
+        processor: Callable[..., Mapping[str, Tensor]] | None = None,
     ) -> None:
         super().__init__()
         if model is None or processor is None:
@@ -195,12 +198,12 @@ def _as_tensor(output: Any) -> Tensor:
     raise TypeError(f"CLIP get_*_features returned {type(output).__name__}, expected a tensor")
 
 
-def _texts(texts: Sequence[Any]) -> list[str]:
+def _texts(texts: Sequence[str | Sequence[str]]) -> list[str]:
     """Captions as strings (word lists are joined with spaces)."""
     return [t if isinstance(t, str) else " ".join(t) for t in texts]
 
 
-def _check_batch(images: Tensor, texts: Sequence[Any]) -> None:
+def _check_batch(images: Tensor, texts: Sequence[str | Sequence[str]]) -> None:
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
     if len(texts) != images.shape[0]:
@@ -229,7 +232,7 @@ class CLIPScore(Metric):
         self.add_state("cosine_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
-    def update(self, images: Tensor, texts: Sequence[Any]) -> None:
+    def update(self, images: Tensor, texts: Sequence[str | Sequence[str]]) -> None:
         """Add generated images ``(B, 3, H, W)`` in [-1, 1] and their ``B`` captions (strings or word lists)."""
         _check_batch(images, texts)
         image_features = torch.nn.functional.normalize(self.clip.encode_images(images), dim=-1)
@@ -262,7 +265,7 @@ class CLIPRPrecision(RPrecision):
     def update(  # type: ignore[override]
         self,
         images: Tensor,
-        texts: Sequence[Any],
+        texts: Sequence[str | Sequence[str]],
         class_ids: Tensor | None = None,
         indices: Tensor | None = None,
     ) -> None:

@@ -29,7 +29,7 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -157,6 +157,9 @@ def load_tf_inception(weights_path: Path, antialias: bool) -> nn.Module:
     )
 
 
+_Output = TypeVar("_Output")
+
+
 class FrozenFeatureNetwork(nn.Module):
     """Base of the metric feature networks: a fixed network held outside the module tree, so its weights stay
     out of state dicts and Lightning checkpoints, yet ``.to()`` / ``.cuda()`` still move it and nothing puts it
@@ -179,7 +182,7 @@ class FrozenFeatureNetwork(nn.Module):
 
     _last: tuple[Tensor, int, Any] | None = None
 
-    def memoised(self, images: Tensor, compute: Callable[[Tensor], Any]) -> Any:
+    def memoised(self, images: Tensor, compute: Callable[[Tensor], _Output]) -> _Output:
         """``compute(images)``, run once when the very same unmodified tensor comes twice in a row (IS then FID
         of one batch)."""
         if self._last is not None and self._last[0] is images and self._last[1] == images._version:

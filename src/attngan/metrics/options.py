@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor, nn
 
 from attngan.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attngan.metrics.attention_localisation import GroundTruthObject
 
 __all__ = [
     "ATTENTION",
@@ -177,15 +180,15 @@ class MetricInputs:
 
     images: Tensor | None = None
     real_images: Tensor | None = None
-    texts: Sequence[str] | None = None
+    texts: Sequence[str | Sequence[str]] | None = None
     image_features: Tensor | None = None
     sentence_features: Tensor | None = None
     class_ids: Tensor | None = None
-    captions: Sequence[Any] | None = None
+    captions: Sequence[str | Sequence[str]] | None = None
     indices: Tensor | None = None
     attention: Tensor | None = None
     object_masks: Tensor | None = None
-    objects: Sequence[Any] | None = None
+    objects: Sequence[Sequence[GroundTruthObject]] | None = None
 
     def __post_init__(self) -> None:
         if self.texts is None:  # the CLIP metrics read the captions then

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from attngan.errors import ConfigError
 from attngan.metrics.clip import CLIPFeatures
 from attngan.metrics.fid import ProtocolFeatures, check_protocol
-from attngan.metrics.inception import InceptionFeatures
+from attngan.metrics.inception import FrozenFeatureNetwork, InceptionFeatures
 from attngan.metrics.options import MetricOptions
 
 __all__ = ["SharedNetworks"]
@@ -29,7 +27,7 @@ class SharedNetworks:
             )
         return self._inception
 
-    def fid_features(self) -> nn.Module:
+    def fid_features(self) -> FrozenFeatureNetwork:
         """The FID network of ``fid_protocol``; ``tf`` (and an injected network) shares :meth:`inception`."""
         options = self.options
         check_protocol(options.fid_protocol)
@@ -39,7 +37,7 @@ class SharedNetworks:
             return self.inception()
         return ProtocolFeatures(options.fid_protocol, options.fid_weights or options.inception_weights)
 
-    def is_features(self) -> nn.Module:
+    def is_features(self) -> FrozenFeatureNetwork:
         """The Inception-score classifier of ``is_classifier``."""
         if self.options.is_classifier == "cub_finetuned":
             from attngan.metrics.inception_cub import CUBInceptionFeatures

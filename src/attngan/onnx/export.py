@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from attngan.errors import ConfigError
-from attngan.models import TextEncoder
+from attngan.models import Generator, TextEncoder
 from attngan.onnx.runtime import ONNX_CONFIG
 from attngan.version import __version__
 
@@ -105,7 +105,7 @@ class ExportableTextEncoder(nn.Module):
 class ExportableGenerator(nn.Module):
     """The generator with explicit noise inputs and flat tensor outputs (images, then attention maps)."""
 
-    def __init__(self, generator: nn.Module) -> None:
+    def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.generator = generator
 
@@ -140,7 +140,7 @@ def _export(
 def export_onnx(
     output: str | os.PathLike[str],
     text_encoder: nn.Module,
-    generator: nn.Module,
+    generator: Generator,
     vocab: list[str],
     max_words: int,
     opset: int = DEFAULT_OPSET,

@@ -7,14 +7,17 @@ Grids are :func:`attngan.viz.sample_grid` (cells of 128 px, captions written in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from torch import Tensor
 
 from attngan.viz.images import sample_grid
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 CELL = 128
 
@@ -39,7 +42,9 @@ def stage_figure(stages: Sequence[Tensor], captions: Sequence[str], num: int) ->
 
 
 # ------------------------------------------------------------------------------------------ curves
-def _curve(runs: Sequence[dict[str, Any]], x_key: str, value: Any) -> tuple[list[int], list[float]]:
+def _curve(
+    runs: Sequence[dict[str, Any]], x_key: str, value: Callable[[dict[str, Any]], float | None]
+) -> tuple[list[int], list[float]]:
     """``value(evaluation)`` (None: not measured) against ``evaluation[x_key]``, averaged over ``runs`` (seeds)."""
     points: dict[int, list[float]] = {}
     for run in runs:
@@ -50,7 +55,7 @@ def _curve(runs: Sequence[dict[str, Any]], x_key: str, value: Any) -> tuple[list
     return xs, [sum(points[x]) / len(points[x]) for x in xs]
 
 
-def _plot(panels: Sequence[str], width: float, draw: Any, path: Path) -> Path:
+def _plot(panels: Sequence[str], width: float, draw: Callable[[Sequence[Axes]], None], path: Path) -> Path:
     """A row of matplotlib (Agg) panels titled ``panels``, filled by ``draw(axes)``, saved as ``path``."""
     import matplotlib
 
@@ -86,7 +91,7 @@ def lambda_figure(results: dict[str, Any], rows: Sequence[dict[str, Any]], path:
     :func:`attngan.reproduce.verdicts.lambda_rows`)."""
     from attngan.reproduce.rules import by_key, number, quality_of
 
-    def draw(axes: Any) -> None:
+    def draw(axes: Sequence[Axes]) -> None:
         for axis, (key, _) in zip(axes, CURVES, strict=False):
             for label, runs in by_key(results["runs"], lambda run: run["label"]).items():
                 xs, ys = _curve(runs, "epoch", lambda e, key=key: quality_of(e).get(key))
@@ -118,7 +123,7 @@ def recipe_figure(runs: Sequence[dict[str, Any]], path: Path) -> Path:
             sum(quality[k] for k in ONE_OBJECT) / len(ONE_OBJECT) if set(ONE_OBJECT) <= set(quality) else None
         )
 
-    def draw(axes: Any) -> None:
+    def draw(axes: Sequence[Axes]) -> None:
         for variant, group in by_key(runs, lambda run: str(run["info"].get("variant"))).items():
             label = "the recipe" if variant == "recipe" else group[0]["label"]
             width = 2.2 if variant in ("recipe", "release") else 1.0

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,9 @@ from attngan.data.shapes.captions import POSITION_OF_WORD
 from attngan.data.shapes.spec import COLOURS, IMAGE_SIZE, SHAPES
 from attngan.errors import AttnGANError
 from attngan.metrics.shapes_oracle import ImageCheck, check_shapes_images
+
+if TYPE_CHECKING:
+    from attngan.pipeline import AttnGANPipeline
 
 __all__ = [
     "Generated",
@@ -57,7 +60,7 @@ class Item:
 class Probe:
     """A checkpoint ready to measure: its pipeline, dataset root, ground truth and test keys."""
 
-    pipe: Any
+    pipe: AttnGANPipeline
     root: Path
     truth: dict[str, ShapesImage]
     test_keys: list[str]
@@ -134,7 +137,7 @@ def held_out(probe: Probe) -> Callable[[ShapesImage], bool]:
 
 @torch.no_grad()
 def generate_items(
-    pipe: Any, captions: Sequence[str], indices: Sequence[int], seed: int, batch_size: int = 64
+    pipe: AttnGANPipeline, captions: Sequence[str], indices: Sequence[int], seed: int, batch_size: int = 64
 ) -> Generated:
     """Render ``captions`` with the noise of ``(seed, index)`` per item (same index: same noise)."""
     from attngan.models.generate import sample_noise

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
 __all__ = [
     "FLOOR_METRICS",
@@ -169,9 +169,14 @@ def best_epoch(run: Mapping[str, Any]) -> dict[str, Any] | None:
     return max(scored, key=lambda e: e["r_precision"]) if scored else None
 
 
-def by_key(runs: Sequence[Mapping[str, Any]], key: Any) -> dict[Any, list[Mapping[str, Any]]]:
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def by_key(
+    runs: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], _Key]
+) -> dict[_Key, list[Mapping[str, Any]]]:
     """``runs`` grouped by ``key(run)`` (the seeds of one model), in first-seen order."""
-    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    groups: dict[_Key, list[Mapping[str, Any]]] = {}
     for run in runs:
         groups.setdefault(key(run), []).append(run)
     return groups

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from torch import Tensor
 
-from attngan.viz.images import PADDING, default_font, tensor_to_pil, text_height, wrap_text
+from attngan.viz.images import PADDING, Font, default_font, tensor_to_pil, text_height, wrap_text
 
 MIN_CELL = 128  # smallest cell side of a figure (pixels): 64-px images are enlarged to it
 SCALE_BAR = 10  # width of an attention row's scale bar (pixels)
@@ -164,14 +163,14 @@ def _scale_label(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _scale_width(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+def _scale_width(font: Font) -> int:
     """Width of the scale column: the bar, a gap and the widest label (three significant digits), the same
     for every figure, so that the figures of one caption set have one size."""
     return SCALE_BAR + 3 + int(font.getlength("0.000000")) + 1 + PADDING
 
 
 def _draw_scale(
-    canvas: Image.Image, x: int, y: int, cell: int, top: float, uniform: float, alpha: float, font: Any
+    canvas: Image.Image, x: int, y: int, cell: int, top: float, uniform: float, alpha: float, font: Font
 ) -> None:
     """A vertical bar of the overlay's grey levels from the uniform level (bottom; values at or below it are
     drawn dark) to ``top`` (top), each end labelled with its value."""

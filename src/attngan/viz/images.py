@@ -12,9 +12,10 @@ from torch import Tensor
 
 PADDING = 4  # pixels between cells and around the figure
 FONT_SIZE = 11
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont  # what PIL's default font is, by Pillow version
 
 
-def default_font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def default_font(size: int = FONT_SIZE) -> Font:
     """PIL's built-in font (bundled with Pillow; nothing is downloaded)."""
     try:
         return ImageFont.load_default(size=size)
@@ -22,7 +23,7 @@ def default_font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.Im
         return ImageFont.load_default()
 
 
-def text_height(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+def text_height(font: Font) -> int:
     """Height of one line of text in ``font``, descenders included."""
     return int(font.getbbox("Hgjy")[3]) + 2
 
@@ -64,12 +65,7 @@ def save_image(image: Image.Image | Tensor, path: str | os.PathLike[str]) -> Pat
     return path
 
 
-def wrap_text(
-    text: str,
-    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-    width: int,
-    max_lines: int | None = None,
-) -> list[str]:
+def wrap_text(text: str, font: Font, width: int, max_lines: int | None = None) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` pixels, at spaces; a word wider than ``width`` is
     split across lines, so every character of ``text`` is kept.
 

@@ -50,7 +50,9 @@ def _layout(rng: np.random.Generator) -> list[dict[str, Any]]:
     return layout
 
 
-def _draw(draw: ImageDraw.ImageDraw, shape: str, center: tuple[int, int], r: int, fill: Any) -> None:
+def _draw(
+    draw: ImageDraw.ImageDraw, shape: str, center: tuple[int, int], r: int, fill: tuple[int, int, int] | int
+) -> None:
     x, y = center
     if shape == "circle":
         draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
