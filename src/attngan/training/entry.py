@@ -105,9 +105,8 @@ def _fit(cfg: DictConfig, run_dir: Path, export: Path | None) -> dict[str, Any]:
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
         preemption = next(c for c in trainer.callbacks if isinstance(c, PreemptionCheckpoint))
-        if (
-            preemption.save_error is not None
-        ):  # the checkpoint was refused (a non-finite loss): that is the news
+        # the checkpoint was refused (a non-finite loss): that is the news
+        if preemption.save_error is not None:
             raise preemption.save_error from None
         reason = "interrupted (Ctrl-C)" if preemption.interrupted else "pre-empted (SIGTERM/SIGUSR1)"
         raise Preempted(last, reason) from None
